@@ -1,0 +1,51 @@
+"""OOD detection metrics. Scores are abnormalities (higher = more OOD); ID is the positive class."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+
+def _as_scores(values, what: str) -> np.ndarray:
+    array = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values, dtype=np.float64).ravel()
+    if array.size == 0:
+        raise ValueError(f"no {what} scores")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{what} scores contain NaN or infinite values")
+    return array
+
+
+def ood_metrics(id_scores, ood_scores) -> dict[str, float]:
+    """FPR at 95% TPR, AUROC, AUPR-In and AUPR-Out, as fractions.
+
+    FPR95 is the false-positive rate at the first threshold, sweeping from most to least
+    ID-like, where at least 95% of ID samples are accepted (``roc_curve``'s layout).
+    AUPR-In / AUPR-Out are average precisions with ID / OOD as the positive class.
+
+    Args:
+        id_scores: (N_id,) abnormality scores of in-distribution samples.
+        ood_scores: (N_ood,) abnormality scores of OOD samples.
+    """
+    id_s, ood_s = _as_scores(id_scores, "ID"), _as_scores(ood_scores, "OOD")
+    is_id = np.concatenate([np.ones(id_s.size), np.zeros(ood_s.size)])
+    id_ness = -np.concatenate([id_s, ood_s])
+    fpr, tpr, _ = roc_curve(is_id, id_ness, drop_intermediate=False)
+    return {
+        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+        "auroc": float(roc_auc_score(is_id, id_ness)),
+        "aupr_in": float(average_precision_score(is_id, id_ness)),
+        "aupr_out": float(average_precision_score(1 - is_id, -id_ness)),
+    }
+
+
+def threshold_at_tpr(id_scores, tpr: float = 0.95) -> float:
+    """The score t such that flagging ``score > t`` as OOD keeps at least ``tpr`` of ID.
+
+    It is the ceil(tpr * N)-th smallest ID score, the same threshold FPR95 is read at.
+    """
+    if not 0.0 < tpr <= 1.0:
+        raise ValueError("tpr must be in (0, 1]")
+    ordered = np.sort(_as_scores(id_scores, "ID"))
+    return float(ordered[math.ceil(round(tpr * ordered.size, 9)) - 1])

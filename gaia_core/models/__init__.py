@@ -1,0 +1,20 @@
+"""Models by name: the embedded demo, CIFAR ResNets, torchvision ImageNet classifiers."""
+
+from gaia_core.models.checkpoint import (
+    CheckpointError,
+    load_state_dict_into,
+    read_state_dict,
+    weights_fingerprint,
+)
+from gaia_core.models.registry import ModelSpec, available_models, get_spec, load_model
+
+__all__ = [
+    "CheckpointError",
+    "ModelSpec",
+    "available_models",
+    "get_spec",
+    "load_model",
+    "load_state_dict_into",
+    "read_state_dict",
+    "weights_fingerprint",
+]

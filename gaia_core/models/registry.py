@@ -1,0 +1,131 @@
+"""One registry of models by name, with the preprocessing each expects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gaia_core.device import best_device
+from gaia_core.models import cifar_resnet, torchvision_zoo
+from gaia_core.models.checkpoint import CheckpointError, load_state_dict_into, read_state_dict
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2023, 0.1994, 0.2010)  # the pytorch-cifar lineage's values, used by its checkpoints
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered architecture and the input it expects."""
+
+    # Registry key.
+    name: str
+    # "demo", "cifar" or "imagenet": decides datasets, presets and transforms.
+    family: str
+    # One line for menus.
+    description: str
+    # Default number of classes.
+    num_classes: int
+    # Channels of the input image (1 for the demo, 3 otherwise).
+    in_channels: int
+    # Height = width of the model's input.
+    input_size: int
+    # Size the shorter side is resized to before the centre crop (= input_size when no crop).
+    resize_size: int
+    # Per-channel normalization.
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    # num_classes -> untrained model.
+    builder: Callable[[int], nn.Module] = field(repr=False, compare=False)
+    # Whether torchvision pretrained ImageNet weights exist for it.
+    has_pretrained: bool = False
+
+
+def _demo_builder(num_classes: int) -> nn.Module:
+    from gaia_core.demo.model import build_demo_model
+
+    model = build_demo_model()
+    if num_classes != 10:
+        raise CheckpointError("the demo model has 10 classes")
+    return model
+
+
+@cache
+def _specs() -> dict[str, ModelSpec]:
+    from gaia_core.demo.data import DEMO_MEAN, DEMO_STD
+
+    specs = {
+        "demo": ModelSpec(
+            "demo", "demo", "Small ResNet trained on scikit-learn's handwritten digits (ships with the app)",
+            10, 1, 32, 32, (DEMO_MEAN,), (DEMO_STD,), _demo_builder,
+        )
+    }
+    for depth in (18, 34, 50):
+        name = f"cifar_resnet{depth}"
+        specs[name] = ModelSpec(
+            name, "cifar", f"CIFAR ResNet-{depth} (32x32; loads the GAIA authors' CIFAR checkpoints)",
+            10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD, getattr(cifar_resnet, name),
+        )
+    for name in torchvision_zoo.IMAGENET_MODELS:
+        preprocess = torchvision_zoo.default_weights(name).transforms()
+        specs[name] = ModelSpec(
+            name, "imagenet", f"torchvision {name} (ImageNet-1k)", 1000, 3,
+            int(preprocess.crop_size[0]), int(preprocess.resize_size[0]),
+            tuple(preprocess.mean), tuple(preprocess.std),
+            lambda k, name=name: torchvision_zoo.build(name, k), has_pretrained=True,
+        )
+    return specs
+
+
+def available_models() -> list[str]:
+    return list(_specs())
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return _specs()[name]
+    except KeyError:
+        raise KeyError(f"unknown model '{name}'; available: {', '.join(_specs())}") from None
+
+
+def load_model(
+    name: str,
+    checkpoint: str | Path | None = None,
+    *,
+    num_classes: int | None = None,
+    pretrained: bool = False,
+    download: bool = False,
+    random_init: bool = False,
+    device: torch.device | str | None = None,
+) -> nn.Module:
+    """A fresh model in eval mode on ``device`` (default: the best available).
+
+    Args:
+        name: registry key (see ``available_models()``).
+        checkpoint: weights file (.safetensors preferred; .pt/.pth read weights-only).
+        num_classes: classes of the checkpoint; default the spec's.
+        pretrained: torchvision ImageNet weights from torch hub's cache.
+        download: allow downloading those weights when they are not cached.
+        random_init: accept an untrained model (tests, benchmarks).
+    """
+    spec = get_spec(name)
+    model = spec.builder(num_classes or spec.num_classes)
+    if checkpoint is not None:
+        load_state_dict_into(model, read_state_dict(checkpoint), Path(checkpoint).name)
+    elif name == "demo":
+        from gaia_core.demo import DEMO_WEIGHTS
+
+        load_state_dict_into(model, read_state_dict(DEMO_WEIGHTS), DEMO_WEIGHTS.name)
+    elif pretrained and spec.has_pretrained:
+        torchvision_zoo.load_pretrained(model, name, download)
+    elif not random_init:
+        raise CheckpointError(
+            f"{name} needs weights: give a checkpoint file"
+            + (" or ask for the pretrained ImageNet weights" if spec.has_pretrained else "")
+            + "."
+        )
+    return model.eval().to(device or best_device())

@@ -1,0 +1,38 @@
+"""OOD score methods, one registry by name.
+
+Convention for every score in gaia_core: a score is an abnormality, **higher = more
+likely out-of-distribution**. Methods whose paper defines an ID-ness (MSP, MaxLogit,
+energy's negative, ODIN, GradNorm, ReAct) are negated accordingly.
+"""
+
+from gaia_core.scores.base import ScoreMethod, ScoreResult, available, create, method_class, register
+from gaia_core.scores.gaia_a import GaiaA, gaia_a
+from gaia_core.scores.gaia_z import GaiaZ, gaia_z
+from gaia_core.scores.msp import MSP
+from gaia_core.scores.maxlogit import MaxLogit
+from gaia_core.scores.energy import Energy
+from gaia_core.scores.odin import ODIN
+from gaia_core.scores.gradnorm import GradNorm
+from gaia_core.scores.react import NotFittedError, ReAct
+from gaia_core.scores.many import score_many
+
+__all__ = [
+    "ScoreMethod",
+    "ScoreResult",
+    "available",
+    "create",
+    "method_class",
+    "register",
+    "gaia_a",
+    "gaia_z",
+    "score_many",
+    "GaiaA",
+    "GaiaZ",
+    "MSP",
+    "MaxLogit",
+    "Energy",
+    "ODIN",
+    "GradNorm",
+    "ReAct",
+    "NotFittedError",
+]

@@ -1,0 +1,89 @@
+"""The score-method interface and the one registry of methods by name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
+
+from torch import Tensor, nn
+
+from gaia_core.probe import Probe, ProbePlan
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores for one batch.
+
+    Attributes:
+        score: (B,) abnormality, higher = more likely OOD.
+        logits: (B, K) the model's logits for the (unperturbed) input.
+        channels: layer name -> (B, C_layer) per-channel values (GAIA methods only).
+    """
+
+    score: Tensor
+    logits: Tensor
+    channels: dict[str, Tensor] = field(default_factory=dict)
+
+
+M = TypeVar("M", bound="ScoreMethod")
+
+
+@dataclass(frozen=True)
+class ScoreMethod:
+    """Base of every score method: a frozen config that scores a batch.
+
+    Subclasses set ``name``, implement ``plan`` and ``from_probe`` (methods that share the
+    probe's forward pass) or override ``__call__`` (methods that need their own passes).
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # human-readable name
+    needs_fit: ClassVar[bool] = False
+    shares_forward: ClassVar[bool] = True
+
+    def __call__(self, model: nn.Module, x: Tensor) -> ScoreResult:
+        from gaia_core.scores.many import score_many
+
+        return score_many(model, x, [self])[self.name]
+
+    def plan(self, model: nn.Module) -> ProbePlan:
+        return ProbePlan()
+
+    def from_probe(self, probe: Probe) -> ScoreResult:
+        raise NotImplementedError(f"{type(self).__name__} does not share the probe's forward pass")
+
+    def fit(self: M, model: nn.Module, batches: Iterable[Tensor]) -> M:
+        """A copy fitted on in-distribution batches of x (B, C, H, W); methods without fitting return self."""
+        return self
+
+
+_REGISTRY: dict[str, type[ScoreMethod]] = {}
+
+
+def register(cls: type[M]) -> type[M]:
+    if cls.name in _REGISTRY:
+        raise ValueError(f"score method '{cls.name}' is registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available() -> list[str]:
+    """Registered method names, GAIA first."""
+    return list(_REGISTRY)
+
+
+def method_class(name: str) -> type[ScoreMethod]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown score method '{name}'; available: {', '.join(_REGISTRY)}") from None
+
+
+def create(name: str, **config) -> ScoreMethod:
+    """A method by registry name, configured by keyword (see each method's fields)."""
+    cls = method_class(name)
+    try:
+        return cls(**config)
+    except TypeError as err:
+        raise TypeError(f"bad configuration for '{name}': {err}") from None

@@ -1,0 +1,85 @@
+"""GAIA-A, channel-wise average abnormality (Chen et al., NeurIPS 2023)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gaia_core.layers import default_feature_layer, default_gaia_a_layers, get_layer, resolve_layers
+from gaia_core.probe import Probe, ProbePlan
+from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+
+
+@register
+@dataclass(frozen=True)
+class GaiaA(ScoreMethod):
+    """Let F (B, C_F, H, W) be the last feature map and f = mean_hw F the pooled vector.
+    Output component o = sqrt(mean_c |mean_hw d(sum_k log_softmax(y)_k)/dF_c|);
+    inner components u_c = |mean_hw d(sum_d f_d)/dA_c| for each channel of each inner layer A.
+    Score = mean over inner channels of (u_c / o)^2; higher is more abnormal.
+    """
+
+    name = "gaia_a"
+    label = "GAIA-A"
+
+    # Dotted names of the inner layers; None = the architecture's default (see gaia_core.layers).
+    inner_layers: tuple[str, ...] | None = None
+    # Dotted name of the layer whose output is F; None = the architecture's default.
+    feature_layer: str | None = None
+
+    def layer_names(self, model: nn.Module) -> list[str]:
+        default = default_gaia_a_layers(model) if self.inner_layers is None else []
+        return resolve_layers(model, self.inner_layers, default)
+
+    def feature_name(self, model: nn.Module) -> str:
+        if self.feature_layer is None:
+            return default_feature_layer(model)
+        get_layer(model, self.feature_layer)
+        return self.feature_layer
+
+    def plan(self, model: nn.Module) -> ProbePlan:
+        feature = self.feature_name(model)
+        return ProbePlan(taps=(*self.layer_names(model), feature), pooled=feature)
+
+    def from_probe(self, probe: Probe) -> ScoreResult:
+        model = probe.model
+        feature = self.feature_name(model)
+        layers = self.layer_names(model)
+        log_probs = F.log_softmax(probe.logits, dim=1).sum()
+        feature_grad = probe.grads(log_probs, [feature])[feature]
+        output_component = feature_grad.mean(dim=(2, 3)).abs().mean(dim=1).sqrt()
+        # o = 0 only when the log-softmax sum is flat in F; keep the ratio finite then.
+        output_component = output_component.clamp_min(torch.finfo(output_component.dtype).tiny)
+        inner_grads = probe.grads(probe.pooled.sum(), layers)
+        channels = {
+            name: grad.mean(dim=(2, 3)).abs() / output_component[:, None] for name, grad in inner_grads.items()
+        }
+        ratios = torch.cat(list(channels.values()), dim=1)
+        return ScoreResult(ratios.pow(2).mean(dim=1).detach(), probe.logits.detach(), channels)
+
+
+def gaia_a(
+    model: nn.Module,
+    x: Tensor,
+    inner_layers: Sequence[str] | None = None,
+    feature_layer: str | None = None,
+) -> ScoreResult:
+    """GAIA-A scores of a batch.
+
+    Args:
+        model: classifier in eval mode.
+        x: (B, C, H, W) normalized input on the model's device.
+        inner_layers: dotted names of the inner layers; None = the default (ResNets: norm
+            layers in layer3 and layer4).
+        feature_layer: dotted name of the layer whose output is the last feature map;
+            None = the default (ResNets: layer4).
+
+    Returns:
+        ScoreResult with score (B,), logits (B, K), channels layer -> u_c / o (B, C_layer).
+    """
+    inner = None if inner_layers is None else tuple(inner_layers)
+    return GaiaA(inner_layers=inner, feature_layer=feature_layer)(model, x)

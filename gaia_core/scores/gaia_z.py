@@ -1,0 +1,59 @@
+"""GAIA-Z, zero-deflation abnormality (Chen et al., NeurIPS 2023)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gaia_core.layers import default_gaia_z_layers, resolve_layers
+from gaia_core.probe import Probe, ProbePlan
+from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+
+
+@register
+@dataclass(frozen=True)
+class GaiaZ(ScoreMethod):
+    """For each hooked layer output A (B, C, H, W), G = d(sum_b max_k logit_k)/dA; per channel,
+    r_c = fraction of non-zero entries of G over H x W. Score = mean over all channels of all
+    layers of r_c^2: OOD inputs give denser gradients, so a higher score is more abnormal.
+    """
+
+    name = "gaia_z"
+    label = "GAIA-Z"
+
+    # Dotted layer names; None = every normalization layer.
+    layers: tuple[str, ...] | None = None
+
+    def layer_names(self, model: nn.Module) -> list[str]:
+        return resolve_layers(model, self.layers, default_gaia_z_layers(model) if self.layers is None else [])
+
+    def plan(self, model: nn.Module) -> ProbePlan:
+        return ProbePlan(taps=tuple(self.layer_names(model)))
+
+    def from_probe(self, probe: Probe) -> ScoreResult:
+        layers = self.layer_names(probe.model)
+        seed = probe.logits.max(dim=1).values.sum()
+        grads = probe.grads(seed, layers)
+        channels = {
+            name: torch.count_nonzero(grad, dim=(2, 3)).float() / (grad.shape[2] * grad.shape[3])
+            for name, grad in grads.items()
+        }
+        ratios = torch.cat(list(channels.values()), dim=1)
+        return ScoreResult(ratios.pow(2).mean(dim=1), probe.logits.detach(), channels)
+
+
+def gaia_z(model: nn.Module, x: Tensor, layers: Sequence[str] | None = None) -> ScoreResult:
+    """GAIA-Z scores of a batch.
+
+    Args:
+        model: classifier in eval mode.
+        x: (B, C, H, W) normalized input on the model's device.
+        layers: dotted layer names; None = every normalization layer.
+
+    Returns:
+        ScoreResult with score (B,), logits (B, K), channels layer -> r_c (B, C_layer).
+    """
+    return GaiaZ(layers=None if layers is None else tuple(layers))(model, x)

@@ -1,0 +1,75 @@
+"""ReAct: rectified activations (Sun et al., NeurIPS 2021), scored with the energy."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gaia_core.layers import default_head_layer, get_layer
+from gaia_core.probe import Probe, ProbePlan, run_probe
+from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.energy import free_energy
+
+
+class NotFittedError(RuntimeError):
+    """A method that must be fitted on ID data was used before ``fit``."""
+
+
+@register
+@dataclass(frozen=True)
+class ReAct(ScoreMethod):
+    """Clip the pooled features fed to the head at c (the ``percentile``-th percentile of ID
+    features), then score = energy of the head's logits on the clipped features.
+    """
+
+    name = "react"
+    label = "ReAct"
+    needs_fit = True
+
+    # Percentile of ID feature values used as the clipping threshold.
+    percentile: float = 90.0
+    # Clipping threshold c; set by fit() (or given directly).
+    threshold: float | None = None
+    # Temperature of the energy score.
+    temperature: float = 1.0
+    # Dotted name of the classifier head; None = the default head (fc, linear, classifier, head).
+    head: str | None = None
+    # At most this many feature values are kept (uniformly subsampled) to fit the percentile.
+    max_fit_values: int = 4_000_000
+
+    def head_name(self, model: nn.Module) -> str:
+        return self.head or default_head_layer(model)
+
+    def plan(self, model: nn.Module) -> ProbePlan:
+        return ProbePlan(head=self.head_name(model))
+
+    def from_probe(self, probe: Probe) -> ScoreResult:
+        if self.threshold is None:
+            raise NotFittedError("ReAct needs a clipping threshold: call .fit(model, id_batches) first")
+        head = get_layer(probe.model, self.head_name(probe.model))
+        with torch.no_grad():
+            clipped_logits = head(probe.head_input.detach().clamp(max=self.threshold))
+        return ScoreResult(free_energy(clipped_logits, self.temperature), probe.logits.detach())
+
+    def fit(self, model: nn.Module, batches: Iterable[Tensor]) -> ReAct:
+        """Set the threshold to the percentile of head-input values over ID batches (B, C, H, W)."""
+        plan = ProbePlan(head=self.head_name(model))
+        generator = torch.Generator().manual_seed(0)
+        kept: list[np.ndarray] = []
+        for x in batches:
+            values = run_probe(model, x, plan).head_input.detach().flatten().float().cpu()
+            if values.numel() > self.max_fit_values // 8:
+                pick = torch.randperm(values.numel(), generator=generator)[: self.max_fit_values // 8]
+                values = values[pick]
+            kept.append(values.numpy())
+        if not kept:
+            raise ValueError("ReAct.fit got no ID batches")
+        values = np.concatenate(kept)
+        if values.size > self.max_fit_values:
+            values = np.random.default_rng(0).choice(values, self.max_fit_values, replace=False)
+        return dataclasses.replace(self, threshold=float(np.percentile(values, self.percentile)))
