@@ -1,0 +1,50 @@
+"""The embedded demo world: a small ResNet trained on scikit-learn's digits, plus OOD sets.
+
+Everything here works offline on a fresh machine: the weights ship in ``assets/`` and the
+datasets come from scikit-learn's bundled files or fixed-seed generators.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from gaia_core.demo.model import DemoResNet, build_demo_model
+from gaia_core.device import best_device
+
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+# Trained weights written by `python -m gaia_core.demo.train`; the .json beside them
+# records test accuracy, seed, epochs, train time and sha256.
+DEMO_WEIGHTS = ASSETS_DIR / "demo_resnet.safetensors"
+DEMO_REPORT = DEMO_WEIGHTS.with_suffix(".json")
+DEMO_SAMPLES_DIR = ASSETS_DIR / "samples"
+
+
+class DemoWeightsError(FileNotFoundError):
+    """The shipped demo weights are missing."""
+
+
+def load_demo_model(device: torch.device | str | None = None) -> DemoResNet:
+    """A fresh DemoResNet with the shipped weights, in eval mode on ``device or best_device()``."""
+    if not DEMO_WEIGHTS.is_file():
+        raise DemoWeightsError(
+            f"demo weights not found at {DEMO_WEIGHTS}; restore the file from the repository "
+            "or recreate it with `python -m gaia_core.demo.train`."
+        )
+    model = build_demo_model()
+    model.load_state_dict(load_file(str(DEMO_WEIGHTS)))
+    return model.eval().to(device or best_device())
+
+
+__all__ = [
+    "ASSETS_DIR",
+    "DEMO_REPORT",
+    "DEMO_SAMPLES_DIR",
+    "DEMO_WEIGHTS",
+    "DemoResNet",
+    "DemoWeightsError",
+    "build_demo_model",
+    "load_demo_model",
+]
