@@ -1,0 +1,83 @@
+"""Every chart of GAIA Explorer: pure functions from arrays / dicts / DataFrames to plotly figures.
+
+No I/O, no streamlit, inputs never modified. Scores are abnormalities: higher = more likely
+OOD. One colour per set (ID always blue): build the mapping once with `dataset_colors` and
+pass it as ``colors`` to keep it across pages.
+
+- `distributions`: score / readout histograms (selectable bars), one image on the ID reference.
+- `roc`: ROC curves and the styled metrics table.
+- `profiles`: per-layer profile of one image, per-layer distributions per set.
+- `channels`: ID-vs-OOD difference heat map, channel ranking, one channel per image.
+- `gradients`: gradient maps with their zeros, per-channel bars, score aggregation.
+- `images`: a captioned image gallery.
+"""
+
+from gaia_core.charts.channels import (
+    channel_difference,
+    channel_heatmap,
+    channel_ranking_figure,
+    channel_values_figure,
+    pad_layers,
+    rank_channels,
+)
+from gaia_core.charts.distributions import (
+    bin_indices,
+    histogram_edges,
+    percentile_of,
+    readout_distribution_figure,
+    rows_in_selection,
+    samples_in_bin,
+    score_histogram,
+    score_position_figure,
+)
+from gaia_core.charts.gradients import (
+    aggregation_figure,
+    channel_average_bar,
+    gradient_grid_figure,
+    zero_ratio_bar,
+    zero_ratios,
+)
+from gaia_core.charts.images import image_grid_figure
+from gaia_core.charts.profiles import (
+    id_reference_profile,
+    layer_distribution_figure,
+    layer_means,
+    layer_profile_figure,
+)
+from gaia_core.charts.roc import best_per_column, roc_figure, roc_points, style_metrics_table
+from gaia_core.charts.style import ChartError, dataset_colors, method_colors, method_label
+
+__all__ = [
+    "ChartError",
+    "aggregation_figure",
+    "best_per_column",
+    "bin_indices",
+    "channel_average_bar",
+    "channel_difference",
+    "channel_heatmap",
+    "channel_ranking_figure",
+    "channel_values_figure",
+    "dataset_colors",
+    "gradient_grid_figure",
+    "histogram_edges",
+    "id_reference_profile",
+    "image_grid_figure",
+    "layer_distribution_figure",
+    "layer_means",
+    "layer_profile_figure",
+    "method_colors",
+    "method_label",
+    "pad_layers",
+    "percentile_of",
+    "rank_channels",
+    "readout_distribution_figure",
+    "roc_figure",
+    "roc_points",
+    "rows_in_selection",
+    "samples_in_bin",
+    "score_histogram",
+    "score_position_figure",
+    "style_metrics_table",
+    "zero_ratio_bar",
+    "zero_ratios",
+]

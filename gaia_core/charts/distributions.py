@@ -1,0 +1,324 @@
+"""Score and readout distributions: overlaid histograms, one image on the ID reference.
+
+Histograms are drawn as bars from precomputed, shared bin edges so that a selection in the
+app maps back to rows: every bar's ``customdata`` is ``[bin_index, set_name, count]`` and
+`rows_in_selection` / `samples_in_bin` recover the rows behind selected bars. Bins follow
+`numpy.histogram`: ``[e_i, e_i+1)``, the last bin also holds its right edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from gaia_core.charts.style import (
+    ID_COLOR,
+    SCORE_AXIS_NOTE,
+    THRESHOLD_COLOR,
+    ChartError,
+    as_values,
+    base_layout,
+    resolve_colors,
+    set_label,
+)
+
+_HOVER_IDS = 5  # sample ids listed in a bar's hover text
+
+
+def histogram_edges(scores: Mapping[str, np.ndarray], bins: int = 50) -> np.ndarray:
+    """Bin edges shared by all sets, spanning every finite value.
+
+    Args:
+        scores: set name -> (N_set,) values; NaN / infinite values are ignored.
+        bins: number of equal-width bins.
+
+    Returns:
+        (bins + 1,) float64 increasing edges. A single repeated value gets a bin of width 1
+        around it.
+    """
+    if int(bins) < 1:
+        raise ChartError(f"bins must be a positive integer, got {bins}")
+    arrays = [np.asarray(v, dtype=np.float64).ravel() for v in scores.values()]
+    finite = np.concatenate(arrays) if arrays else np.empty(0)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        raise ChartError("no finite values to bin; pass at least one set with scores")
+    low, high = float(finite.min()), float(finite.max())
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    return np.histogram_bin_edges(finite, bins=int(bins), range=(low, high))
+
+
+def bin_indices(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The bin of each value, as `numpy.histogram` counts it.
+
+    Args:
+        values: (N,) values.
+        edges: (B + 1,) increasing bin edges.
+
+    Returns:
+        (N,) int64 in [0, B), or -1 for values outside the edges and NaN.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    edges = np.asarray(edges, dtype=np.float64)
+    n_bins = edges.size - 1
+    if n_bins < 1:
+        raise ChartError("edges need at least two values")
+    index = np.searchsorted(edges, values, side="right") - 1
+    index = np.where(values == edges[-1], n_bins - 1, index)
+    inside = (index >= 0) & (index < n_bins) & np.isfinite(values)
+    return np.where(inside, index, -1).astype(np.int64)
+
+
+def samples_in_bin(scores: np.ndarray, edges: np.ndarray, bin_index: int) -> np.ndarray:
+    """Row indices of ``scores`` that fall in bin ``bin_index`` of ``edges``.
+
+    Args:
+        scores: (N,) values of one set, in table row order.
+        edges: (B + 1,) edges, e.g. from `histogram_edges`.
+        bin_index: 0 <= bin_index < B, e.g. ``customdata[0]`` of a selected bar.
+
+    Returns:
+        (k,) int64 row indices, increasing.
+    """
+    n_bins = np.asarray(edges).size - 1
+    if not 0 <= int(bin_index) < n_bins:
+        raise ChartError(f"bin_index {bin_index} is outside the {n_bins} bins")
+    return np.flatnonzero(bin_indices(scores, edges) == int(bin_index))
+
+
+def rows_in_selection(
+    points: Iterable[Mapping], scores: Mapping[str, np.ndarray], edges: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Rows behind the bars selected in a histogram built by this module.
+
+    Args:
+        points: selected points as Streamlit returns them (``event.selection.points``):
+            dicts with ``customdata`` = ``[bin_index, set_name, ...]``, or, without it,
+            ``curve_number`` (trace i is the i-th set of ``scores``) and ``x`` (bar centre).
+        scores: the same set name -> (N_set,) values the figure was built from.
+        edges: the figure's bin edges (`histogram_edges` with the same ``bins``).
+
+    Returns:
+        set name -> increasing row indices, only for sets with a selected bar.
+    """
+    names = list(scores)
+    chosen: dict[str, set[int]] = {}
+    for point in points:
+        custom = point.get("customdata")
+        if custom is not None and len(custom) >= 2:
+            bin_index, name = int(custom[0]), str(custom[1])
+        else:
+            curve = point.get("curve_number", point.get("curveNumber"))
+            if curve is None or not 0 <= int(curve) < len(names) or point.get("x") is None:
+                continue  # a threshold marker or another figure's point
+            name = names[int(curve)]
+            bin_index = int(bin_indices([float(point["x"])], edges)[0])
+        if name in scores and bin_index >= 0:
+            chosen.setdefault(name, set()).add(bin_index)
+    return {
+        name: np.flatnonzero(np.isin(bin_indices(scores[name], edges), sorted(bins)))
+        for name, bins in chosen.items()
+    }
+
+
+def _density_bar(
+    values: np.ndarray,
+    edges: np.ndarray,
+    name: str,
+    label: str,
+    color: str,
+    value_label: str,
+    ids: Sequence[str] | None,
+) -> go.Bar:
+    """One set's histogram as bars, normalized to a probability density over its finite values."""
+    index = bin_indices(values, edges)
+    n_bins = edges.size - 1
+    counts = np.bincount(index[index >= 0], minlength=n_bins)
+    widths = np.diff(edges)
+    n_finite = int(np.isfinite(values).sum())
+    density = counts / (max(n_finite, 1) * widths)
+    hover = []
+    for b in range(n_bins):
+        text = (
+            f"<b>{label}</b><br>{value_label} in [{edges[b]:.4g}, {edges[b + 1]:.4g}"
+            f"{']' if b == n_bins - 1 else ')'}<br>{counts[b]} of {n_finite} "
+            f"({100 * counts[b] / max(n_finite, 1):.1f}%)"
+        )
+        if ids is not None and counts[b]:
+            rows = np.flatnonzero(index == b)
+            shown = ", ".join(str(ids[r]) for r in rows[:_HOVER_IDS])
+            text += f"<br>{shown}{', …' if rows.size > _HOVER_IDS else ''}"
+        hover.append(text)
+    return go.Bar(
+        x=(edges[:-1] + edges[1:]) / 2,
+        y=density,
+        width=widths,
+        name=label,
+        marker={"color": color, "line": {"width": 0}},
+        opacity=0.55,
+        customdata=[[b, name, int(counts[b])] for b in range(n_bins)],
+        hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>",
+    )
+
+
+def _overlaid_histogram(
+    values: Mapping[str, np.ndarray],
+    id_name: str | None,
+    bins: int,
+    sample_ids: Mapping[str, Sequence[str]] | None,
+    colors: Mapping[str, str] | None,
+    value_label: str,
+) -> go.Figure:
+    if not values:
+        raise ChartError("no sets to draw; pass at least one set name -> values")
+    edges = histogram_edges(values, bins)
+    palette = resolve_colors(values, id_name, colors)
+    fig = go.Figure()
+    for name, array in values.items():
+        ids = None if sample_ids is None or sample_ids.get(name) is None else list(sample_ids[name])
+        if ids is not None and len(ids) != len(array):
+            raise ChartError(f"sample_ids[{name!r}] has {len(ids)} ids for {len(array)} values")
+        fig.add_trace(
+            _density_bar(array, edges, name, set_label(name, id_name), palette[name], value_label, ids)
+        )
+    fig.update_layout(barmode="overlay", bargap=0, clickmode="event+select", dragmode="select")
+    return fig
+
+
+def score_histogram(
+    scores: Mapping[str, np.ndarray],
+    id_name: str | None,
+    threshold: float | None,
+    method_label: str,
+    bins: int = 50,
+    sample_ids: Mapping[str, Sequence[str]] | None = None,
+    colors: Mapping[str, str] | None = None,
+    threshold_label: str = "95% TPR threshold",
+    height: int = 380,
+) -> go.Figure:
+    """Overlaid score histograms of several sets with the OOD threshold drawn.
+
+    Args:
+        scores: set name -> (N_set,) scores, higher = more likely OOD. Trace i is the i-th set.
+        id_name: the in-distribution set (drawn in the ID colour, marked "(ID)").
+        threshold: flag-as-OOD threshold (score > threshold), drawn as a dashed vertical
+            line; None draws none.
+        method_label: display name of the score, e.g. "GAIA-A".
+        bins: number of bins shared by all sets (`histogram_edges`).
+        sample_ids: optional set name -> (N_set,) ids listed in the bars' hover texts.
+        colors: optional set name -> colour (see `gaia_core.charts.style.dataset_colors`).
+        threshold_label: annotation of the threshold line.
+        height: figure height in pixels.
+    """
+    checked = {name: as_values(v, f"scores[{name!r}]") for name, v in scores.items()}
+    fig = _overlaid_histogram(checked, id_name, bins, sample_ids, colors, f"{method_label} score")
+    if threshold is not None:
+        fig.add_vline(
+            x=float(threshold),
+            line={"color": THRESHOLD_COLOR, "dash": "dash", "width": 2},
+            annotation_text=threshold_label,
+            annotation_position="top right",
+        )
+    return base_layout(
+        fig,
+        f"{method_label}: score distribution per set",
+        height,
+        xaxis_title=f"{method_label} score ({SCORE_AXIS_NOTE})",
+        yaxis_title="probability density",
+    )
+
+
+def readout_distribution_figure(
+    values: Mapping[str, np.ndarray],
+    readout_label: str,
+    id_name: str | None = None,
+    bins: int = 30,
+    sample_ids: Mapping[str, Sequence[str]] | None = None,
+    colors: Mapping[str, str] | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """ID-vs-OOD distribution of an attribution-concentration readout (sparsity, entropy).
+
+    NaN values (maps that are zero everywhere have no readout) are left out and counted in
+    the title; rows keep their indices, so `rows_in_selection` still maps bars to rows.
+
+    Args:
+        values: set name -> (N_set,) readout per image.
+        readout_label: what the readout is, e.g. "Gini sparsity (1 = concentrated)".
+        id_name, bins, sample_ids, colors, height: as in `score_histogram`.
+    """
+    arrays = {name: np.asarray(v, dtype=np.float64).ravel() for name, v in values.items()}
+    if any(np.isinf(a).any() for a in arrays.values()):
+        raise ChartError("readout values contain infinite values; only NaN may mark a missing readout")
+    fig = _overlaid_histogram(arrays, id_name, bins, sample_ids, colors, readout_label)
+    missing = sum(int(np.isnan(a).sum()) for a in arrays.values())
+    title = f"{readout_label}: ID vs OOD"
+    if missing:
+        title += f" ({missing} maps without a readout left out)"
+    return base_layout(fig, title, height, xaxis_title=readout_label, yaxis_title="probability density")
+
+
+def percentile_of(value: float, id_scores: np.ndarray) -> float:
+    """Percentage of ID scores less than or equal to ``value``, in [0, 100]."""
+    reference = as_values(id_scores, "id_scores")
+    return float(100.0 * np.count_nonzero(reference <= float(value)) / reference.size)
+
+
+def score_position_figure(
+    value: float,
+    id_scores: np.ndarray,
+    threshold: float,
+    method_label: str,
+    bins: int = 40,
+    threshold_label: str = "95% TPR threshold",
+    height: int = 220,
+) -> go.Figure:
+    """One image's score placed on the ID reference distribution.
+
+    Args:
+        value: the image's score (higher = more likely OOD).
+        id_scores: (N_id,) scores of the ID reference set.
+        threshold: flag-as-OOD threshold (flagged when value > threshold).
+        method_label: display name of the score, e.g. "GAIA-Z".
+        bins: bins of the reference histogram.
+        threshold_label: annotation of the threshold line.
+        height: figure height in pixels.
+    """
+    reference = as_values(id_scores, "id_scores")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ChartError(f"the image's {method_label} score is {value}; it must be finite")
+    percentile = percentile_of(value, reference)
+    flagged = value > float(threshold)
+    fig = _overlaid_histogram(
+        {"ID reference": reference}, "ID reference", bins, None, None, f"{method_label} score"
+    )
+    fig.data[0].marker.color = ID_COLOR
+    fig.data[0].name = "ID reference"
+    fig.add_vline(
+        x=float(threshold),
+        line={"color": THRESHOLD_COLOR, "dash": "dash", "width": 2},
+        annotation_text=threshold_label,
+        annotation_position="top left",
+    )
+    fig.add_vline(
+        x=value,
+        line={"color": "#D55E00" if flagged else "#009E73", "width": 3},
+        annotation_text="this image",
+        annotation_position="top right",
+    )
+    verdict = "flagged as OOD" if flagged else "not flagged (ID-like)"
+    fig = base_layout(
+        fig,
+        f"{method_label} = {value:.4g} · {percentile:.1f}% of ID scores ≤ it · {verdict}",
+        height,
+        xaxis_title=f"{method_label} score ({SCORE_AXIS_NOTE})",
+        yaxis_title="density",
+        showlegend=False,
+    )
+    fig.update_layout(margin={"t": 45, "b": 40}, dragmode=False)
+    return fig

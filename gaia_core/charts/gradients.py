@@ -1,0 +1,262 @@
+"""How GAIA works, on one image: gradient maps with their zeros, per-channel statistics and
+how they aggregate into a score."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from gaia_core.charts.style import (
+    DIVERGING_SCALE,
+    ZERO_COLOR,
+    ChartError,
+    as_values,
+    base_layout,
+    resolve_colors,
+)
+
+_BAR_COLOR = "#0072B2"
+
+
+def _gradient_maps(grad) -> np.ndarray:
+    array = np.asarray(grad, dtype=np.float64)
+    if array.ndim != 3 or 0 in array.shape:
+        raise ChartError(f"grad has shape {array.shape}; expected one image's (C, H, W) gradient")
+    if not np.isfinite(array).all():
+        raise ChartError("grad contains NaN or infinite values")
+    return array
+
+
+def zero_ratios(grad: np.ndarray) -> np.ndarray:
+    """Fraction of exactly-zero entries per channel.
+
+    Args:
+        grad: (C, H, W) gradient of one image at one layer.
+
+    Returns:
+        (C,) float64 in [0, 1]; GAIA-Z's non-zero ratio r_c is 1 minus it.
+    """
+    return (_gradient_maps(grad) == 0).mean(axis=(1, 2))
+
+
+def gradient_grid_figure(
+    grad: np.ndarray,
+    max_channels: int = 64,
+    title: str = "Gradient per channel",
+    channels: Sequence[int] | None = None,
+    ncols: int | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Channel maps of one gradient tiled into a grid; exact zeros in flat grey.
+
+    Non-zero values use a diverging scale centred at 0 and shared by all tiles (so channels
+    compare); the tiles sit one blank cell apart, in row-major channel order.
+
+    Args:
+        grad: (C, H, W) gradient of one image at one layer.
+        max_channels: at most this many channels are drawn (the first ones unless ``channels``).
+        title: figure title; the count of drawn channels and the colour key are appended.
+        channels: optional channel indices to draw, in order.
+        ncols: tiles per row; default ceil(sqrt(n)).
+        height: pixels; by default from the grid's aspect ratio.
+
+    Traces: [the gradient heat map, the zero mask ("exactly zero")]. Each cell's
+    ``customdata`` is [channel, zero ratio in %] (NaN between tiles), shown on hover.
+    """
+    maps = _gradient_maps(grad)
+    n_channels, h, w = maps.shape
+    chosen = range(n_channels) if channels is None else [int(c) for c in channels]
+    chosen = list(chosen)[: int(max_channels)]
+    if not chosen or any(not 0 <= c < n_channels for c in chosen):
+        raise ChartError(f"channels must be at least one index in [0, {n_channels}); got {channels}")
+    ratios = zero_ratios(maps)
+    cols = int(ncols) if ncols else math.ceil(math.sqrt(len(chosen)))
+    rows = math.ceil(len(chosen) / cols)
+    gap = 1
+    tiled = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    info = np.full(tiled.shape + (2,), np.nan, dtype=np.float32)  # channel, zero ratio in %
+    for k, channel in enumerate(chosen):
+        top, left = (k // cols) * (h + gap), (k % cols) * (w + gap)
+        tiled[top : top + h, left : left + w] = maps[channel]
+        info[top : top + h, left : left + w, 0] = channel
+        info[top : top + h, left : left + w, 1] = 100 * ratios[channel]
+    limit = float(np.abs(maps[chosen]).max()) or 1.0
+    zero_mask = np.where(tiled == 0, 1.0, np.nan).astype(np.float32)
+    # float32 halves what the browser receives; zeros are taken from the exact values above.
+    tiled = tiled.astype(np.float32)
+    fig = go.Figure(
+        [
+            go.Heatmap(
+                z=tiled,
+                customdata=info,
+                colorscale=DIVERGING_SCALE,
+                zmid=0.0,
+                zmin=-limit,
+                zmax=limit,
+                colorbar={"title": {"text": "gradient"}},
+                hoverongaps=False,
+                name="gradient",
+                hovertemplate=(
+                    "channel %{customdata[0]} (zero ratio %{customdata[1]:.1f}%)"
+                    "<br>gradient %{z:.3g}<extra></extra>"
+                ),
+            ),
+            go.Heatmap(
+                z=zero_mask,
+                colorscale=[[0.0, ZERO_COLOR], [1.0, ZERO_COLOR]],
+                showscale=False,
+                hoverinfo="skip",
+                name="exactly zero",
+            ),
+        ]
+    )
+    shown = f"{len(chosen)} of {n_channels}" if len(chosen) < n_channels else f"{n_channels}"
+    fig = base_layout(
+        fig,
+        f"{title} ({shown} channels; grey = exactly 0, blue/red = negative/positive)",
+        height or int(np.clip(120 + 640 * tiled.shape[0] / tiled.shape[1], 260, 900)),
+    )
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    return fig
+
+
+def _channel_bars(values: np.ndarray, hover: list[str], name: str) -> go.Bar:
+    return go.Bar(
+        x=np.arange(values.size),
+        y=values,
+        name=name,
+        marker={"color": _BAR_COLOR, "line": {"width": 0}},
+        hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>",
+    )
+
+
+def zero_ratio_bar(
+    ratios: np.ndarray, title: str = "Zero ratio per channel", height: int = 300
+) -> go.Figure:
+    """Fraction of exactly-zero gradient entries per channel, with their mean.
+
+    Args:
+        ratios: (C,) zero ratios in [0, 1] (e.g. `zero_ratios`). GAIA-Z uses r_c = 1 - ratio:
+            fewer zeros (OOD) mean a higher score.
+        title: figure title.
+        height: figure height in pixels.
+
+    Traces: [the bars]; the mean is a dashed horizontal line (a shape).
+    """
+    values = as_values(ratios, "ratios")
+    if ((values < 0) | (values > 1)).any():
+        raise ChartError("zero ratios must lie in [0, 1]")
+    hover = [f"channel {c}<br>{100 * v:.1f}% zeros<br>r_c = {1 - v:.3f}" for c, v in enumerate(values)]
+    fig = go.Figure(_channel_bars(values, hover, "zero ratio"))
+    fig.add_hline(
+        y=float(values.mean()), line={"color": "#222222", "dash": "dash"},
+        annotation_text=f"mean {100 * values.mean():.1f}%", annotation_position="top right",
+    )
+    fig = base_layout(
+        fig, title, height, xaxis_title="channel", yaxis_title="zero ratio (fraction of exact zeros)",
+        showlegend=False, bargap=0.05,
+    )
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def channel_average_bar(
+    values: np.ndarray,
+    title: str = "Channel average per channel",
+    y_label: str = "u_c / o",
+    height: int = 300,
+) -> go.Figure:
+    """GAIA-A's per-channel average (u_c / o) for one image, with their mean.
+
+    Args:
+        values: (C,) per-channel values.
+        title: figure title.
+        y_label: what the values are.
+        height: figure height in pixels.
+
+    Traces: [the bars]; the mean is a dashed horizontal line (a shape).
+    """
+    array = as_values(values, "values")
+    hover = [f"channel {c}<br>{y_label} = {v:.4g}<br>squared {v * v:.4g}" for c, v in enumerate(array)]
+    fig = go.Figure(_channel_bars(array, hover, y_label))
+    fig.add_hline(
+        y=float(array.mean()), line={"color": "#222222", "dash": "dash"},
+        annotation_text=f"mean {array.mean():.4g}", annotation_position="top right",
+    )
+    return base_layout(
+        fig, title, height, xaxis_title="channel", yaxis_title=y_label, showlegend=False, bargap=0.05
+    )
+
+
+def aggregation_figure(
+    values: Mapping[str, np.ndarray],
+    value_label: str = "r_c",
+    score_label: str = "GAIA-Z",
+    id_name: str | None = None,
+    title: str | None = None,
+    colors: Mapping[str, str] | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """How per-channel values become one score: value² per channel, sorted, and its mean.
+
+    GAIA's scores are mean over channels of a squared per-channel value (GAIA-Z: r_c²;
+    GAIA-A: (u_c / o)²), i.e. the area under each sorted curve divided by the channel count.
+
+    Args:
+        values: image label (e.g. "ID: digits #3") -> (C,) per-channel values, all layers'
+            channels concatenated, as the score averages them.
+        value_label: the per-channel quantity, e.g. "r_c" or "u_c / o".
+        score_label: the score's name, e.g. "GAIA-Z".
+        id_name: the label of the ID image (drawn in the ID colour).
+        title: figure title; default explains the aggregation.
+        colors: optional image label -> colour.
+        height: figure height in pixels.
+
+    Traces: per image, its sorted squared values then its mean line ("... score = mean").
+    """
+    if not values:
+        raise ChartError("no images to compare; pass image label -> per-channel values")
+    palette = resolve_colors(values, id_name, colors)
+    fig = go.Figure()
+    for name, raw in values.items():
+        squared = np.sort(as_values(raw, f"values[{name!r}]") ** 2)[::-1]
+        score = float(squared.mean())
+        rank = np.arange(1, squared.size + 1)
+        fig.add_trace(
+            go.Scatter(
+                x=rank,
+                y=squared,
+                mode="lines",
+                fill="tozeroy",
+                name=f"{name}: ({value_label})² sorted",
+                legendgroup=name, line={"color": palette[name], "width": 2, "shape": "hv"},
+                opacity=0.6,
+                hovertemplate=f"{name}<br>rank %{{x}}<br>({value_label})² = %{{y:.4g}}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[1, squared.size],
+                y=[score, score],
+                mode="lines",
+                name=f"{name}: {score_label} = mean = {score:.4g}",
+                legendgroup=name, line={"color": palette[name], "dash": "dash", "width": 2},
+                hovertemplate=f"{name}<br>{score_label} = {score:.4g}<extra></extra>",
+            )
+        )
+    fig = base_layout(
+        fig,
+        title or f"How ({value_label})² per channel average into {score_label}",
+        height,
+        xaxis_title="channel, sorted from largest to smallest",
+        yaxis_title=f"({value_label})² (higher = more likely OOD)",
+    )
+    fig.update_layout(
+        legend={"orientation": "v", "yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.98}
+    )
+    return fig

@@ -1,0 +1,143 @@
+"""ROC curves and the metrics table of several score methods side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from pandas.io.formats.style import Styler
+from sklearn.metrics import auc, roc_curve
+
+from gaia_core.charts.style import ChartError, as_values, base_layout, method_colors, method_label
+
+# Metric column -> (display name, True when higher is better).
+METRIC_COLUMNS = {
+    "fpr95": ("FPR95 ↓", False),
+    "auroc": ("AUROC ↑", True),
+    "aupr_in": ("AUPR-In ↑", True),
+    "aupr_out": ("AUPR-Out ↑", True),
+}
+_BEST_STYLE = "font-weight: bold; background-color: #d6eaf8"
+
+
+def roc_points(id_scores: np.ndarray, ood_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ROC curve with ID as the positive class (scores are higher = more likely OOD).
+
+    Args:
+        id_scores: (N_id,) scores of ID samples.
+        ood_scores: (N_ood,) scores of OOD samples.
+
+    Returns:
+        (fpr, tpr), each (T,): fraction of OOD accepted as ID and fraction of ID accepted,
+        as the acceptance threshold sweeps from most to least ID-like.
+    """
+    id_s, ood_s = as_values(id_scores, "id_scores"), as_values(ood_scores, "ood_scores")
+    is_id = np.concatenate([np.ones(id_s.size), np.zeros(ood_s.size)])
+    fpr, tpr, _ = roc_curve(is_id, -np.concatenate([id_s, ood_s]))
+    return fpr, tpr
+
+
+def roc_figure(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    title: str = "ROC: ID (positive) vs OOD",
+    height: int = 440,
+) -> go.Figure:
+    """One ROC curve per method, the chance diagonal, AUROC in the legend.
+
+    Args:
+        curves: method name -> (fpr, tpr) from `roc_points`; known names ("gaia_a", ...)
+            get their display name and fixed colour. Trace i is the i-th method.
+        title: figure title.
+        height: figure height in pixels.
+    """
+    if not curves:
+        raise ChartError("no ROC curves to draw; pass method name -> (fpr, tpr)")
+    colors = method_colors(curves)
+    fig = go.Figure()
+    for name, (fpr, tpr) in curves.items():
+        fpr, tpr = as_values(fpr, f"fpr of {name!r}"), as_values(tpr, f"tpr of {name!r}")
+        if fpr.size != tpr.size:
+            raise ChartError(f"{name!r}: fpr has {fpr.size} points but tpr has {tpr.size}")
+        area = auc(fpr, tpr) if fpr.size >= 2 else float("nan")
+        label = method_label(name)
+        fig.add_trace(
+            go.Scatter(
+                x=fpr,
+                y=tpr,
+                mode="lines",
+                name=f"{label} (AUROC {100 * area:.1f}%)",
+                line={"color": colors[name], "width": 2},
+                hovertemplate=(
+                    f"<b>{label}</b><br>OOD accepted %{{x:.1%}}<br>ID accepted %{{y:.1%}}<extra></extra>"
+                ),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1], y=[0, 1], mode="lines", name="chance",
+            line={"color": "#999999", "dash": "dot", "width": 1}, hoverinfo="skip",
+        )
+    )
+    fig.add_hline(
+        y=0.95, line={"color": "#999999", "dash": "dash", "width": 1},
+        annotation_text="TPR 95% (FPR95 is read here)", annotation_position="bottom right",
+    )
+    fig = base_layout(
+        fig, title, height,
+        xaxis_title="false-positive rate: OOD accepted as ID",
+        yaxis_title="true-positive rate: ID accepted",
+    )
+    fig.update_layout(
+        legend={"orientation": "v", "yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.98}
+    )
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig
+
+
+def best_per_column(df: pd.DataFrame) -> dict[str, list]:
+    """Row labels holding the best value of each metric column (ties: all of them).
+
+    Best is lowest for "fpr95" and highest for "auroc", "aupr_in", "aupr_out"; other
+    columns are ignored, as are NaN cells.
+
+    Args:
+        df: one row per method, metric columns as fractions (`gaia_core.metrics.ood_metrics`).
+    """
+    best = {}
+    for column, (_, higher_is_better) in METRIC_COLUMNS.items():
+        if column not in df.columns or df[column].isna().all():
+            continue
+        values = df[column].astype(float)
+        target = values.max() if higher_is_better else values.min()
+        best[column] = list(df.index[values == target])
+    return best
+
+
+def style_metrics_table(df: pd.DataFrame, percent: bool = True) -> Styler:
+    """The metrics table with each column's best method highlighted.
+
+    Args:
+        df: one row per method (index = method name or label), columns among "fpr95",
+            "auroc", "aupr_in", "aupr_out" as fractions; other columns pass through.
+        percent: show the metrics as percentages.
+
+    Returns:
+        a Styler over ``df`` (not modified): best cells bold on a light-blue background,
+        column headers with ↓ / ↑ telling which direction is better, method names as labels.
+    """
+    best = best_per_column(df)
+
+    def highlight(column: pd.Series) -> list[str]:
+        winners = best.get(column.name, [])
+        return [_BEST_STYLE if label in winners else "" for label in column.index]
+
+    metric_columns = [c for c in METRIC_COLUMNS if c in df.columns]
+    styler = df.style.apply(highlight, axis=0, subset=metric_columns or None)
+    if metric_columns:
+        styler = styler.format("{:.1%}" if percent else "{:.4f}", subset=metric_columns, na_rep="–")
+    styler = styler.format_index(lambda c: METRIC_COLUMNS.get(c, (c,))[0], axis=1)
+    styler = styler.format_index(lambda label: method_label(str(label)), axis=0)
+    return styler

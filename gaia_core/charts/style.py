@@ -1,0 +1,121 @@
+"""The shared look of every chart: colour-blind-safe colours, method names, base layout.
+
+Colours come from the Okabe-Ito palette. The in-distribution set is always blue; the other
+sets take the remaining colours in the order they are listed. To keep one colour per set
+across pages, build the mapping once with `dataset_colors` from the full list of sets and
+pass it to every builder's ``colors`` argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+TEMPLATE = "plotly_white"
+ID_COLOR = "#0072B2"
+OOD_PALETTE = ("#E69F00", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999")
+THRESHOLD_COLOR = "#222222"
+ZERO_COLOR = "#555555"
+# Diverging scale for signed values centred at 0 (blue = negative, red = positive).
+DIVERGING_SCALE = "RdBu_r"
+SCORE_AXIS_NOTE = "higher = more likely OOD"
+
+METHOD_LABELS = {
+    "gaia_a": "GAIA-A",
+    "gaia_z": "GAIA-Z",
+    "msp": "MSP",
+    "maxlogit": "MaxLogit",
+    "energy": "Energy",
+    "odin": "ODIN",
+    "gradnorm": "GradNorm",
+    "react": "ReAct",
+}
+METHOD_COLORS = {
+    "gaia_a": "#0072B2",
+    "gaia_z": "#D55E00",
+    "msp": "#009E73",
+    "maxlogit": "#CC79A7",
+    "energy": "#E69F00",
+    "odin": "#56B4E9",
+    "gradnorm": "#000000",
+    "react": "#999999",
+}
+
+
+class ChartError(ValueError):
+    """A chart cannot be drawn from the given inputs; the message says what to change."""
+
+
+def method_label(name: str) -> str:
+    """Display name of a score method ("gaia_a" -> "GAIA-A"); unknown names pass through."""
+    return METHOD_LABELS.get(name, name)
+
+
+def method_colors(names: Iterable[str]) -> dict[str, str]:
+    """One fixed colour per known method; unknown methods take unused palette colours."""
+    names = list(names)
+    used = {METHOD_COLORS[n] for n in names if n in METHOD_COLORS}
+    spare = [c for c in (ID_COLOR, *OOD_PALETTE) if c not in used] or list(OOD_PALETTE)
+    colors, k = {}, 0
+    for name in names:
+        if name in METHOD_COLORS:
+            colors[name] = METHOD_COLORS[name]
+        else:
+            colors[name] = spare[k % len(spare)]
+            k += 1
+    return colors
+
+
+def dataset_colors(names: Iterable[str], id_name: str | None = None) -> dict[str, str]:
+    """One colour per set: ``id_name`` gets `ID_COLOR`, the others the palette in order."""
+    colors, k = {}, 0
+    for name in names:
+        if name == id_name:
+            colors[name] = ID_COLOR
+        else:
+            colors[name] = OOD_PALETTE[k % len(OOD_PALETTE)]
+            k += 1
+    return colors
+
+
+def resolve_colors(
+    names: Iterable[str], id_name: str | None, colors: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The caller's colours where given, `dataset_colors` for the rest."""
+    names = list(names)
+    defaults = dataset_colors(names, id_name)
+    given = dict(colors or {})
+    return {name: given.get(name, defaults[name]) for name in names}
+
+
+def set_label(name: str, id_name: str | None) -> str:
+    """Legend label of a set: the ID set is marked "(ID)"."""
+    return f"{name} (ID)" if name == id_name else name
+
+
+def as_values(values, what: str, allow_empty: bool = False) -> np.ndarray:
+    """``values`` as 1-D float64 (not copied when it already is: never write into it).
+
+    Raises `ChartError` on NaN, infinite values or, unless ``allow_empty``, no values.
+    """
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if array.size == 0 and not allow_empty:
+        raise ChartError(f"{what} is empty; pass at least one value")
+    if not np.isfinite(array).all():
+        raise ChartError(f"{what} contains NaN or infinite values; drop them before charting")
+    return array
+
+
+def base_layout(fig: go.Figure, title: str, height: int, **layout) -> go.Figure:
+    """Apply the project's template, title and margins; returns ``fig``."""
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        **layout,
+    )
+    return fig
