@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import ctypes
 import json
 import statistics
@@ -163,19 +164,24 @@ def _rss() -> int:
         return int(f.read().split()[1]) * 4096
 
 
-def _time(fn: Callable[[], object], device: torch.device, repeats: int) -> tuple[float, int]:
+def _time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
     fn()  # warm-up
     times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _peak_bytes(fn: Callable[[], object], device: torch.device) -> int:
     with _PeakMemory(device) as memory:
-        for _ in range(repeats):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times), memory.bytes
+        fn()
+    return memory.bytes
 
 
 @dataclass(frozen=True)
@@ -184,13 +190,13 @@ class Row:
     variant: str
     ms_per_batch: float
     images_per_s: float
-    peak_mib: float
+    peak_mib: float | None
     vs_straightforward: float | None
     vs_plain_forward: float | None
     max_rel_diff: float | None
 
 
-def run_case(case: BenchCase, device: torch.device, repeats: int) -> list[Row]:
+def run_case(case: BenchCase, device: torch.device, repeats: int) -> tuple[list[Row], dict[str, Callable[[], object]]]:
     torch.manual_seed(0)
     model = _randomize_norms(case.build()).eval().to(device)
     naive_model = copy.deepcopy(model)  # the straightforward path writes .grad; keep it off `model`
@@ -209,28 +215,33 @@ def run_case(case: BenchCase, device: torch.device, repeats: int) -> list[Row]:
         "GAIA-A straightforward": lambda: straightforward_gaia_a(naive_model, x, a_layers, feature),
         "GAIA-A gaia_core": lambda: gaia_a(model, x).score,
     }
-    measured = {name: _time(fn, device, repeats) for name, fn in variants.items()}
-    plain_s = measured["plain forward (no_grad)"][0]
+    seconds = {name: _time(fn, device, repeats) for name, fn in variants.items()}
     diffs = {
         "GAIA-Z gaia_core": _max_rel_diff(gaia_z(model, x).score, straightforward_gaia_z(naive_model, x, z_layers)),
         "GAIA-A gaia_core": _max_rel_diff(gaia_a(model, x).score, straightforward_gaia_a(naive_model, x, a_layers, feature)),
     }
     rows = []
-    for name, (seconds, peak) in measured.items():
+    for name, elapsed in seconds.items():
         straightforward = name.replace("gaia_core", "straightforward")
         rows.append(
             Row(
                 case.name,
                 name,
-                seconds * 1e3,
-                case.batch / seconds,
-                peak / 2**20,
-                measured[straightforward][0] / seconds if name.endswith("gaia_core") else None,
-                seconds / plain_s,
+                elapsed * 1e3,
+                case.batch / elapsed,
+                None,
+                seconds[straightforward] / elapsed if name.endswith("gaia_core") else None,
+                elapsed / seconds["plain forward (no_grad)"],
                 diffs.get(name),
             )
         )
-    return rows
+    return rows, variants
+
+
+def with_peak_memory(rows: list[Row], variants: dict[str, Callable[[], object]], device: torch.device) -> list[Row]:
+    """Rows with their peak memory, measured after every timing: on the CPU the measurement
+    changes how glibc recycles memory for the rest of the process, which would skew timings."""
+    return [dataclasses.replace(r, peak_mib=_peak_bytes(variants[r.variant], device) / 2**20) for r in rows]
 
 
 def _max_rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -262,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = [CASES[int(i)] for i in args.cases] if args.cases else list(CASES)
     if args.batch:
         cases = [BenchCase(c.name.rsplit(" b", 1)[0] + f" b{args.batch}", c.build, args.batch, c.size) for c in cases]
-    rows = [row for case in cases for row in run_case(case, device, args.repeats)]
+    timed = [run_case(case, device, args.repeats) for case in cases]
+    rows = [row for case_rows, variants in timed for row in with_peak_memory(case_rows, variants, device)]
     print(format_rows(rows, device))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
