@@ -1,0 +1,330 @@
+"""Command line: ``python -m gaia_core <command>``.
+
+``evaluate`` scores an ID set and OOD sets with every method and prints the paper's table per
+method; ``datasets`` lists the benchmarks and where each dataset goes; ``models`` lists models.
+Errors a user can fix print one line to stderr and exit with status 2 (``--debug`` shows the
+traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import gaia_core
+
+EXIT_USAGE = 2
+DATA_ROOT_ENV = "GAIA_DATA_ROOT"
+
+
+class UsageError(Exception):
+    """Options that do not go together, or are missing."""
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    from gaia_core.data import PRESETS
+    from gaia_core.models import available_models
+    from gaia_core.scores import available
+
+    parser = commands.add_parser(
+        "evaluate",
+        help="score an ID set and OOD sets with every method; print FPR95/AUROC/AUPR tables",
+        description=(
+            "Score an in-distribution (ID) set and one or more OOD sets with each method, and print per "
+            "method the paper's table: one row per OOD set plus the average, with FPR95, AUROC, AUPR-In, "
+            "AUPR-Out (percent) and the ID accuracy. Nothing is downloaded unless --download / --pretrained."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  python -m gaia_core evaluate --model demo --ood letters noise\n"
+            "  python -m gaia_core evaluate --model cifar_resnet18 --checkpoint r18.pt \\\n"
+            "      --benchmark cifar10 --data-root data\n"
+            "  torchrun --nproc_per_node=4 -m gaia_core evaluate --model resnet50 --pretrained --benchmark imagenet\n"
+            "Datasets: see `python -m gaia_core datasets`."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", default="demo", choices=available_models(),
+                       help="architecture (default: demo, the embedded digits model)")
+    model.add_argument("--checkpoint", metavar="FILE",
+                       help="weights file (.safetensors, or a .pt/.pth state_dict read weights-only)")
+    model.add_argument("--num-classes", type=int, metavar="K", help="classes of the checkpoint (default: the model's)")
+    model.add_argument("--pretrained", action="store_true",
+                       help="use torchvision's pretrained ImageNet weights, downloading them if not cached")
+    data = parser.add_argument_group("data")
+    data.add_argument("--benchmark", choices=list(PRESETS),
+                      help="a named benchmark: its ID set and OOD sets (see `datasets`)")
+    data.add_argument("--id", metavar="SET",
+                      help="ID set: a demo set, a named dataset, a folder or an image list (default: the "
+                           "benchmark's; digits for the demo model)")
+    data.add_argument("--ood", nargs="+", metavar="SET", help="OOD sets (same forms as --id); instead of --benchmark")
+    data.add_argument("--data-root", metavar="DIR", default=os.environ.get(DATA_ROOT_ENV, "data"),
+                      help=f"folder holding the datasets (default: ${DATA_ROOT_ENV} or ./data)")
+    data.add_argument("--download", action="store_true",
+                      help="let torchvision download the datasets it can (CIFAR-10/100, SVHN, DTD, Places365)")
+    data.add_argument("--limit", type=int, metavar="N",
+                      help="use at most N samples of each set, evenly spread (quick runs)")
+    scoring = parser.add_argument_group("scoring")
+    scoring.add_argument("--methods", nargs="+", choices=available(), metavar="METHOD",
+                         help=f"score methods (default: all: {', '.join(available())})")
+    scoring.add_argument("--fit-set", metavar="SET",
+                         help="ID data that methods needing a fit (ReAct) are fitted on (default: the demo's "
+                              "training digits for the demo model, else the ID set)")
+    scoring.add_argument("--fit-samples", type=int, default=2000, metavar="N",
+                         help="at most N samples of the fit set are used (default: 2000)")
+    scoring.add_argument("--batch-size", type=int, default=64, metavar="B", help="samples per batch (default: 64)")
+    scoring.add_argument("--workers", type=int, metavar="W",
+                         help="data-loading worker processes (default: 0 for in-memory sets, else up to 4)")
+    scoring.add_argument("--device", metavar="DEV",
+                         help="cpu, cuda or cuda:N (default: the best available; under torchrun the local GPU)")
+    cache = parser.add_argument_group("cache")
+    cache.add_argument("--cache-dir", metavar="DIR",
+                       help="score cache folder (default: $GAIA_CACHE_DIR or ~/.cache/gaia/scores)")
+    cache.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
+    output = parser.add_argument_group("output")
+    output.add_argument("--csv", metavar="FILE", help="write the tables (percent) as CSV")
+    output.add_argument("--json", metavar="FILE",
+                        help="write metrics (fractions), skipped files and every sample's scores as JSON")
+    output.add_argument("--no-progress", action="store_true", help="no progress bars")
+    output.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gaia_core",
+        description="GAIA Explorer: OOD detection with gradient-based attribution abnormality (GAIA).",
+    )
+    parser.add_argument("--version", action="version", version=f"gaia_core {gaia_core.__version__}")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    _add_evaluate(commands)
+    datasets = commands.add_parser(
+        "datasets", help="list benchmarks, datasets and where their files go",
+        description="List the named benchmarks and datasets, and where each is expected under --data-root.",
+    )
+    datasets.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    models = commands.add_parser("models", help="list the models", description="List the registered models.")
+    models.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from gaia_core.data import DataError
+    from gaia_core.demo.data import DemoDataError
+    from gaia_core.layers import LayerError
+    from gaia_core.models import CheckpointError
+    from gaia_core.probe import ModelStateError
+    from gaia_core.scores import NotFittedError
+
+    return (UsageError, DataError, CheckpointError, LayerError, ModelStateError, NotFittedError, DemoDataError, OSError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    handler = {"evaluate": run_evaluate, "datasets": run_datasets, "models": run_models}[args.command]
+    try:
+        return handler(args)
+    except _user_errors() as err:
+        if args.debug:
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"gaia: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate
+
+
+def _dataset_names(args, spec) -> tuple[str, list[str], dict[str, list[str]]]:
+    from gaia_core.data import check_preset_fits, get_preset
+
+    if args.benchmark and args.ood:
+        raise UsageError("give either --benchmark or --ood, not both")
+    if args.benchmark:
+        preset = get_preset(args.benchmark)
+        check_preset_fits(preset, spec)
+        return args.id or preset.id_set, list(preset.ood_sets), preset.groups
+    if args.ood:
+        if args.id is None and spec.family != "demo":
+            raise UsageError(f"give the ID set with --id (or a --benchmark) for {spec.name}")
+        return args.id or "digits", list(args.ood), {}
+    if spec.family == "demo":
+        preset = get_preset("demo")
+        return args.id or preset.id_set, list(preset.ood_sets), {}
+    raise UsageError("give the OOD sets with --ood, or a --benchmark")
+
+
+def _check_numbers(args) -> None:
+    positive = {"--batch-size": args.batch_size, "--limit": args.limit, "--fit-samples": args.fit_samples,
+                "--num-classes": args.num_classes}
+    for option, value in positive.items():
+        if value is not None and value < 1:
+            raise UsageError(f"{option} must be at least 1 (got {value})")
+    if args.workers is not None and args.workers < 0:
+        raise UsageError(f"--workers must be 0 or more (got {args.workers})")
+    if args.pretrained and args.checkpoint:
+        raise UsageError("give either --checkpoint or --pretrained, not both")
+
+
+def run_evaluate(args) -> int:
+    from gaia_core import distributed
+    from gaia_core.cache import ScoreCache
+    from gaia_core.data import evenly_spaced, resolve_dataset
+    from gaia_core.device import best_device
+    from gaia_core.evaluate import evaluate_benchmark, fit_methods, format_report
+    from gaia_core.models import get_spec, load_model, weights_fingerprint
+    from gaia_core.scores import available, create
+
+    _check_numbers(args)
+    spec = get_spec(args.model)
+    id_name, ood_names, groups = _dataset_names(args, spec)
+    context = distributed.init_distributed()
+    try:
+        main_process = context is None or context.is_main
+
+        def resolve(name: str):
+            dataset = resolve_dataset(name, spec, data_root=args.data_root, download=args.download)
+            return evenly_spaced(dataset, args.limit)
+
+        if context is not None and args.download and not main_process:
+            context.barrier()  # the main process downloads first
+        id_set = resolve(id_name)
+        ood_sets = [resolve(name) for name in ood_names]
+        fit_name = args.fit_set or ("digits-train" if spec.family == "demo" and id_name == "digits" else id_name)
+        fit_set = id_set if fit_name == id_name else resolve(fit_name)
+        if context is not None and args.download and main_process:
+            context.barrier()
+
+        device = args.device or (distributed.local_device() if context is not None else best_device())
+        model = load_model(
+            args.model, args.checkpoint, num_classes=args.num_classes, pretrained=args.pretrained,
+            download=args.pretrained, device=device,
+        )
+
+        cache = None if args.no_cache else ScoreCache(args.cache_dir)
+        weights_id = weights_fingerprint(model)
+        methods = [create(name) for name in (args.methods or available())]
+        methods = fit_methods(
+            model, methods, fit_set, max_samples=args.fit_samples, batch_size=args.batch_size,
+            num_workers=args.workers, cache=cache, weights_id=weights_id,
+        )
+        result = evaluate_benchmark(
+            model, id_set, ood_sets, methods, groups=groups, batch_size=args.batch_size, num_workers=args.workers,
+            cache=cache, keep_channels=False, progress_bar=not args.no_progress and main_process,
+            weights_id=weights_id,
+        )
+        if main_process:
+            _report_skipped(result)
+            print(f"model {args.model}" + (f" ({Path(args.checkpoint).name})" if args.checkpoint else ""))
+            print()
+            print(format_report(result))
+            if args.csv:
+                write_csv(result, args.csv)
+            if args.json:
+                write_json(result, args.json, model=args.model, checkpoint=args.checkpoint, weights_id=weights_id)
+    finally:
+        distributed.shutdown()
+    return 0
+
+
+def _report_skipped(result) -> None:
+    for scores in (result.id_scores, *result.ood_scores.values()):
+        if scores.skipped:
+            shown = ", ".join(s.path or s.sample_id for s in scores.skipped[:10])
+            more = f" and {len(scores.skipped) - 10} more" if len(scores.skipped) > 10 else ""
+            print(f"gaia: skipped {len(scores.skipped)} unreadable file(s) in {scores.title}: {shown}{more}",
+                  file=sys.stderr)
+
+
+def write_csv(result, path: str | Path) -> None:
+    """The printed tables as one CSV: method, ood_set, FPR95, AUROC, AUPR-In, AUPR-Out, id_accuracy (percent)."""
+    from gaia_core.evaluate import metrics_table
+
+    accuracy = result.id_accuracy
+    frames = []
+    for method in result.methods:
+        table = metrics_table(result, method).reset_index().rename(columns={"OOD set": "ood_set"})
+        table.insert(0, "method", method)
+        table["id_accuracy"] = np.nan if accuracy is None else 100 * accuracy
+        frames.append(table)
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False, float_format="%.4f")
+
+
+def _samples(scores) -> dict:
+    table = scores.table
+    return {column: table[column].tolist() for column in table.columns if column != "dataset"}
+
+
+def write_json(result, path: str | Path, **about) -> None:
+    """Metrics (fractions), ID accuracy, skipped files and every sample's scores."""
+    datasets = {"id": result.id_scores, **{f"ood:{t}": s for t, s in result.ood_scores.items()}}
+    document = {
+        "version": gaia_core.__version__,
+        **about,
+        "id": result.id_scores.title,
+        "ood": list(result.ood_scores),
+        "groups": result.groups,
+        "methods": result.methods,
+        "id_accuracy": result.id_accuracy,
+        "metrics": result.metrics,
+        "datasets": {
+            key: {
+                "name": s.name,
+                "title": s.title,
+                "size": len(s.table) + len(s.skipped),
+                "skipped": [{"sample_id": k.sample_id, "path": k.path, "reason": k.reason} for k in s.skipped],
+                "samples": _samples(s),
+            }
+            for key, s in datasets.items()
+        },
+    }
+    Path(path).write_text(json.dumps(document, indent=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# datasets, models
+
+
+def run_datasets(args) -> int:
+    from gaia_core.data import PRESETS, SOURCES
+    from gaia_core.demo.data import DEMO_SETS
+
+    print("Benchmarks (--benchmark):")
+    for preset in PRESETS.values():
+        groups = "; ".join(f"{g + ': ' if g else ''}{', '.join(names)}" for g, names in preset.ood_groups)
+        print(f"  {preset.name:<20} [{preset.family}] {preset.title}\n  {'':<20} ID {preset.id_set}; OOD {groups}")
+    print("\nDemo sets (built in, no files needed):")
+    for demo in DEMO_SETS.values():
+        print(f"  {demo.name:<20} {demo.title}")
+    print("\nDatasets under --data-root (nothing is downloaded unless --download):")
+    for source in SOURCES.values():
+        fetch = "--download works" if source.downloadable else "manual"
+        print(f"  {source.name:<20} {source.location}  [{fetch}]\n  {'':<20} {source.how_to_get}")
+    print(
+        "  openood:<bench>/<set>  benchmark_imglist/<bench>/test_<set>.txt + images_classic/ or images_largescale/"
+        "\n  (OpenOOD v1.5's data/ folder)\n"
+        "\nAlso accepted by --id/--ood: any folder of images (labels from its sub-folders) and any image list "
+        "file ('<path> <label>' lines, paths relative to --data-root)."
+    )
+    return 0
+
+
+def run_models(args) -> int:
+    from gaia_core.models import available_models, get_spec
+
+    for name in available_models():
+        spec = get_spec(name)
+        print(f"  {name:<20} [{spec.family}] {spec.description}")
+    return 0

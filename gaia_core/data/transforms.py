@@ -1,0 +1,100 @@
+"""Preprocessing that follows the model: what its `ModelSpec` says it was trained on.
+
+- demo: grayscale, 32x32, normalized with the digits' mean and std;
+- cifar: RGB, resized (shorter side) and centre-cropped to 32x32, CIFAR mean and std;
+- imagenet: the torchvision weights' own eval transform (resize, centre crop, normalize).
+Grayscale images are converted to the model's channel count, and colour ones to grayscale.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+from torchvision import transforms as T
+
+from gaia_core.models import ModelSpec
+
+
+class ConvertMode:
+    """PIL image -> the same image in ``mode`` ("L" or "RGB")."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        return image if image.mode == self.mode else image.convert(self.mode)
+
+    def __repr__(self) -> str:
+        return f"ConvertMode({self.mode!r})"
+
+
+class MatchChannels:
+    """(C, H, W) tensor -> (channels, H, W): grey repeated to RGB, or RGB averaged to grey."""
+
+    def __init__(self, channels: int):
+        self.channels = channels
+
+    def __call__(self, image: Tensor) -> Tensor:
+        if image.shape[0] == self.channels:
+            return image
+        if image.shape[0] == 1:
+            return image.expand(self.channels, -1, -1).clone()
+        if self.channels == 1:
+            return image.mean(dim=0, keepdim=True)
+        raise ValueError(f"cannot turn a {image.shape[0]}-channel image into {self.channels} channels")
+
+    def __repr__(self) -> str:
+        return f"MatchChannels({self.channels})"
+
+
+class ResizeIfNeeded:
+    """(C, H, W) tensor -> (C, size, size), bilinear with antialiasing; unchanged when already that size."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __call__(self, image: Tensor) -> Tensor:
+        if image.shape[-2:] == (self.size, self.size):
+            return image
+        return F.interpolate(image[None], size=(self.size, self.size), mode="bilinear", antialias=True)[0]
+
+    def __repr__(self) -> str:
+        return f"ResizeIfNeeded({self.size})"
+
+
+def _mode(spec: ModelSpec) -> str:
+    return "L" if spec.in_channels == 1 else "RGB"
+
+
+def image_transform(spec: ModelSpec):
+    """PIL image -> model input (C, H, W) float32, for image files and uint8 arrays."""
+    if spec.family == "imagenet":
+        from gaia_core.models.torchvision_zoo import IMAGENET_MODELS, default_weights
+
+        if spec.name in IMAGENET_MODELS:
+            return T.Compose([ConvertMode(_mode(spec)), default_weights(spec.name).transforms()])
+    return T.Compose(
+        [
+            ConvertMode(_mode(spec)),
+            T.Resize(spec.resize_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            T.CenterCrop(spec.input_size),
+            T.ToTensor(),
+            T.Normalize(spec.mean, spec.std),
+        ]
+    )
+
+
+def array_transform(spec: ModelSpec):
+    """Float image (C, H, W) in [0, 1] -> model input (in_channels, input_size, input_size)."""
+    return T.Compose(
+        [MatchChannels(spec.in_channels), ResizeIfNeeded(spec.input_size), T.Normalize(spec.mean, spec.std)]
+    )
+
+
+def denormalize(x: Tensor, spec: ModelSpec) -> Tensor:
+    """Model input (..., C, H, W) back to [0, 1] pixel values (for display)."""
+    mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    return (x * std + mean).clamp(0, 1)

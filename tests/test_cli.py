@@ -1,0 +1,127 @@
+"""The command line: tables, output files, clear one-line errors."""
+
+import argparse
+import io
+import json
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gaia_core.cli import build_parser, main
+from gaia_core.data import DatasetNotFound
+
+QUICK = ["--limit", "40", "--no-progress", "--batch-size", "20"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_no_arguments_lists_the_commands(capsys):
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert all(command in out for command in ("evaluate", "datasets", "models"))
+
+
+def test_evaluate_prints_a_table_per_method_with_average_and_writes_files(capsys, tmp_path):
+    csv_path, json_path = tmp_path / "t.csv", tmp_path / "t.json"
+    code, out, _ = run(
+        capsys, "evaluate", "--model", "demo", "--id", "digits", "--ood", "noise", "letters",
+        "--methods", "msp", "gaia_a", "--cache-dir", str(tmp_path / "cache"),
+        "--csv", str(csv_path), "--json", str(json_path), *QUICK,
+    )
+    assert code == 0
+    assert "MSP (msp)" in out and "GAIA-A (gaia_a)" in out
+    assert "ID: digits (40 samples, accuracy" in out
+    for block in out.split("\n\n")[1:3]:
+        rows = [line.split()[0] for line in block.splitlines()[3:]]
+        assert rows == ["noise", "letters", "Average"]
+        assert block.splitlines()[1].split() == ["FPR95", "AUROC", "AUPR-In", "AUPR-Out"]
+    table = pd.read_csv(csv_path)
+    assert list(table["ood_set"]) == ["noise", "letters", "Average"] * 2
+    assert set(table["method"]) == {"msp", "gaia_a"}
+    document = json.loads(json_path.read_text())
+    assert set(document["metrics"]["gaia_a"]) == {"noise", "letters"}
+    assert 0 <= document["metrics"]["msp"]["noise"]["auroc"] <= 1
+    assert len(document["datasets"]["ood:noise"]["samples"]["sample_id"]) == 40
+
+
+def test_demo_model_defaults_to_digits_against_every_demo_ood_set(capsys, tmp_path):
+    code, out, _ = run(capsys, "evaluate", "--methods", "msp", "--no-cache", *QUICK)
+    assert code == 0
+    rows = [line.split()[0] for line in out.split("\n\n")[1].splitlines()[3:]]
+    assert rows == ["letters", "natural", "textures", "noise", "shifted", "Average"]
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--benchmark", "demo", "--ood", "noise"], "either --benchmark or --ood"),
+        (["--model", "cifar_resnet18", "--benchmark", "imagenet"], "is for imagenet models"),
+        (["--model", "cifar_resnet18", "--ood", "svhn"], "give the ID set with --id"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+    ],
+)
+def test_bad_option_combinations_exit_2_with_one_line(capsys, argv, expected):
+    code, out, err = run(capsys, "evaluate", *argv, "--no-cache")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("gaia: error:") and expected in err
+
+
+def test_missing_dataset_says_what_to_put_where(capsys, tmp_path):
+    code, _, err = run(capsys, "evaluate", "--model", "cifar_resnet18", "--benchmark", "cifar10",
+                       "--data-root", str(tmp_path), "--no-cache")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{tmp_path}/cifar-10-batches-py" in err and "--download" in err
+
+
+def test_bad_checkpoint_is_one_line(capsys, tmp_path):
+    bad = tmp_path / "w.pt"
+    bad.write_bytes(b"not a checkpoint")
+    code, _, err = run(capsys, "evaluate", "--checkpoint", str(bad), "--ood", "noise", "--no-cache", *QUICK)
+    assert code == 2 and err.count("\n") == 1 and "w.pt" in err
+
+
+def test_debug_shows_the_traceback_instead(tmp_path):
+    with pytest.raises(DatasetNotFound):
+        main(["evaluate", "--ood", str(tmp_path / "missing"), "--no-cache", "--debug"])
+
+
+def test_unreadable_files_are_reported_on_stderr(capsys, tmp_path, monkeypatch):
+    def pil_loader(data, name):
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        return image
+
+    monkeypatch.setattr("gaia_core.data.files.safe_image_loader", pil_loader)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for i in range(3):
+        Image.new("L", (32, 32), 80 * i).save(folder / f"{i}.png")
+    (folder / "1.png").write_bytes(b"corrupt")
+    code, out, err = run(capsys, "evaluate", "--ood", str(folder), "--methods", "msp", "--no-cache", *QUICK)
+    assert code == 0 and "mine" in out
+    assert f"skipped 1 unreadable file(s) in mine: {folder / '1.png'}" in err
+
+
+def test_help_documents_every_option():
+    parser = build_parser()
+    evaluate = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["evaluate"]
+    text = evaluate.format_help()
+    options = [s for action in evaluate._actions for s in action.option_strings if s.startswith("--")]
+    assert {"--model", "--checkpoint", "--pretrained", "--id", "--ood", "--benchmark", "--data-root", "--download",
+            "--methods", "--batch-size", "--workers", "--device", "--cache-dir", "--no-cache", "--csv", "--json",
+            "--debug"} <= set(options)
+    for action in evaluate._actions:
+        assert action.help and action.help != argparse.SUPPRESS, action.option_strings
+    assert all(option in text for option in options)
+
+
+def test_datasets_command_lists_benchmarks_and_locations(capsys):
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0
+    assert "openood-cifar10" in out and "cifar-10-batches-py" in out and "iNaturalist/" in out
+    assert "letters" in out
