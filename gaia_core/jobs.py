@@ -8,6 +8,7 @@ are kept in a bounded LRU so memory stays bounded.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ProgressFn = Callable[[int, int], None]
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,7 +84,8 @@ class JobRunner:
 
         try:
             job.result = fn(progress)
-        except Exception as err:  # the job records the failure for the UI; nothing is lost
+        except Exception as err:  # recorded for the UI, and logged with its traceback for the server's owner
+            LOG.warning("job '%s' failed", job.label, exc_info=True)
             job.error = f"{type(err).__name__}: {err}" if not str(err) else str(err)
         finally:
             job.finished = True

@@ -185,7 +185,7 @@ def _overlaid_histogram(
         fig.add_trace(
             _density_bar(array, edges, name, set_label(name, id_name), palette[name], value_label, ids)
         )
-    fig.update_layout(barmode="overlay", bargap=0, clickmode="event+select", dragmode="select")
+    fig.update_layout(barmode="overlay", bargap=0, clickmode="event+select")
     return fig
 
 

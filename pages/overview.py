@@ -1,0 +1,88 @@
+"""Overview: GAIA in a few sentences with a picture, the model and data in use, a way into each page."""
+
+import json
+
+import streamlit as st
+
+from gaia_core import app_support
+from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR
+from gaia_core.demo.data import DEMO_SETS
+from gaia_core.safety import load_image
+from pages import common
+
+PIPELINE = """
+digraph gaia {
+  rankdir=LR; bgcolor="transparent";
+  node [shape=box, style="rounded,filled", fillcolor="#eef5fb", color="#0072B2", fontname="Helvetica", fontsize=11];
+  edge [color="#555555", fontname="Helvetica", fontsize=10];
+  x [label="input image x"];
+  net [label="classifier\\n(frozen, eval mode)"];
+  grads [label="gradients of the output\\nw.r.t. each normalization\\nlayer's feature map A"];
+  z [label="GAIA-Z\\nfraction of non-zero\\ngradients per channel r_c", fillcolor="#fbeee6", color="#D55E00"];
+  a [label="GAIA-A\\nchannel-average gradient\\nu_c / o", fillcolor="#e6f4ee", color="#009E73"];
+  s [label="score = mean over channels\\nof r_c² or (u_c/o)²\\nhigher = more likely OOD", shape=ellipse];
+  x -> net -> grads;
+  grads -> z [label="zero-deflation"];
+  grads -> a [label="channel-wise average"];
+  z -> s; a -> s;
+}
+"""
+
+PAGES = (
+    ("pages/inspect.py", "Inspect images", "Upload images or pick samples: prediction, every score on the ID "
+     "reference, attribution maps, per-layer profile."),
+    ("pages/id_vs_ood.py", "ID vs OOD", "Score an ID set against OOD sets: histograms with the 95%-TPR threshold, "
+     "ROC curves, FPR95 / AUROC / AUPR of all methods side by side."),
+    ("pages/channels.py", "Channel abnormality", "Which layers and channels separate ID from OOD: distributions per "
+     "layer, a layer × channel heat map, a ranking."),
+    ("pages/misflagged.py", "Misflagged samples", "ID images flagged as OOD and OOD images accepted as ID, where GAIA "
+     "and MSP disagree; export as CSV."),
+    ("pages/how_it_works.py", "How GAIA works", "A guided walk-through on one ID and one OOD image, formula beside "
+     "each step."),
+)
+
+loaded = common.page_model()
+st.title("GAIA Explorer")
+st.markdown(
+    "A classifier is confident on anything; an **out-of-distribution (OOD)** input, unlike anything it was trained "
+    "on, should be caught before its prediction is trusted. **GAIA** (Chen et al., NeurIPS 2023, *Delving into "
+    "Gradient-based Attribution Abnormality for OOD Detection*) looks at the gradients that attribution methods "
+    "are made of: on in-distribution images most gradient entries of a feature map are exactly zero (ReLUs are "
+    "off), while OOD images switch more units on, so their gradients are **less sparse** (GAIA-Z, zero-deflation) "
+    "and their **channel-wise averages are larger** (GAIA-A). Both scores need one forward and one backward pass, "
+    "no training and no OOD data. Every score in this app is an abnormality: **higher = more likely OOD**."
+)
+st.graphviz_chart(PIPELINE)
+
+st.subheader("Model and data in use")
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**Model:** {loaded.title}  \n{loaded.spec.description}")
+    if loaded.spec.family == "demo" and DEMO_REPORT.is_file():
+        report = json.loads(DEMO_REPORT.read_text())
+        st.markdown(f"Trained on {report['train_images']} digits; test accuracy "
+                    f"**{100 * report['test_accuracy']:.2f}%** on {report['test_images']} test digits.")
+    st.caption(f"Batch size {st.session_state.get('batch_size', 64)} · at most "
+               f"{st.session_state.get('max_per_set', 1000)} images per set · change both in the sidebar.")
+with right:
+    st.markdown(f"**ID set:** {common.set_title(st.session_state['id_set'])}  \n**OOD sets:** "
+                + (", ".join(common.set_title(s) for s in st.session_state["ood_sets"]) or "none yet"))
+    if loaded.spec.family == "demo":
+        st.caption("All six sets ship with the app (scikit-learn's digits and generated images): nothing is "
+                   "downloaded.")
+
+if DEMO_SAMPLES_DIR.is_dir():
+    st.markdown("**The demo's sets** (the model was trained on the first; the others are OOD)")
+    columns = st.columns(len(DEMO_SETS))
+    for column, (name, demo_set) in zip(columns, DEMO_SETS.items()):
+        files = sorted((DEMO_SAMPLES_DIR / name).glob("*.png"))[:2]
+        pictures = [app_support.upscale(load_image(f.read_bytes(), f.name), 80) for f in files]
+        column.image(pictures, width=80)
+        column.caption(demo_set.title)
+
+st.subheader("Pages")
+columns = st.columns(len(PAGES))
+for column, (path, title, text) in zip(columns, PAGES):
+    with column.container(border=True):
+        st.page_link(path, label=f"**{title}**")
+        st.caption(text)

@@ -1,0 +1,212 @@
+"""Views shared by several pages: attribution pickers and grids, image galleries, one image's detail."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from gaia_core import app_support, charts
+from gaia_core.attribution import NOISE_TUNNEL_TYPES, AttributionConfig, AttributionResult, attribute
+from gaia_core.attribution import available_methods, method_spec
+from gaia_core.attribution.overlay import blend, common_vmax, denormalize, grid_png, render_heatmap, to_png_bytes
+from gaia_core.attribution.readout import READOUTS
+from gaia_core.charts import method_label
+from gaia_core.device import model_device
+from pages.common import ALL_METHODS, GAIA_METHODS, LoadedModel, Scored, attempt, choose, class_name
+
+THUMB = 96  # pixels of a gallery thumbnail's shorter side
+PROFILE_LABELS = {
+    "gaia_z": ("GAIA-Z: non-zero ratio of the gradient per layer", "mean over channels of r_c"),
+    "gaia_a": ("GAIA-A: channel-average ratio per layer", "mean over channels of u_c / o"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Attribution
+
+
+def attribution_picker(readout: bool = True) -> tuple[AttributionConfig | None, str]:
+    """The attribution method (Captum), optional noise tunnel and concentration readout pickers."""
+    methods = available_methods()
+    choose("attr_method", methods, "saliency")
+    choose("attr_noise", ["none", *NOISE_TUNNEL_TYPES], "none")
+    choose("attr_readout", list(READOUTS), "sparsity")
+    cols = st.columns(3 if readout else 2)
+    method = cols[0].selectbox("Attribution method", methods, key="attr_method",
+                               format_func=lambda n: method_spec(n).label)
+    noise = cols[1].selectbox("Noise tunnel", ["none", *NOISE_TUNNEL_TYPES], key="attr_noise",
+                              help="Average the map over noisy copies of the input (SmoothGrad and variants).")
+    name = "sparsity"
+    if readout:
+        name = cols[2].selectbox("Concentration readout", list(READOUTS), key="attr_readout",
+                                 format_func=lambda n: READOUTS[n].label,
+                                 help="How concentrated a map is: " + " ".join(r.label + ": " + r.description for r in READOUTS.values()))
+    st.caption(method_spec(method).description)
+    config = attempt("Attribution settings", AttributionConfig, method=method,
+                     noise_tunnel=None if noise == "none" else noise)
+    return config, name
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _maps(model_key: tuple, digest: str, method: str, noise: str | None, _model, _x) -> AttributionResult:
+    return attribute(_model, _x, AttributionConfig(method=method, noise_tunnel=noise))
+
+
+def attribution_maps(loaded: LoadedModel, x: torch.Tensor, config: AttributionConfig) -> AttributionResult | None:
+    """Maps (B, H, W) of inputs (B, C, H, W), cached per model, inputs and method."""
+    digest = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    with st.spinner(f"Computing {method_spec(config.method).label} maps…"):
+        return attempt("Attribution failed", _maps, loaded.key, digest, config.method, config.noise_tunnel,
+                       loaded.model, x.to(model_device(loaded.model)))
+
+
+def overlays(loaded: LoadedModel, x: torch.Tensor, maps: np.ndarray, vmax: float) -> list[np.ndarray]:
+    """Heat maps blended on the de-normalized images, on one colour scale, upscaled."""
+    pictures = denormalize(x, loaded.spec.mean, loaded.spec.std)
+    return [app_support.upscale(blend(p, render_heatmap(m, vmax=vmax), 0.55), 2 * THUMB) for p, m in zip(pictures, maps)]
+
+
+def comparison_grid(loaded: LoadedModel, groups: Mapping[str, tuple[torch.Tensor, Sequence[str]]],
+                    config: AttributionConfig, readout: str, key: str) -> None:
+    """Side-by-side attribution maps of several groups of images (ID vs OOD), one colour scale.
+
+    Args:
+        groups: group title -> (inputs (k, C, H, W), one caption per input).
+    """
+    groups = {title: (x, captions) for title, (x, captions) in groups.items() if len(x)}
+    if not groups:
+        st.info("No images to compare.")
+        return
+    x_all = torch.cat([x for x, _ in groups.values()])
+    result = attribution_maps(loaded, x_all, config)
+    if result is None:
+        return
+    vmax = common_vmax(result.maps)
+    values = np.atleast_1d(READOUTS[readout].compute(result.maps))
+    tiles = overlays(loaded, x_all, result.maps, vmax)
+    start, labels = 0, []
+    for title, (x, captions) in groups.items():
+        st.markdown(f"**{title}**")
+        columns = st.columns(6)
+        for k, caption in enumerate(captions):
+            text = f"{caption} · {READOUTS[readout].label} {values[start + k]:.3f}"
+            columns[k % len(columns)].image(tiles[start + k], caption=text, width="stretch")
+            labels.append(f"{caption[:18]} {values[start + k]:.2f}")
+        start += len(x)
+    st.caption(f"{method_spec(config.method).label}, one colour scale for all maps (vmax {vmax:.3g}); "
+               f"{READOUTS[readout].description}")
+    st.download_button("Download the grid (PNG)", grid_png(tiles, 6, labels), file_name=f"gaia_{config.method}_grid.png",
+                       mime="image/png", key=f"{key}_grid_png")
+
+
+# ---------------------------------------------------------------------------------------------
+# Galleries
+
+
+def row_inputs(scored: Scored, rows: pd.DataFrame) -> tuple[torch.Tensor, list[str]]:
+    """Model inputs (k, C, H, W) of rows of the scored table (any sets), in row order."""
+    images, ids = [], []
+    for _, row in rows.iterrows():
+        x, sample_ids = app_support.dataset_inputs(scored.datasets[row[app_support.SET_COLUMN]], [row["index"]])
+        images.append(x[0])
+        ids.extend(sample_ids)
+    return (torch.stack(images) if images else torch.empty(0)), ids
+
+
+def gallery(loaded: LoadedModel, scored: Scored, rows: pd.DataFrame, caption_column: str | None, limit: int = 24) -> None:
+    """Thumbnails of table rows, six per line, captioned with the set and a score."""
+    shown = rows.head(limit)
+    if shown.empty:
+        st.caption("No images.")
+        return
+    x, _ = attempt("Reading the images failed", row_inputs, scored, shown) or (None, None)
+    if x is None:
+        return
+    columns = st.columns(6)
+    for k, (picture, (_, row)) in enumerate(zip(denormalize(x, loaded.spec.mean, loaded.spec.std), shown.iterrows())):
+        text = f"{row['sample_id']}"
+        if caption_column:
+            text += f" · {method_label(caption_column)} {row[caption_column]:.4g}"
+        columns[k % 6].image(app_support.upscale(picture, THUMB), caption=text, width="stretch")
+    if len(rows) > limit:
+        st.caption(f"Showing {limit} of {len(rows)} images.")
+
+
+# ---------------------------------------------------------------------------------------------
+# One image
+
+
+def image_detail(loaded: LoadedModel, x: torch.Tensor, name: str, row: Mapping, channels: Mapping[str, Mapping[str, np.ndarray]],
+                 reference: Scored | None, config: AttributionConfig | None, readout: str, key: str) -> None:
+    """Everything about one image: the picture and its attribution map, every score placed on
+    the ID reference, and its per-layer profile against the ID mean.
+
+    Args:
+        x: (C, H, W) model input.
+        row: its table row (pred, confidence and one score per method).
+        channels: method -> layer -> (C_layer,) its GAIA per-channel values.
+        reference: the scored ID set (None: scores are shown without a reference).
+    """
+    methods = [m for m in ALL_METHODS if m in row]
+    thresholds = None
+    if reference is not None:
+        thresholds = app_support.thresholds_at_tpr(reference.result.id_scores.table, methods)
+    verdicts = app_support.score_verdicts({m: float(row[m]) for m in methods}, None if reference is None
+                                          else reference.result.id_scores.table, thresholds)
+    picture_column, map_column, table_column = st.columns([1, 1, 3])
+    with picture_column:
+        st.image(app_support.display_image(x, loaded.spec.mean, loaded.spec.std, 192), caption=name, width="stretch")
+        st.markdown(f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence "
+                    f"**{100 * row['confidence']:.1f}%**")
+    with map_column:
+        result = attribution_maps(loaded, x[None], config) if config is not None else None
+        if result is not None:
+            tile = overlays(loaded, x[None], result.maps, common_vmax(result.maps))[0]
+            value = READOUTS[readout].compute(result.maps[0])
+            st.image(tile, caption=f"{method_spec(config.method).label} · {READOUTS[readout].label} {value:.3f}",
+                     width="stretch")
+            st.download_button("Map (PNG)", to_png_bytes(tile), file_name=f"{name}_{config.method}.png",
+                               mime="image/png", key=f"{key}_map_png", icon=":material/download:")
+    with table_column:
+        flagged = verdicts["flagged"].dropna()
+        if len(flagged):
+            st.markdown(f"**Flagged as OOD by {int(flagged.sum())} of {len(flagged)} methods** "
+                        "(each at the threshold that keeps 95% of the ID set)")
+        else:
+            st.caption("No ID reference yet: scores are shown without percentiles.")
+        st.dataframe(
+            verdicts.drop(columns=["method"]), hide_index=True, key=f"{key}_verdicts",
+            column_config={
+                "label": "method", "score": st.column_config.NumberColumn("score", format="%.4g"),
+                "id_percentile": st.column_config.ProgressColumn("ID percentile", min_value=0, max_value=100,
+                                                                 format="%.1f%%"),
+                "threshold": st.column_config.NumberColumn("95% TPR threshold", format="%.4g"),
+                "flagged": st.column_config.CheckboxColumn("flagged as OOD"),
+            },
+        )
+    if reference is not None:
+        choose("inspect_positions", methods, ["gaia_a", "gaia_z", "msp"])
+        picked = st.multiselect("Place on the ID distribution", methods, key="inspect_positions",
+                                format_func=method_label)
+        id_table = reference.result.id_scores.table
+        for column, method in zip(st.columns(3) * (len(picked) // 3 + 1), picked):
+            column.plotly_chart(charts.score_position_figure(float(row[method]), id_table[method].to_numpy(),
+                                                             thresholds[method], method_label(method)),
+                                key=f"{key}_pos_{method}")
+    if reference is None:
+        return
+    columns = st.columns(2)
+    for column, method in zip(columns, GAIA_METHODS):
+        if method not in channels or method not in reference.result.id_scores.channels:
+            continue
+        id_profile = charts.id_reference_profile(charts.layer_means(reference.result.id_scores.channels[method]))
+        title, y_label = PROFILE_LABELS[method]
+        figure = attempt("Profile", charts.layer_profile_figure, app_support.image_profile(channels[method]),
+                         *id_profile, title=title, y_label=y_label)
+        if figure is not None:
+            column.plotly_chart(figure, key=f"{key}_profile_{method}")

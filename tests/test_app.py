@@ -1,0 +1,215 @@
+"""The Streamlit app through `streamlit.testing` (no browser): every page on the demo, uploads,
+page switches, double clicks and refused paths.
+
+Background scoring runs in threads of the app's job runner; `settle` reruns the script until
+no progress bar is left, as the page's polling fragment does in a browser.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from pages.nav import PAGE_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "assets" / "samples"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_score_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache")))
+        yield
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    return at
+
+
+def settle(at: AppTest, timeout_s: float = 240) -> AppTest:
+    """Rerun until the page shows no background progress."""
+    deadline = time.monotonic() + timeout_s
+    while at.get("progress") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.get("progress"), "background work did not finish"
+    return at
+
+
+def open_page(at: AppTest, path: str) -> AppTest:
+    at.switch_page(path)
+    at.run()
+    return settle(at)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def scored_app() -> AppTest:
+    """One session that scored digits against every demo OOD set on the ID vs OOD page."""
+    at = open_page(new_app(), "pages/id_vs_ood.py")
+    at.button(key="score_button").click()
+    at.run()
+    settle(at)
+    assert "Scored" in texts(at.success)
+    return at
+
+
+@pytest.mark.parametrize("path,title", [(p, t) for p, t, _ in PAGE_FILES])
+def test_every_page_runs_on_the_demo_before_anything_is_scored(path, title):
+    at = open_page(new_app(), path)
+    assert_clean(at)
+    assert at.title[0].value in (title, "GAIA Explorer")
+
+
+@pytest.mark.parametrize("path,title", [(p, t) for p, t, _ in PAGE_FILES])
+def test_every_page_shows_its_results_once_scored(scored_app, path, title):
+    at = open_page(scored_app, path)
+    assert_clean(at)
+    assert "Nothing is scored yet" not in texts(at.info)
+    if path in ("pages/id_vs_ood.py", "pages/channels.py", "pages/how_it_works.py"):
+        assert len(at.get("plotly_chart")) >= 2
+
+
+def test_empty_pages_say_what_to_do_next():
+    at = open_page(new_app(), "pages/misflagged.py")
+    assert "press **Score**" in texts(at.info)
+    assert at.button(key="misflagged_score") is not None
+
+
+def test_id_vs_ood_reports_every_method_on_every_set(scored_app):
+    at = open_page(scored_app, "pages/id_vs_ood.py")
+    metrics = at.dataframe[0].value  # the first table on the page
+    assert set(metrics.index) >= {"gaia_a", "gaia_z", "msp", "energy", "react"}
+    assert metrics.loc["gaia_a", "auroc"] > metrics.loc["msp", "auroc"]
+    assert "digits (450" in texts(at.success) and "letters (300)" in texts(at.success)
+
+
+def test_inspect_scores_an_uploaded_image_and_names_a_bad_file_while_keeping_the_good_one():
+    at = open_page(new_app(), "pages/inspect.py")
+    good = (SAMPLES / "letters" / "3.png").read_bytes()
+    uploader = at.file_uploader(key="inspect_upload")
+    uploader.upload("my_letter.png", good, "image/png").upload("broken.png", b"GIF89a not really", "image/png")
+    at.run()
+    settle(at)
+    assert not at.exception
+    assert "broken.png" in texts(at.error) and len(at.error) == 1
+    summary = at.dataframe(key="inspect_table").value
+    assert "my_letter.png" in set(summary["image"])
+    assert {"GAIA-A", "GAIA-Z", "MSP"} <= set(summary.columns)
+    assert "flagged by" in summary.columns  # placed on the ID reference
+
+
+def test_inspect_flags_noise_and_accepts_a_digit():
+    at = open_page(new_app(), "pages/inspect.py")
+    at.multiselect(key="inspect_samples").set_value(["digits/0.png", "noise/0.png"])
+    at.run()
+    settle(at)
+    assert_clean(at)
+    summary = at.dataframe(key="inspect_table").value.set_index("image")
+    flags = summary["flagged by"].str.split(" of ").str[0].astype(int)
+    assert flags["noise/0.png"] > flags["digits/0.png"]
+
+
+def test_an_image_too_large_in_pixels_is_refused_with_a_message():
+    at = open_page(new_app(), "pages/inspect.py")
+    at.multiselect(key="inspect_samples").set_value([])
+    big = np.zeros((8000, 8000, 3), np.uint8)  # 64 Mpx: over the pixel cap, a few KB as PNG
+    at.file_uploader(key="inspect_upload").upload("huge.png", png_bytes(big), "image/png")
+    at.run()
+    assert not at.exception
+    assert "huge.png" in texts(at.error)
+
+
+def test_switching_pages_keeps_results_picks_and_uploads():
+    at = open_page(new_app(), "pages/inspect.py")
+    at.file_uploader(key="inspect_upload").upload("kept.png", (SAMPLES / "digits" / "2.png").read_bytes(), "image/png")
+    at.run()
+    settle(at)
+    at = open_page(at, "pages/id_vs_ood.py")
+    at.multiselect(key="ood_sets").set_value(["noise"])
+    at.run()
+    at.button(key="score_button").click()
+    at.run()
+    settle(at)
+    assert "noise (300)" in texts(at.success)
+
+    for path in ("pages/overview.py", "pages/channels.py", "pages/id_vs_ood.py"):
+        at = open_page(at, path)
+    assert at.multiselect(key="ood_sets").value == ["noise"]
+    assert "noise (300)" in texts(at.success)  # shown again without pressing Score
+    at = open_page(at, "pages/inspect.py")
+    assert "kept.png" in set(at.dataframe(key="inspect_table").value["image"])
+
+
+def test_a_second_click_on_score_does_not_start_the_work_twice():
+    from pages import common
+
+    at = open_page(new_app(), "pages/id_vs_ood.py")
+    at.multiselect(key="ood_sets").set_value(["textures", "shifted"])
+    at.multiselect(key="methods").set_value(["msp", "energy"])
+    at.run()
+    at.button(key="score_button").click()
+    at.run()
+    request = at.session_state["scoring"]
+    first = common.job_runner().get(request)
+    at.button(key="score_button").click()
+    at.run()
+    assert common.job_runner().get(request) is first
+    settle(at)
+    at.button(key="score_button").click()  # finished and successful: kept, not redone
+    at.run()
+    assert common.job_runner().get(request) is first
+    assert_clean(at)
+
+
+def test_a_checkpoint_path_outside_the_allowed_folders_is_refused_and_the_model_stays():
+    at = new_app()
+    at.selectbox(key="sb_model").set_value("cifar_resnet18")
+    at.run()
+    at.radio(key="sb_weights").set_value("path")
+    at.run()
+    at.text_input(key="sb_ckpt_path").set_value("/etc/../etc/passwd")
+    at.button(key="sb_load").click()
+    at.run()
+    assert not at.exception
+    assert "refused" in texts(at.sidebar.error)
+    assert at.session_state["model_choice"].name == "demo"
+    assert "In use: **demo" in texts(at.sidebar.caption)
+
+
+def test_a_hostile_checkpoint_upload_is_refused_and_the_model_stays():
+    at = new_app()
+    at.selectbox(key="sb_model").set_value("cifar_resnet18")
+    at.run()
+    at.radio(key="sb_weights").set_value("upload")
+    at.run()
+    at.file_uploader(key="sb_ckpt_upload").upload("weights.pth", b"\x80\x04not a checkpoint", "application/octet-stream")
+    at.run()
+    at.button(key="sb_load").click()
+    at.run()
+    assert not at.exception
+    assert "Loading the model failed" in texts(at.sidebar.error)
+    assert at.session_state["model_choice"].name == "demo"
