@@ -18,6 +18,4 @@ page = navigation()  # before the heavy imports below (see pages/nav.py)
 
 from pages import common  # noqa: E402
 
-common.keep_choices()
-common.sidebar()
-common.run_page(page)
+common.run_app(page)

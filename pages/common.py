@@ -59,6 +59,13 @@ _RUN = threading.local()  # .from_app: this script run went through app.py
 # App frame, errors and persistent choices
 
 
+def run_app(page: Any) -> None:
+    """Everything app.py does after declaring the pages: choices, the sidebar, then ``page``."""
+    keep_choices()
+    sidebar()
+    run_page(page)
+
+
 def run_page(page: Any) -> None:
     """Run a page; a bug (not a user error) is logged with its traceback and told in the page."""
     _RUN.from_app = True
@@ -496,13 +503,14 @@ def needs_benchmark(loaded: LoadedModel, page: str) -> Scored | None:
 def page_model() -> LoadedModel:
     """The model in use, or stop the page with a message saying what to do.
 
-    A server's very first script run treats ``pages/`` as an old-style page folder and runs the
-    page file on its own, without app.py. The page then declares the real page list and reruns,
-    so that run and every later one go through app.py (widgets otherwise lose their first click).
+    Streamlit runs a page file on its own, without app.py, when ``pages/`` looks like an
+    old-style page folder: on a server's very first script run, and on every `AppTest` run.
+    The page then runs the whole app (which runs this page again, inside it) and stops, so
+    that every run draws the same widgets the same way and no click is lost.
     """
     if not getattr(_RUN, "from_app", False):
-        navigation()
-        st.rerun()
+        run_app(navigation())
+        st.stop()
     loaded = current_model()
     if loaded is None:
         st.info("No model is loaded. Pick one in the sidebar and press **Load model**.", icon=":material/info:")

@@ -8,11 +8,13 @@ no progress bar is left, as the page's polling fragment does in a browser.
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -102,8 +104,8 @@ def test_empty_pages_say_what_to_do_next():
 def test_id_vs_ood_reports_every_method_on_every_set(scored_app):
     at = open_page(scored_app, "pages/id_vs_ood.py")
     metrics = at.dataframe[0].value  # the first table on the page
-    assert set(metrics.index) >= {"gaia_a", "gaia_z", "msp", "energy", "react"}
-    assert metrics.loc["gaia_a", "auroc"] > metrics.loc["msp", "auroc"]
+    assert set(metrics.index) >= {"GAIA-A", "GAIA-Z", "MSP", "Energy", "ReAct"}
+    assert metrics.loc["GAIA-A", "AUROC ↑"] > metrics.loc["MSP", "AUROC ↑"]
     assert "digits (450" in texts(at.success) and "letters (300)" in texts(at.success)
 
 
@@ -185,31 +187,45 @@ def test_a_second_click_on_score_does_not_start_the_work_twice():
     assert_clean(at)
 
 
-def test_a_checkpoint_path_outside_the_allowed_folders_is_refused_and_the_model_stays():
+def choose_cifar_weights(source: str) -> AppTest:
+    """A session whose sidebar asks for a CIFAR ResNet-18 with weights from ``source``."""
     at = new_app()
     at.selectbox(key="sb_model").set_value("cifar_resnet18")
     at.run()
-    at.radio(key="sb_weights").set_value("path")
+    at.radio(key="sb_weights").set_value(source)
     at.run()
-    at.text_input(key="sb_ckpt_path").set_value("/etc/../etc/passwd")
+    return at
+
+
+def assert_refused_and_demo_kept(at: AppTest, message: str) -> None:
     at.button(key="sb_load").click()
     at.run()
     assert not at.exception
-    assert "refused" in texts(at.sidebar.error)
+    assert message in texts(at.sidebar.error)
     assert at.session_state["model_choice"].name == "demo"
     assert "In use: **demo" in texts(at.sidebar.caption)
 
 
-def test_a_hostile_checkpoint_upload_is_refused_and_the_model_stays():
-    at = new_app()
-    at.selectbox(key="sb_model").set_value("cifar_resnet18")
+def test_a_checkpoint_path_outside_the_allowed_folders_is_refused_and_the_model_stays():
+    at = choose_cifar_weights("path")
+    at.text_input(key="sb_ckpt_path").set_value("/etc/../etc/passwd")
+    assert_refused_and_demo_kept(at, "refused")
+
+
+class _RunsCode:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_upload_that_would_run_code_is_refused_and_the_model_stays(tmp_path):
+    marker = tmp_path / "ran"
+    buffer = io.BytesIO()
+    torch.save({"state_dict": _RunsCode(marker)}, buffer)
+    at = choose_cifar_weights("upload")
+    at.file_uploader(key="sb_ckpt_upload").upload("weights.pth", buffer.getvalue(), "application/octet-stream")
     at.run()
-    at.radio(key="sb_weights").set_value("upload")
-    at.run()
-    at.file_uploader(key="sb_ckpt_upload").upload("weights.pth", b"\x80\x04not a checkpoint", "application/octet-stream")
-    at.run()
-    at.button(key="sb_load").click()
-    at.run()
-    assert not at.exception
-    assert "Loading the model failed" in texts(at.sidebar.error)
-    assert at.session_state["model_choice"].name == "demo"
+    assert_refused_and_demo_kept(at, "Loading the model failed")
+    assert not marker.exists()

@@ -125,19 +125,22 @@ def style_metrics_table(df: pd.DataFrame, percent: bool = True) -> Styler:
         percent: show the metrics as percentages.
 
     Returns:
-        a Styler over ``df`` (not modified): best cells bold on a light-blue background,
-        column headers with ↓ / ↑ telling which direction is better, method names as labels.
+        a Styler over a relabelled copy of ``df`` (``df`` is not modified): index = method
+        labels, headers with ↓ / ↑ telling which direction is better, best cells bold on a
+        light-blue background.
     """
     best = best_per_column(df)
-
-    def highlight(column: pd.Series) -> list[str]:
-        winners = best.get(column.name, [])
-        return [_BEST_STYLE if label in winners else "" for label in column.index]
-
-    metric_columns = [c for c in METRIC_COLUMNS if c in df.columns]
-    styler = df.style.apply(highlight, axis=0, subset=metric_columns or None)
-    if metric_columns:
-        styler = styler.format("{:.1%}" if percent else "{:.4f}", subset=metric_columns, na_rep="–")
-    styler = styler.format_index(lambda c: METRIC_COLUMNS.get(c, (c,))[0], axis=1)
-    styler = styler.format_index(lambda label: method_label(str(label)), axis=0)
+    # The labels go into the data itself: st.dataframe shows a Styler's cells and colours but
+    # not its formatted index or headers.
+    shown = df.rename(index=lambda label: method_label(str(label)),
+                      columns=lambda c: METRIC_COLUMNS.get(c, (c,))[0])
+    styles = pd.DataFrame("", index=shown.index, columns=shown.columns)
+    for j, column in enumerate(df.columns):
+        for i, label in enumerate(df.index):
+            if label in best.get(column, []):
+                styles.iat[i, j] = _BEST_STYLE
+    styler = shown.style.apply(lambda _: styles, axis=None)
+    metric_headers = [METRIC_COLUMNS[c][0] for c in METRIC_COLUMNS if c in df.columns]
+    if metric_headers:
+        styler = styler.format("{:.1%}" if percent else "{:.4f}", subset=metric_headers, na_rep="–")
     return styler
