@@ -20,7 +20,10 @@ options = common.set_options(loaded.spec)
 pick = st.columns([3, 1, 3, 1])
 common.choose("how_id_set", options, st.session_state["id_set"])
 id_set = pick[0].selectbox("ID image from", options, key="how_id_set", format_func=common.set_title)
-common.choose("how_ood_set", options, (st.session_state["ood_sets"] or [o for o in options if o != id_set])[0])
+ood_default = (st.session_state["ood_sets"] or [o for o in options if o != id_set])[0]
+if loaded.spec.family == "demo":
+    ood_default = "textures"  # both scores clearly above a digit's: a clear first example
+common.choose("how_ood_set", options, ood_default)
 ood_set = pick[2].selectbox("OOD image from", options, key="how_ood_set", format_func=common.set_title)
 id_data = common.attempt(f"{common.set_title(id_set)} is not available", common.get_dataset, loaded, id_set)
 ood_data = common.attempt(f"{common.set_title(ood_set)} is not available", common.get_dataset, loaded, ood_set)

@@ -147,7 +147,7 @@ def test_an_uploaded_image_gets_its_scores(page, app_url):
     screenshot(page, "inspect_uploaded")
 
 
-def test_scoring_then_selecting_a_histogram_bar_shows_its_images(page, app_url):
+def test_scoring_then_selecting_a_bar_or_a_row_shows_the_images_behind_it(page, app_url):
     open_page(page, app_url, "id_vs_ood")
     page.get_by_role("button", name="Score", exact=True).click()
     wait_for_text(page, "Scored 1950 images")
@@ -176,3 +176,9 @@ def test_scoring_then_selecting_a_histogram_bar_shows_its_images(page, app_url):
         assert page.get_by_text("Nothing is scored yet").count() == 0  # the scores survived the switch
         assert_no_exception(page)
         screenshot(page, name)
+    # Misflagged is the page shown now: selecting a row of its first table opens that image's detail.
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.click(grid["x"] + 15, grid["y"] + 52)  # the first row's selection box, under the header
+    wait_for_text(page, "Flagged as OOD by", timeout_s=60)
+    assert_no_exception(page)
+    screenshot(page, "misflagged_detail")
