@@ -101,6 +101,20 @@ def combined_table(id_scores: DatasetScores, ood_scores: Mapping[str, DatasetSco
     return pd.concat(parts, ignore_index=True)
 
 
+def selected_rows(table: pd.DataFrame, rows_per_set: Mapping[str, Sequence[int]]) -> pd.DataFrame:
+    """Rows of a `combined_table` picked per set by their position in that set's own table
+    (as `points_to_rows` and `gaia_core.charts.rows_in_selection` return them), set by set."""
+    parts = [table[(table[SET_COLUMN] == title) & table[ROW_COLUMN].isin(list(rows))]
+             for title, rows in rows_per_set.items()]
+    return pd.concat(parts) if parts else table.iloc[:0]
+
+
+def flag_counts(table: pd.DataFrame, thresholds: Mapping[str, float]) -> np.ndarray:
+    """(N,) how many of the methods in ``thresholds`` flag each row as OOD (score > threshold)."""
+    flags = [table[m].to_numpy(dtype=np.float64) > t for m, t in thresholds.items()]
+    return np.sum(flags, axis=0).astype(int) if flags else np.zeros(len(table), dtype=int)
+
+
 def misflagged(
     table: pd.DataFrame, method: str, threshold: float, most_abnormal_first: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

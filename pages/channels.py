@@ -1,7 +1,6 @@
 """Channel abnormality: per layer, GAIA's per-channel values for ID against OOD; the layer × channel
 difference; the channels that separate ID from OOD most; one channel's value per image."""
 
-import pandas as pd
 import streamlit as st
 
 from gaia_core import app_support, charts
@@ -79,8 +78,7 @@ event = st.plotly_chart(
     key="ch_values", on_select="rerun", selection_mode=("points", "box", "lasso"))
 picked = app_support.points_to_rows(event.selection.points if event else [], list(per_set_values))
 if picked:
-    rows = pd.concat([scored.table[(scored.table[app_support.SET_COLUMN] == t)
-                                   & scored.table[app_support.ROW_COLUMN].isin(r)] for t, r in picked.items()])
+    rows = app_support.selected_rows(scored.table, picked)
     st.markdown(f"**{len(rows)} selected image(s)**")
     views.gallery(loaded, scored, rows, method)
 else:

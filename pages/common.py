@@ -338,7 +338,8 @@ def _dataset(model_name: str, set_name: str, data_root: str, limit: int) -> Scor
     spec = get_spec(model_name)
     name, _, split = set_name.partition("-")
     root = data_root
-    if not (name in DEMO_SETS and set_name not in SOURCES and split in ("", "train", "test")):
+    from_repo = name in DEMO_SETS and set_name not in SOURCES and split in ("", "train", "test")
+    if not from_repo:  # the demo's sets ship with the repo; anything else reads the typed data root
         root = str(resolve_allowed(data_root, kind="dir", must_exist=False))
     return evenly_spaced(resolve_dataset(set_name, spec, data_root=root), limit)
 

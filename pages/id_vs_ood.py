@@ -3,7 +3,6 @@ curves, the metrics of every method side by side, the images behind a histogram 
 attribution-concentration readout of ID against OOD."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from gaia_core import app_support, charts
@@ -77,8 +76,7 @@ figure = charts.score_histogram(scores, id_title, threshold, method_label(method
 event = st.plotly_chart(figure, key="hist_chart", on_select="rerun", selection_mode=("points", "box"))
 chosen = charts.rows_in_selection(event.selection.points if event else [], scores, charts.histogram_edges(scores))
 if chosen:
-    picked = pd.concat([scored.table[(scored.table[app_support.SET_COLUMN] == title)
-                                     & scored.table[app_support.ROW_COLUMN].isin(rows)] for title, rows in chosen.items()])
+    picked = app_support.selected_rows(scored.table, chosen)
     st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
     views.gallery(loaded, scored, picked.sort_values(method, ascending=False), method)
 else:

@@ -83,8 +83,7 @@ for method in names:
     summary[method_label(method)] = table[method]
 if reference is not None:
     thresholds = app_support.thresholds_at_tpr(reference.result.id_scores.table, names)
-    summary.insert(3, "flagged by", [f"{int(sum(table.loc[i, m] > thresholds[m] for m in names))} of {len(names)}"
-                                     for i in table.index])
+    summary.insert(3, "flagged by", [f"{n} of {len(names)}" for n in app_support.flag_counts(table, thresholds)])
 st.subheader(f"{len(table)} image(s)")
 event = st.dataframe(
     summary, hide_index=True, key="inspect_table", on_select="rerun", selection_mode="single-row",

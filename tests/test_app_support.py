@@ -83,6 +83,24 @@ def test_misflagged_lists_flagged_id_and_accepted_ood_sorted_by_score(world):
     assert list(ascending["gaia_a"]) == [3.0, 9.5]
 
 
+def test_selected_rows_are_found_by_set_and_row_within_that_set(world):
+    id_scores, ood = world
+    table = support.combined_table(id_scores, ood)
+    picked = support.selected_rows(table, {"noise": [2, 0], "letters": [1]})
+    assert list(picked["sample_id"]) == ["noise:0", "noise:2", "letters:1"]
+    assert support.selected_rows(table, {}).empty
+
+
+def test_flag_counts_count_the_methods_above_their_threshold(world):
+    id_scores, ood = world
+    table = support.combined_table(id_scores, ood)
+    counts = support.flag_counts(table, {"gaia_a": 10.0, "msp": 5.0})
+    noise = table[support.SET_COLUMN] == "noise"  # gaia_a 12, 3, 20; msp 1, 9, 0
+    assert list(counts[noise.to_numpy()]) == [1, 1, 1]
+    assert counts[(table["sample_id"] == "digits:9").to_numpy()][0] == 0  # 10 is not above 10
+    assert not support.flag_counts(table, {}).any()
+
+
 def test_disagreement_keeps_rows_one_method_flags_and_the_other_does_not(world):
     id_scores, ood = world
     table = support.combined_table(id_scores, ood)

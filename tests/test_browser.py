@@ -136,12 +136,16 @@ def test_every_page_opens_in_a_real_browser(page, app_url, path):
     screenshot(page, f"page_{path or 'overview'}")
 
 
-def test_an_uploaded_image_gets_its_scores(page, app_url):
+def test_an_uploaded_image_gets_its_scores_and_a_bad_file_its_own_message(page, app_url, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     open_page(page, app_url, "inspect")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(
-        [str(ROOT / "assets" / "samples" / "noise" / "1.png")])
+        [str(ROOT / "assets" / "samples" / "noise" / "1.png"), str(broken)])
     wait_for_text(page, "Detail: 1.png")  # the first row: uploads come before picked samples
     wait_for_text(page, "Flagged as OOD by")
+    alerts = page.locator("[data-testid='stAlertContentError']")
+    assert alerts.count() == 1 and "broken.png" in alerts.first.inner_text()
     assert_no_exception(page)
     assert page.locator("[data-testid='stMain'] img").count() >= 2  # the image and its attribution map
     screenshot(page, "inspect_uploaded")
