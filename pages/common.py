@@ -27,7 +27,7 @@ from gaia_core.demo.data import DEMO_SETS
 from gaia_core.device import best_device
 from gaia_core.evaluate import BenchmarkResult, evaluate_benchmark, fit_methods
 from gaia_core.jobs import Job, JobRunner
-from gaia_core.models import ModelSpec, available_models, get_spec, load_model, weights_fingerprint
+from gaia_core.models import ModelSpec, available_models, class_label, get_spec, load_model, weights_fingerprint
 from gaia_core.safety import resolve_allowed
 from gaia_core.scores import NotFittedError, ScoreMethod, available, create
 from pages.nav import navigation
@@ -41,7 +41,6 @@ GAIA_METHODS = ("gaia_a", "gaia_z")
 # PathNotAllowed, AttributionError, ChartError are ValueErrors): shown as messages.
 USER_ERRORS = (ValueError, DataError, NotFittedError, DemoWeightsError, torch.OutOfMemoryError)
 FAMILY_PRESET = {"demo": "demo", "cifar": "cifar10", "imagenet": "imagenet"}
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # Choices made on one page and read on others; re-assigned every run so that Streamlit does
 # not drop them while their page is not shown.
 PERSISTENT_KEYS = (
@@ -183,16 +182,7 @@ def current_model() -> LoadedModel | None:
 
 def class_name(loaded: LoadedModel, index: int) -> str:
     """A predicted class as a person reads it ("3", "7 · horse", "207 · golden retriever")."""
-    spec, classes = loaded.spec, loaded.choice.num_classes or loaded.spec.num_classes
-    if spec.family == "imagenet" and classes == 1000:
-        from gaia_core.models.torchvision_zoo import default_weights
-
-        categories = default_weights(spec.name).meta.get("categories", [])
-        if 0 <= index < len(categories):
-            return f"{index} · {categories[index]}"
-    if spec.family == "cifar" and classes == 10 and 0 <= index < 10:
-        return f"{index} · {CIFAR10_CLASSES[index]}"
-    return str(index)
+    return class_label(loaded.spec, loaded.choice.num_classes or loaded.spec.num_classes, index)
 
 
 def _uploaded_checkpoint(upload) -> tuple[str, str]:

@@ -8,7 +8,7 @@ import torchvision
 from safetensors.torch import save_file
 
 from gaia_core.layers import default_feature_layer, default_gaia_a_layers, default_head_layer
-from gaia_core.models import CheckpointError, get_spec, load_model, read_state_dict, weights_fingerprint
+from gaia_core.models import CheckpointError, class_label, get_spec, load_model, read_state_dict, weights_fingerprint
 from gaia_core.models.cifar_resnet import cifar_resnet18, cifar_resnet50
 from gaia_core.models.torchvision_zoo import IMAGENET_MODELS, build
 from gaia_core.scores import gaia_a, gaia_z
@@ -116,3 +116,10 @@ def test_cifar_model_without_weights_is_refused():
     with pytest.raises(CheckpointError, match="needs weights"):
         load_model("cifar_resnet18", device="cpu")
     assert load_model("cifar_resnet18", random_init=True, device="cpu")
+
+
+def test_class_labels_name_cifar_and_imagenet_classes_and_fall_back_to_the_index():
+    assert class_label(get_spec("cifar_resnet18"), 10, 7) == "7 · horse"
+    assert class_label(get_spec("resnet50"), 1000, 207) == "207 · golden retriever"
+    assert class_label(get_spec("cifar_resnet18"), 100, 7) == "7"  # CIFAR-100: no names shipped
+    assert class_label(get_spec("demo"), 10, 3) == "3"

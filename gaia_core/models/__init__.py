@@ -6,12 +6,13 @@ from gaia_core.models.checkpoint import (
     read_state_dict,
     weights_fingerprint,
 )
-from gaia_core.models.registry import ModelSpec, available_models, get_spec, load_model
+from gaia_core.models.registry import ModelSpec, available_models, class_label, get_spec, load_model
 
 __all__ = [
     "CheckpointError",
     "ModelSpec",
     "available_models",
+    "class_label",
     "get_spec",
     "load_model",
     "load_state_dict_into",

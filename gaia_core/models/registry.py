@@ -16,6 +16,7 @@ from gaia_core.models.checkpoint import CheckpointError, load_state_dict_into, r
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)  # the pytorch-cifar lineage's values, used by its checkpoints
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,15 @@ def load_model(
             + "."
         )
     return model.eval().to(device or best_device())
+
+
+def class_label(spec: ModelSpec, num_classes: int, index: int) -> str:
+    """A predicted class as a person reads it: "3" (the demo's digits, or classes with no known
+    names), "7 · horse" (CIFAR-10), "207 · golden retriever" (ImageNet-1k)."""
+    if spec.family == "imagenet" and num_classes == 1000:
+        categories = torchvision_zoo.default_weights(spec.name).meta.get("categories", [])
+        if 0 <= index < len(categories):
+            return f"{index} · {categories[index]}"
+    if spec.family == "cifar" and num_classes == 10 and 0 <= index < 10:
+        return f"{index} · {CIFAR10_CLASSES[index]}"
+    return str(index)
