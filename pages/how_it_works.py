@@ -70,6 +70,13 @@ def side_by_side(draw) -> None:
             draw(label, step)
 
 
+def aggregation(method: str, symbol: str, score_name: str) -> None:
+    """Both images' per-channel values of every layer, and how they average into the score."""
+    values = {label: app_support.concat_channels(app_support.row_channels(channels[method], k))
+              for k, label in enumerate(labels)}
+    st.plotly_chart(charts.aggregation_figure(values, symbol, score_name, id_name=labels[0]), key=f"how_agg_{method}")
+
+
 st.header("1 · Two images")
 st.markdown("The classifier (frozen, in eval mode) predicts a class for each. A confident prediction does not "
             "mean the image is in-distribution.")
@@ -88,7 +95,7 @@ st.latex(r"G = \frac{\partial \max_k y_k}{\partial A} \in \mathbb{R}^{C \times H
 st.markdown("The gradient of the top logit with respect to the layer's output A. Behind ReLUs many entries are "
             "**exactly zero** (grey): the units were off. OOD images tend to switch more of them on.")
 side_by_side(lambda label, step: st.plotly_chart(
-    charts.gradient_grid_figure(step.z_gradient, max_channels=64, title=label), key=f"how_grid_{label}"))
+    charts.gradient_grid_figure(step.z_gradient, max_channels=64, title=label, height=480), key=f"how_grid_{label}"))
 
 st.header("3 · Zero ratio per channel")
 st.latex(r"r_c = \frac{1}{HW} \sum_{h,w} \mathbb{1}\left[G_{c,h,w} \neq 0\right]"
@@ -99,9 +106,7 @@ side_by_side(lambda label, step: st.plotly_chart(
 
 st.header("4 · GAIA-Z: zero-deflation over all normalization layers")
 st.latex(r"S_Z(x) = \frac{1}{\sum_l C_l} \sum_{l} \sum_{c=1}^{C_l} r_{l,c}^2 \qquad \text{(higher = more likely OOD)}")
-z_values = {label: app_support.concat_channels(app_support.row_channels(channels["gaia_z"], k))
-            for k, label in enumerate(labels)}
-st.plotly_chart(charts.aggregation_figure(z_values, "r_c", "GAIA-Z", id_name=labels[0]), key="how_agg_z")
+aggregation("gaia_z", "r_c", "GAIA-Z")
 
 st.header("5 · GAIA-A: channel-wise average of the gradient")
 st.latex(r"o = \sqrt{\frac{1}{C_F} \sum_{c} \left| \overline{\frac{\partial \sum_k \log \mathrm{softmax}(y)_k}"
@@ -116,9 +121,7 @@ side_by_side(lambda label, step: st.plotly_chart(
 
 st.header("6 · GAIA-A: aggregation over the inner layers")
 st.latex(r"S_A(x) = \frac{1}{\sum_l C_l} \sum_{l \in \text{inner}} \sum_{c} \left(\frac{u_{l,c}}{o}\right)^2")
-a_values = {label: app_support.concat_channels(app_support.row_channels(channels["gaia_a"], k))
-            for k, label in enumerate(labels)}
-st.plotly_chart(charts.aggregation_figure(a_values, "u_c / o", "GAIA-A", id_name=labels[0]), key="how_agg_a")
+aggregation("gaia_a", "u_c / o", "GAIA-A")
 
 st.header("7 · The same two images through attribution methods")
 config, readout = views.attribution_picker()

@@ -58,7 +58,7 @@ def gradient_grid_figure(
     Args:
         grad: (C, H, W) gradient of one image at one layer.
         max_channels: at most this many channels are drawn (the first ones unless ``channels``).
-        title: figure title; the count of drawn channels and the colour key are appended.
+        title: figure title; the count of drawn channels is appended.
         channels: optional channel indices to draw, in order.
         ncols: tiles per row; default ceil(sqrt(n)).
         height: pixels; by default from the grid's aspect ratio.
@@ -96,7 +96,7 @@ def gradient_grid_figure(
                 zmid=0.0,
                 zmin=-limit,
                 zmax=limit,
-                colorbar={"title": {"text": "gradient"}},
+                colorbar={"title": {"text": "gradient<br>(grey = 0)"}},
                 hoverongaps=False,
                 name="gradient",
                 hovertemplate=(
@@ -116,7 +116,7 @@ def gradient_grid_figure(
     shown = f"{len(chosen)} of {n_channels}" if len(chosen) < n_channels else f"{n_channels}"
     fig = base_layout(
         fig,
-        f"{title} ({shown} channels; grey = exactly 0, blue/red = negative/positive)",
+        f"{title} ({shown} channels)",
         height or int(np.clip(120 + 640 * tiled.shape[0] / tiled.shape[1], 260, 900)),
     )
     fig.update_xaxes(visible=False, constrain="domain")
