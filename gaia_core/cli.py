@@ -76,8 +76,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     scoring.add_argument("--methods", nargs="+", choices=available(), metavar="METHOD",
                          help=f"score methods (default: all: {', '.join(available())})")
     scoring.add_argument("--fit-set", metavar="SET",
-                         help="ID data that methods needing a fit (ReAct) are fitted on (default: the demo's "
-                              "training digits for the demo model, else the ID set)")
+                         help="ID data that methods needing a fit (ReAct) are fitted on (default: the ID "
+                              "set's training split where one is known: digits-train, cifar10-train, "
+                              "cifar100-train; else the ID set itself)")
     scoring.add_argument("--fit-samples", type=int, default=2000, metavar="N",
                          help="at most N samples of the fit set are used (default: 2000)")
     scoring.add_argument("--batch-size", type=int, default=64, metavar="B", help="samples per batch (default: 64)")
@@ -181,7 +182,7 @@ def _check_numbers(args) -> None:
 def run_evaluate(args) -> int:
     from gaia_core import distributed
     from gaia_core.cache import ScoreCache
-    from gaia_core.data import evenly_spaced, resolve_dataset
+    from gaia_core.data import default_fit_set, evenly_spaced, resolve_dataset
     from gaia_core.device import best_device
     from gaia_core.evaluate import evaluate_benchmark, fit_methods, format_report
     from gaia_core.models import get_spec, load_model, weights_fingerprint
@@ -202,7 +203,7 @@ def run_evaluate(args) -> int:
             context.barrier()  # the main process downloads first
         id_set = resolve(id_name)
         ood_sets = [resolve(name) for name in ood_names]
-        fit_name = args.fit_set or ("digits-train" if spec.family == "demo" and id_name == "digits" else id_name)
+        fit_name = args.fit_set or default_fit_set(id_name)
         fit_set = id_set if fit_name == id_name else resolve(fit_name)
         if context is not None and args.download and main_process:
             context.barrier()

@@ -21,7 +21,7 @@ from torch import nn
 from gaia_core.app_support import Readouts, attribution_readouts, combined_table
 from gaia_core.attribution import AttributionConfig
 from gaia_core.cache import ScoreCache
-from gaia_core.data import DataError, PRESETS, SOURCES, ScoreDataset, evenly_spaced, resolve_dataset
+from gaia_core.data import DataError, PRESETS, SOURCES, ScoreDataset, default_fit_set, evenly_spaced, resolve_dataset
 from gaia_core.demo import DemoWeightsError
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.device import best_device
@@ -396,11 +396,15 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         return existing
     id_set = attempt(f"{set_title(request.id_set)} is not available", get_dataset, loaded, request.id_set)
     ood_sets = [attempt(f"{set_title(s)} is not available", get_dataset, loaded, s) for s in request.ood_sets]
-    fit_name = "digits-train" if loaded.spec.family == "demo" and request.id_set == "digits" else request.id_set
-    fit_set = id_set if fit_name == request.id_set else attempt("The fit set is not available", get_dataset,
-                                                                loaded, fit_name)
-    if id_set is None or fit_set is None or any(s is None for s in ood_sets):
+    if id_set is None or any(s is None for s in ood_sets):
         return None
+    fit_set = id_set
+    if default_fit_set(request.id_set) != request.id_set:
+        try:
+            fit_set = get_dataset(loaded, default_fit_set(request.id_set))
+        except DataError as err:
+            st.warning(f"ReAct is fitted on the ID set itself: its training split is not available "
+                       f"({one_line(err)})", icon=":material/warning:")
     batch_size = int(st.session_state.get("batch_size", 64))
     model, fingerprint = loaded.model, loaded.fingerprint
 

@@ -21,6 +21,7 @@ from gaia_core.data import (
     UploadedImages,
     array_transform,
     check_preset_fits,
+    default_fit_set,
     demo_dataset,
     evenly_spaced,
     get_preset,
@@ -119,13 +120,15 @@ def test_array_transform_repeats_grey_channels_for_rgb_models():
 
 @pytest.fixture
 def tiny_cifar10(tmp_path, monkeypatch):
-    """A 6-image CIFAR-10 test batch in torchvision's layout; the md5 lists are set to match it."""
+    """A 6-image CIFAR-10 test batch and a 4-image training batch in torchvision's layout; the
+    md5 lists are set to match them."""
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (6, 3 * 32 * 32), dtype=np.uint8)
     labels = [3, 1, 4, 1, 5, 9]
     files = {
+        "data_batch_1": {"data": rng.integers(0, 256, (4, 3 * 32 * 32), dtype=np.uint8), "labels": [2, 7, 1, 8]},
         "test_batch": {"data": pixels, "labels": labels},
         "batches.meta": {"label_names": [f"class{i}" for i in range(10)]},
     }
@@ -134,7 +137,7 @@ def tiny_cifar10(tmp_path, monkeypatch):
         (folder / name).write_bytes(pickle.dumps(content))
         md5[name] = hashlib.md5((folder / name).read_bytes()).hexdigest()
     cls = torchvision.datasets.CIFAR10
-    monkeypatch.setattr(cls, "train_list", [])
+    monkeypatch.setattr(cls, "train_list", [["data_batch_1", md5["data_batch_1"]]])
     monkeypatch.setattr(cls, "test_list", [["test_batch", md5["test_batch"]]])
     monkeypatch.setattr(cls, "meta", {**cls.meta, "md5": md5["batches.meta"]})
     return tmp_path, pixels.reshape(6, 3, 32, 32), labels
@@ -151,6 +154,16 @@ def test_cifar10_reads_torchvisions_layout_with_labels(tiny_cifar10):
     )[:, None, None]
     assert torch.allclose(sample.image, expected, atol=1e-6)
     assert (sample.label, sample.sample_id) == (4, "cifar10:2")
+
+
+def test_the_training_split_is_the_default_fit_set_where_one_is_known(tiny_cifar10):
+    root, _, _ = tiny_cifar10
+    assert default_fit_set("cifar10") == "cifar10-train"
+    assert default_fit_set("digits") == "digits-train"
+    assert default_fit_set("imagenet") == "imagenet"  # no train split expected on disk
+    train = resolve_dataset(default_fit_set("cifar10"), CIFAR, data_root=root)
+    assert len(train) == 4 and list(train.labels()) == [2, 7, 1, 8]
+    assert train.fingerprint() != open_source("cifar10", root, image_transform(CIFAR)).fingerprint()
 
 
 def test_missing_cifar_says_where_to_put_it_and_how_to_download(tmp_path):

@@ -20,7 +20,14 @@ from gaia_core.data.base import (
     safe_image_loader,
 )
 from gaia_core.data.files import ImageFilesDataset, UploadedImages, image_folder, image_list
-from gaia_core.data.presets import PRESETS, Preset, check_preset_fits, get_preset, resolve_dataset
+from gaia_core.data.presets import (
+    PRESETS,
+    Preset,
+    check_preset_fits,
+    default_fit_set,
+    get_preset,
+    resolve_dataset,
+)
 from gaia_core.data.sources import SOURCES, Source, open_source
 from gaia_core.data.transforms import array_transform, image_transform
 
@@ -43,6 +50,7 @@ __all__ = [
     "UploadedImages",
     "array_transform",
     "check_preset_fits",
+    "default_fit_set",
     "demo_dataset",
     "evenly_spaced",
     "get_preset",

@@ -93,6 +93,17 @@ def check_preset_fits(preset: Preset, spec: ModelSpec) -> None:
         )
 
 
+# ID set -> its training split, where one is known.
+TRAIN_SPLITS = {"digits": "digits-train", "cifar10": "cifar10-train", "cifar100": "cifar100-train"}
+
+
+def default_fit_set(id_name: str) -> str:
+    """The data that methods needing a fit (ReAct's clipping percentile) are fitted on unless
+    the user names some: the ID set's training split where one is known, else the ID set
+    itself (ImageNet-1k, folders, image lists: its train split is rarely on disk)."""
+    return TRAIN_SPLITS.get(id_name, id_name)
+
+
 def resolve_dataset(
     text: str,
     spec: ModelSpec,

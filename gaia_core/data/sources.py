@@ -73,12 +73,12 @@ def _torchvision(make: Callable[[], object], source: Source, root: Path, downloa
         raise _not_found(source, root, str(err)) from None
 
 
-def _cifar(which: str):
+def _cifar(which: str, train: bool = False):
     def open_cifar(source: Source, root: Path, transform, download: bool, loader: ImageLoader | None) -> ScoreDataset:
         import torchvision
 
         cls = torchvision.datasets.CIFAR10 if which == "cifar10" else torchvision.datasets.CIFAR100
-        data = _torchvision(lambda: cls(str(root), train=False, download=download), source, root, download)
+        data = _torchvision(lambda: cls(str(root), train=train, download=download), source, root, download)
         return ArrayDataset(data.data, np.asarray(data.targets), source.name, transform)
 
     return open_cifar
@@ -148,6 +148,13 @@ SOURCES: dict[str, Source] = {
         _source("cifar100", "CIFAR-100", "cifar-100-python/ (train, test, meta)",
                 "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)", True,
                 _cifar("cifar100"), labeled=True),
+        # The training splits: what methods needing a fit (ReAct) are fitted on by default.
+        _source("cifar10-train", "CIFAR-10 (train)", "cifar-10-batches-py/ (as for cifar10)",
+                "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz, extracted)", True,
+                _cifar("cifar10", train=True), labeled=True),
+        _source("cifar100-train", "CIFAR-100 (train)", "cifar-100-python/ (as for cifar100)",
+                "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)", True,
+                _cifar("cifar100", train=True), labeled=True),
         _source("svhn", "SVHN", "svhn/test_32x32.mat",
                 "from http://ufldl.stanford.edu/housenumbers/ (test_32x32.mat)", True, _open_svhn),
         _source("textures", "Textures", "dtd/dtd/images/<class>/*.jpg (or dtd/images/<class>/)",
