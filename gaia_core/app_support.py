@@ -164,7 +164,7 @@ def metrics_by_method(
 
     Args:
         metrics: method -> OOD set -> {"fpr95", "auroc", "aupr_in", "aupr_out"} (fractions), as
-            in `gaia_core.evaluate.BenchmarkResult.metrics`.
+            in `gaia_core.benchmark.BenchmarkResult.metrics`.
         ood_set: one OOD set's name, or None for the mean over all sets (the papers' average).
 
     Returns:

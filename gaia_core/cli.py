@@ -184,7 +184,8 @@ def run_evaluate(args) -> int:
     from gaia_core.cache import ScoreCache
     from gaia_core.data import default_fit_set, evenly_spaced, resolve_dataset
     from gaia_core.device import best_device
-    from gaia_core.evaluate import evaluate_benchmark, fit_methods, format_report
+    from gaia_core.benchmark import evaluate_benchmark, format_report
+    from gaia_core.fitting import fit_methods
     from gaia_core.models import get_spec, load_model, weights_fingerprint
     from gaia_core.scores import available, create
 
@@ -251,7 +252,7 @@ def _report_skipped(result) -> None:
 
 def write_csv(result, path: str | Path) -> None:
     """The printed tables as one CSV: method, ood_set, FPR95, AUROC, AUPR-In, AUPR-Out, id_accuracy (percent)."""
-    from gaia_core.evaluate import metrics_table
+    from gaia_core.benchmark import metrics_table
 
     accuracy = result.id_accuracy
     frames = []

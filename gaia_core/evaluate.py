@@ -27,24 +27,16 @@ from tqdm.auto import tqdm
 import gaia_core
 from gaia_core import distributed as dist
 from gaia_core.cache import ScoreCache
-from gaia_core.data.base import (
-    EmptyDatasetError,
-    LabelMismatchError,
-    ScoreDataset,
-    UnreadableSample,
-    evenly_spaced,
-)
+from gaia_core.data.base import EmptyDatasetError, ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
-from gaia_core.metrics import ood_metrics
 from gaia_core.models import weights_fingerprint
-from gaia_core.scores import ScoreMethod, method_class, score_many
+from gaia_core.scores import ScoreMethod, score_many
 
 ProgressFn = Callable[[int, int], None]
 
 # Samples per cached chunk (rounded up to whole batches): the granularity of resuming.
 CHUNK_SAMPLES = 1024
 TABLE_COLUMNS = ("sample_id", "dataset", "index", "path", "label", "pred", "confidence")
-METRIC_COLUMNS = {"fpr95": "FPR95", "auroc": "AUROC", "aupr_in": "AUPR-In", "aupr_out": "AUPR-Out"}
 CACHE_FORMAT = 1
 
 
@@ -187,7 +179,9 @@ def _workers(dataset: ScoreDataset, num_workers: int | None) -> int:
     return 0 if dataset.in_memory else min(4, os.cpu_count() or 1)
 
 
-def _loader(dataset: ScoreDataset, batches: list[list[int]], num_workers: int | None, device: torch.device):
+def batch_loader(dataset: ScoreDataset, batches: list[list[int]], num_workers: int | None, device: torch.device):
+    """Batches of ``dataset`` (as `collate_samples` makes them) in the order of ``batches`` (lists of
+    indices), read by worker processes for on-disk sets and pinned for a CUDA device."""
     workers = _workers(dataset, num_workers)
     return DataLoader(
         _Indexed(dataset),
@@ -432,7 +426,7 @@ def _score_indices(
     names = [m.name for m in methods]
     with tqdm(total=total, initial=done, desc=title, unit="img", disable=not bar, leave=False) as tracker:
         builder = _ChunkBuilder(names, keep_channels)
-        for number, batch in enumerate(_loader(dataset, batches, num_workers, device)):
+        for number, batch in enumerate(batch_loader(dataset, batches, num_workers, device)):
             results = None
             if batch["x"] is not None:
                 results = score_many(model, batch["x"].to(device, non_blocking=True), methods)
@@ -499,233 +493,3 @@ def _assemble(dataset: ScoreDataset, methods: list[str], chunks: list[dict], kee
     ]
     skipped.sort(key=lambda sample: sample.index)
     return DatasetScores(dataset.name, dataset.display_name, methods, table, channels, stats, skipped)
-
-
-# ---------------------------------------------------------------------------------------------
-# Fitting
-
-
-def fit_methods(
-    model: nn.Module,
-    methods: Sequence[ScoreMethod],
-    id_dataset: ScoreDataset,
-    *,
-    max_samples: int = 2000,
-    batch_size: int = 64,
-    num_workers: int | None = None,
-    cache: ScoreCache | None = None,
-    weights_id: str | None = None,
-) -> list[ScoreMethod]:
-    """Methods that need fitting (ReAct) fitted on ID data; the others returned as they are.
-
-    Args:
-        id_dataset: in-distribution samples (ideally not the ones evaluated on).
-        max_samples: at most this many samples, evenly spread over ``id_dataset``, are used.
-        cache: where fitted states are stored and looked up.
-
-    Under an initialized process group every process gets the main process's fit.
-    """
-    methods = list(methods)
-    if not any(m.needs_fit for m in methods):
-        return methods
-    context = dist.current_context()
-    device = model_device(model)
-    subset = evenly_spaced(id_dataset, max_samples)
-    entry = None
-    if cache is not None:
-        weights_id = weights_id or weights_fingerprint(model)
-        entry = cache.entry(
-            "fit",
-            {
-                "weights": weights_id,
-                "dataset": subset.fingerprint(),
-                "methods": [method_config(m) for m in methods if m.needs_fit],
-                "version": gaia_core.__version__,
-            },
-        )
-    changes = None
-    if context is None or context.is_main:
-        changes = entry.load_json("fitted") if entry is not None else None
-        if changes is None:
-            changes = _fit_changes(model, methods, subset, batch_size, num_workers, device)
-            if entry is not None:
-                entry.save_json("fitted", changes)
-    if context is not None:
-        changes = context.broadcast_object(changes)
-    return [dataclasses.replace(m, **changes[m.name]) if m.name in changes else m for m in methods]
-
-
-def _fit_changes(model, methods, subset, batch_size, num_workers, device) -> dict[str, dict]:
-    """Method name -> the fields its fit changed (JSON-able), for each method that needs a fit."""
-    batches = [list(range(i, min(i + batch_size, len(subset)))) for i in range(0, len(subset), batch_size)]
-
-    def id_batches() -> Iterator[torch.Tensor]:
-        for batch in _loader(subset, batches, num_workers, device):
-            if batch["x"] is not None:
-                yield batch["x"].to(device, non_blocking=True)
-
-    changes = {}
-    for method in methods:
-        if method.needs_fit:
-            fitted = method.fit(model, id_batches())
-            changes[method.name] = {k: v for k, v in dataclasses.asdict(fitted).items() if getattr(method, k) != v}
-    return changes
-
-
-# ---------------------------------------------------------------------------------------------
-# Benchmarks
-
-
-def model_num_classes(model: nn.Module, dataset: ScoreDataset) -> int | None:
-    """Number of logits the model outputs, from one forward pass on a readable sample."""
-    if model.training:
-        return None
-    device = model_device(model)
-    for index in range(min(len(dataset), 16)):
-        try:
-            sample = dataset[index]
-        except UnreadableSample:
-            continue
-        with torch.no_grad():
-            return int(model(sample.image[None].to(device)).shape[1])
-    return None
-
-
-def check_labels_fit(model: nn.Module, dataset: ScoreDataset) -> None:
-    """Raise `LabelMismatchError` when the dataset has labels the model cannot predict."""
-    labels = dataset.labels()
-    labels = labels[labels >= 0]
-    if labels.size == 0:
-        return
-    classes = model_num_classes(model, dataset)
-    if classes is not None and labels.max() >= classes:
-        raise LabelMismatchError(
-            f"'{dataset.name}' has labels up to {labels.max()} ({labels.max() + 1} classes) but the model "
-            f"outputs {classes} classes: load the checkpoint with its number of classes, or pick the ID set "
-            "the model was trained on."
-        )
-
-
-@dataclass
-class BenchmarkResult:
-    """An ID set against OOD sets, every method's metrics per OOD set.
-
-    Attributes:
-        id_scores: the ID set's scores.
-        ood_scores: OOD set title -> its scores.
-        methods: method names.
-        groups: group ("near", "far") -> OOD set titles; {} when ungrouped.
-        metrics: method -> OOD set title -> {"fpr95", "auroc", "aupr_in", "aupr_out"} as fractions.
-    """
-
-    id_scores: DatasetScores
-    ood_scores: dict[str, DatasetScores]
-    methods: list[str]
-    groups: dict[str, list[str]]
-    metrics: dict[str, dict[str, dict[str, float]]]
-
-    @property
-    def id_accuracy(self) -> float | None:
-        return self.id_scores.accuracy
-
-    def table(self, method: str) -> pd.DataFrame:
-        return metrics_table(self, method)
-
-
-def evaluate_benchmark(
-    model: nn.Module,
-    id_dataset: ScoreDataset,
-    ood_datasets: Sequence[ScoreDataset],
-    methods: Sequence[ScoreMethod],
-    *,
-    groups: Mapping[str, Sequence[str]] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-    **options,
-) -> BenchmarkResult:
-    """Score the ID set and each OOD set, and compute every method's metrics per OOD set.
-
-    Args:
-        ood_datasets: OOD sets; they are named in the result by their ``display_name``.
-        groups: group name -> dataset names (or display names) of ``ood_datasets``, for
-            near-/far-OOD averages.
-        progress: called as ``progress(dataset title, done, total)``.
-        options: passed on to `evaluate_dataset` (batch_size, cache, keep_channels, ...).
-
-    Raises:
-        LabelMismatchError: the ID labels do not fit the model's classes.
-    """
-    methods = list(methods)
-    check_labels_fit(model, id_dataset)
-    if options.get("cache") is not None and options.get("weights_id") is None:
-        options["weights_id"] = weights_fingerprint(model)
-
-    def run(dataset: ScoreDataset) -> DatasetScores:
-        report = None if progress is None else (lambda done, total: progress(dataset.display_name, done, total))
-        return evaluate_dataset(model, dataset, methods, progress=report, **options)
-
-    id_scores = run(id_dataset)
-    ood_scores: dict[str, DatasetScores] = {}
-    for dataset in ood_datasets:
-        if dataset.display_name in ood_scores:
-            raise ValueError(f"two OOD sets are called '{dataset.display_name}'")
-        ood_scores[dataset.display_name] = run(dataset)
-    titles = {d.name: d.display_name for d in ood_datasets}
-    named_groups = {
-        group: [titles.get(n, n) for n in names] for group, names in (groups or {}).items()
-    }
-    metrics = {
-        m.name: {title: ood_metrics(id_scores.scores(m.name), s.scores(m.name)) for title, s in ood_scores.items()}
-        for m in methods
-    }
-    return BenchmarkResult(id_scores, ood_scores, [m.name for m in methods], named_groups, metrics)
-
-
-def evaluate_pair(
-    model: nn.Module, id_dataset: ScoreDataset, ood_dataset: ScoreDataset, methods: Sequence[ScoreMethod], **options
-) -> BenchmarkResult:
-    """`evaluate_benchmark` with one OOD set."""
-    return evaluate_benchmark(model, id_dataset, [ood_dataset], methods, **options)
-
-
-def method_label(name: str) -> str:
-    try:
-        return method_class(name).label
-    except KeyError:
-        return name
-
-
-def metrics_table(result: BenchmarkResult, method: str) -> pd.DataFrame:
-    """The paper's table for one method: a row per OOD set, group averages and "Average";
-    columns FPR95, AUROC, AUPR-In, AUPR-Out in percent."""
-    per_set = result.metrics[method]
-    rows = {title: [100 * per_set[title][k] for k in METRIC_COLUMNS] for title in per_set}
-    for group, titles in result.groups.items():
-        rows[f"{group.capitalize()}-OOD average"] = list(np.mean([rows[t] for t in titles], axis=0))
-    rows["Average"] = list(np.mean([rows[t] for t in per_set], axis=0))
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_COLUMNS.values()))
-    table.index.name = "OOD set"
-    return table
-
-
-def summary_table(result: BenchmarkResult) -> pd.DataFrame:
-    """One row per method: its average over the OOD sets (percent)."""
-    rows = {method_label(m): metrics_table(result, m).loc["Average"] for m in result.methods}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "Method"
-    return table
-
-
-def format_report(result: BenchmarkResult) -> str:
-    """Every method's table as text, then the summary over methods."""
-    id_scores = result.id_scores
-    accuracy = result.id_accuracy
-    id_line = f"ID: {id_scores.title} ({len(id_scores.table)} samples" + (
-        f", accuracy {100 * accuracy:.2f}%)" if accuracy is not None else ")"
-    )
-    blocks = []
-    for method in result.methods:
-        table = metrics_table(result, method).to_string(float_format=lambda v: f"{v:6.2f}")
-        blocks.append(f"{method_label(method)} ({method})  ·  {id_line}\n{table}")
-    summary = summary_table(result).to_string(float_format=lambda v: f"{v:6.2f}")
-    blocks.append(f"Average over {len(result.ood_scores)} OOD sets  ·  {id_line}\n{summary}")
-    return "\n\n".join(blocks)

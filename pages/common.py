@@ -25,7 +25,8 @@ from gaia_core.data import DataError, PRESETS, SOURCES, ScoreDataset, default_fi
 from gaia_core.demo import DemoWeightsError
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.device import best_device
-from gaia_core.evaluate import BenchmarkResult, evaluate_benchmark, fit_methods
+from gaia_core.benchmark import BenchmarkResult, evaluate_benchmark
+from gaia_core.fitting import fit_methods
 from gaia_core.jobs import Job, JobRunner
 from gaia_core.models import ModelSpec, available_models, class_label, get_spec, load_model, weights_fingerprint
 from gaia_core.safety import resolve_allowed

@@ -13,15 +13,9 @@ from gaia_core.cache import ScoreCache
 from gaia_core.data import ArrayDataset, EmptyDatasetError, LabelMismatchError, demo_dataset, evenly_spaced
 from gaia_core.data import image_folder, image_transform
 from gaia_core.demo.model import build_demo_model
-from gaia_core.evaluate import (
-    TABLE_COLUMNS,
-    ChannelStats,
-    evaluate_benchmark,
-    evaluate_dataset,
-    fit_methods,
-    format_report,
-    metrics_table,
-)
+from gaia_core.benchmark import evaluate_benchmark, format_report, metrics_table
+from gaia_core.evaluate import TABLE_COLUMNS, ChannelStats, evaluate_dataset
+from gaia_core.fitting import fit_methods
 from gaia_core.metrics import ood_metrics
 from gaia_core.models import get_spec
 from gaia_core.scores import ReAct, create, score_many

@@ -4,7 +4,6 @@ import pickle
 
 import pytest
 import torch
-import torchvision
 from safetensors.torch import save_file
 
 from gaia_core.layers import default_feature_layer, default_gaia_a_layers, default_head_layer
