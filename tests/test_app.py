@@ -229,3 +229,36 @@ def test_a_checkpoint_upload_that_would_run_code_is_refused_and_the_model_stays(
     at.run()
     assert_refused_and_demo_kept(at, "Loading the model failed")
     assert not marker.exists()
+
+
+def test_a_cifar_checkpoint_inside_the_allowed_folders_loads_and_missing_data_says_where_to_put_it(
+    tmp_path, monkeypatch
+):
+    from safetensors.torch import save_file
+
+    from gaia_core.models.cifar_resnet import cifar_resnet18
+
+    monkeypatch.setenv("GAIA_ALLOWED_ROOTS", str(tmp_path))
+    save_file(cifar_resnet18(10).state_dict(), tmp_path / "r18.safetensors")
+    at = choose_cifar_weights("path")
+    at.text_input(key="sb_ckpt_path").set_value(str(tmp_path / "r18.safetensors"))
+    at.text_input(key="data_root").set_value(str(tmp_path))
+    at.button(key="sb_load").click()
+    at.run()
+    assert_clean(at)
+    assert at.session_state["model_choice"].name == "cifar_resnet18"
+    assert "In use: **cifar_resnet18 (r18.safetensors)" in texts(at.sidebar.caption)
+
+    at = open_page(at, "pages/inspect.py")  # no CIFAR-10 on disk: scores without the ID reference
+    at.file_uploader(key="inspect_upload").upload("cat.png", png_bytes(np.full((32, 32, 3), 90, np.uint8)), "image/png")
+    at.run()
+    settle(at)
+    assert not at.exception
+    assert "cifar-10-batches-py" in texts(at.error)  # what to put where
+    assert "cat.png" in set(at.dataframe(key="inspect_table").value["image"])
+
+    at = open_page(at, "pages/id_vs_ood.py")
+    at.button(key="score_button").click()
+    at.run()
+    assert not at.exception
+    assert "cifar-10-batches-py" in texts(at.error)

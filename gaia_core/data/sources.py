@@ -51,10 +51,12 @@ def _not_found(source: Source, root: Path, detail: str = "") -> DatasetNotFound:
         intro = f"{source.title}: data root {root} does not exist."
     else:
         intro = f"{source.title} not found: expected {where}."
+    # Said for both front ends: the command line's --data-root is the app's "Data root" field.
+    move = "or point the data root (--data-root; in the app: Data folders) at the folder that holds it"
     fix = (
-        "Put it there, point --data-root at the folder that holds it, or add --download to let torchvision fetch it."
+        f"Put it there, {move}, or let torchvision fetch it (python -m gaia_core evaluate ... --download)."
         if source.downloadable
-        else f"Get it {source.how_to_get}, and put it there (or point --data-root at the folder that holds it)."
+        else f"Get it {source.how_to_get}, and put it there ({move})."
     )
     extra = f" ({detail})" if detail else ""
     manual = f" Manual download: {source.how_to_get}." if source.downloadable else ""
