@@ -262,3 +262,13 @@ def test_a_cifar_checkpoint_inside_the_allowed_folders_loads_and_missing_data_sa
     at.run()
     assert not at.exception
     assert "cifar-10-batches-py" in texts(at.error)
+
+
+def test_pretrained_weights_missing_offline_say_which_file_goes_where_and_the_model_stays(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty torch hub cache: nothing to load, nothing fetched
+    at = new_app()
+    at.selectbox(key="sb_model").set_value("resnet18")
+    at.run()
+    assert at.radio(key="sb_weights").value == "pretrained"
+    assert_refused_and_demo_kept(at, "resnet18-f37072fd.pth")
+    assert str(tmp_path / "hub" / "checkpoints") in texts(at.sidebar.error)
