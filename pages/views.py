@@ -53,16 +53,27 @@ def attribution_picker(readout: bool = True) -> tuple[AttributionConfig | None, 
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _maps(model_key: tuple, digest: str, method: str, noise: str | None, _model, _x) -> AttributionResult:
-    return attribute(_model, _x, AttributionConfig(method=method, noise_tunnel=noise))
+def _maps(model_key: tuple, digest: str, method: str, noise: str | None, target: int | None, _model, _x
+          ) -> AttributionResult:
+    return attribute(_model, _x, AttributionConfig(method=method, noise_tunnel=noise), target=target)
 
 
-def attribution_maps(loaded: LoadedModel, x: torch.Tensor, config: AttributionConfig) -> AttributionResult | None:
-    """Maps (B, H, W) of inputs (B, C, H, W), cached per model, inputs and method."""
+def attribution_maps(loaded: LoadedModel, x: torch.Tensor, config: AttributionConfig, target: int | None = None
+                     ) -> AttributionResult | None:
+    """Maps (B, H, W) of inputs (B, C, H, W) for class ``target`` (None: each input's predicted
+    class), cached per model, inputs, method and target."""
     digest = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
     with st.spinner(f"Computing {method_spec(config.method).label} maps…"):
-        return attempt("Attribution failed", _maps, loaded.key, digest, config.method, config.noise_tunnel,
+        return attempt("Attribution failed", _maps, loaded.key, digest, config.method, config.noise_tunnel, target,
                        loaded.model, x.to(model_device(loaded.model)))
+
+
+def target_picker(loaded: LoadedModel, predicted: int, key: str) -> int | None:
+    """The class an attribution map explains: None (the predicted class) or one the user picks."""
+    classes = [None, *range(loaded.choice.num_classes or loaded.spec.num_classes)]
+    choose(key, classes, None)
+    return st.selectbox("Explain class", classes, key=key, format_func=lambda c: (
+        f"predicted: {class_name(loaded, predicted)}" if c is None else class_name(loaded, c)))
 
 
 def overlays(loaded: LoadedModel, x: torch.Tensor, maps: np.ndarray, vmax: float) -> list[np.ndarray]:
@@ -164,12 +175,13 @@ def image_detail(loaded: LoadedModel, x: torch.Tensor, name: str, row: Mapping, 
         st.markdown(f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence "
                     f"**{100 * row['confidence']:.1f}%**")
     with map_column:
-        result = attribution_maps(loaded, x[None], config) if config is not None else None
+        target = target_picker(loaded, int(row["pred"]), key=f"{key}_target")
+        result = attribution_maps(loaded, x[None], config, target) if config is not None else None
         if result is not None:
             tile = overlays(loaded, x[None], result.maps, common_vmax(result.maps))[0]
             value = READOUTS[readout].compute(result.maps[0])
-            st.image(tile, caption=f"{method_spec(config.method).label} · {READOUTS[readout].label} {value:.3f}",
-                     width="stretch")
+            st.image(tile, caption=f"{method_spec(config.method).label} for {class_name(loaded, int(result.target[0]))}"
+                                   f" · {READOUTS[readout].label} {value:.3f}", width="stretch")
             st.download_button("Map (PNG)", to_png_bytes(tile), file_name=f"{name}_{config.method}.png",
                                mime="image/png", key=f"{key}_map_png", icon=":material/download:")
     with table_column:

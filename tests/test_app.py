@@ -62,6 +62,10 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
+def image_captions(at: AppTest) -> str:
+    return "\n".join(caption for image in at.get("image") for caption in image.captions)
+
+
 def png_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
@@ -272,3 +276,17 @@ def test_pretrained_weights_missing_offline_say_which_file_goes_where_and_the_mo
     assert at.radio(key="sb_weights").value == "pretrained"
     assert_refused_and_demo_kept(at, "resnet18-f37072fd.pth")
     assert str(tmp_path / "hub" / "checkpoints") in texts(at.sidebar.error)
+
+
+def test_the_attribution_map_explains_the_predicted_class_or_the_one_picked():
+    at = open_page(new_app(), "pages/inspect.py")
+    at.multiselect(key="inspect_samples").set_value(["digits/0.png"])
+    at.run()
+    settle(at)
+    predicted = at.dataframe(key="inspect_table").value["prediction"].iloc[0]
+    assert f"Saliency for {predicted}" in image_captions(at)
+    other = next(c for c in range(10) if str(c) != predicted)
+    at.selectbox(key="inspect_detail_target").set_value(other)
+    at.run()
+    assert_clean(at)
+    assert f"Saliency for {other}" in image_captions(at)
