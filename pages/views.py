@@ -70,10 +70,12 @@ def attribution_maps(loaded: LoadedModel, x: torch.Tensor, config: AttributionCo
 
 def target_picker(loaded: LoadedModel, predicted: int, key: str) -> int | None:
     """The class an attribution map explains: None (the predicted class) or one the user picks."""
-    classes = [None, *range(loaded.choice.num_classes or loaded.spec.num_classes)]
-    choose(key, classes, None)
-    return st.selectbox("Explain class", classes, key=key, format_func=lambda c: (
-        f"predicted: {class_name(loaded, predicted)}" if c is None else class_name(loaded, c)))
+    predicted_class = -1  # a selectbox shows a None option as "no choice"
+    classes = [predicted_class, *range(loaded.choice.num_classes or loaded.spec.num_classes)]
+    choose(key, classes, predicted_class)
+    picked = st.selectbox("Explain class", classes, key=key, format_func=lambda c: (
+        f"predicted: {class_name(loaded, predicted)}" if c == predicted_class else class_name(loaded, c)))
+    return None if picked == predicted_class else picked
 
 
 def overlays(loaded: LoadedModel, x: torch.Tensor, maps: np.ndarray, vmax: float) -> list[np.ndarray]:
