@@ -4,7 +4,7 @@ difference; the channels that separate ID from OOD most; one channel's value per
 import streamlit as st
 
 from gaia_core import app_support, charts
-from pages import common, views
+from pages import common, scoring, views
 
 ALL_OOD = "All OOD sets together"
 QUANTITY = {"gaia_z": "GAIA-Z: non-zero ratio r_c", "gaia_a": "GAIA-A: channel average u_c / o"}
@@ -15,7 +15,7 @@ st.title("Channel abnormality")
 st.caption("GAIA-Z looks at r_c, the fraction of non-zero gradient entries of channel c (the zero ratio is "
            "1 − r_c); GAIA-A at u_c / o, the channel-averaged gradient. Both are higher on OOD images: here is "
            "where, layer by layer and channel by channel.")
-scored = common.needs_benchmark(loaded, "channels")
+scored = scoring.needs_benchmark(loaded, "channels")
 if scored is None:
     st.stop()
 result = scored.result

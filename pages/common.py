@@ -1,6 +1,6 @@
-"""Shared plumbing of the pages: the model in use, the sidebar, datasets, background scoring,
-choices that survive page switches, and errors shown as messages. No math here: that is
-`gaia_core`'s (see `gaia_core.app_support` for the small pieces the pages need)."""
+"""Shared plumbing of the pages: the app frame, errors shown as messages, choices that survive
+page switches, the model in use and the sidebar, and the data sets on offer. Scoring in the
+background is in `pages.scoring`; the math is `gaia_core`'s."""
 
 from __future__ import annotations
 
@@ -13,24 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pandas as pd
 import streamlit as st
 import torch
 from torch import nn
 
-from gaia_core.app_support import Readouts, attribution_readouts, combined_table
-from gaia_core.attribution import AttributionConfig
-from gaia_core.cache import ScoreCache
-from gaia_core.data import DataError, PRESETS, SOURCES, ScoreDataset, default_fit_set, evenly_spaced, resolve_dataset
+from gaia_core.data import DataError, PRESETS, SOURCES
 from gaia_core.demo import DemoWeightsError
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.device import best_device
-from gaia_core.benchmark import BenchmarkResult, evaluate_benchmark
-from gaia_core.fitting import fit_methods
-from gaia_core.jobs import Job, JobRunner
 from gaia_core.models import ModelSpec, available_models, class_label, get_spec, load_model, weights_fingerprint
 from gaia_core.safety import resolve_allowed
-from gaia_core.scores import NotFittedError, ScoreMethod, available, create
+from gaia_core.scores import NotFittedError, available
 from pages.nav import navigation
 
 LOG = logging.getLogger("gaia_explorer")
@@ -324,178 +317,6 @@ def ensure_data_defaults(spec: ModelSpec) -> None:
     choose("methods", list(ALL_METHODS), list(ALL_METHODS))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _dataset(model_name: str, set_name: str, data_root: str, limit: int) -> ScoreDataset:
-    spec = get_spec(model_name)
-    name, _, split = set_name.partition("-")
-    root = data_root
-    from_repo = name in DEMO_SETS and set_name not in SOURCES and split in ("", "train", "test")
-    if not from_repo:  # the demo's sets ship with the repo; anything else reads the typed data root
-        root = str(resolve_allowed(data_root, kind="dir", must_exist=False))
-    return evenly_spaced(resolve_dataset(set_name, spec, data_root=root), limit)
-
-
-def get_dataset(loaded: LoadedModel, set_name: str) -> ScoreDataset:
-    """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set."""
-    return _dataset(loaded.choice.name, set_name, st.session_state.get("data_root", "data"),
-                    int(st.session_state.get("max_per_set", 1000)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Background scoring
-
-
-@st.cache_resource
-def job_runner() -> JobRunner:
-    """One runner per server: a job runs once per key, whoever asks for it."""
-    return JobRunner(keep_finished=16)
-
-
-@dataclass(frozen=True)
-class ScoringRequest:
-    """What one scoring run depends on; plain values, it is the job's key."""
-
-    model_key: tuple
-    id_set: str
-    ood_sets: tuple[str, ...]
-    methods: tuple[str, ...]
-    data_root: str
-    limit: int
-
-    @property
-    def label(self) -> str:
-        against = f" vs {', '.join(set_title(s) for s in self.ood_sets)}" if self.ood_sets else " (ID reference)"
-        return f"Scoring {set_title(self.id_set)}{against}"
-
-
-@dataclass
-class Scored:
-    """A finished scoring run."""
-
-    request: ScoringRequest
-    # Every method's scores and per-channel values per set, and the metrics per OOD set.
-    result: BenchmarkResult
-    # The methods as scored (ReAct fitted), to score new images the same way.
-    methods: list[ScoreMethod]
-    # Set title -> the dataset its table's ``index`` column refers to (for the images).
-    datasets: dict[str, ScoreDataset]
-    # `gaia_core.app_support.combined_table` of all sets.
-    table: pd.DataFrame
-
-
-def make_request(loaded: LoadedModel, id_set: str, ood_sets: Sequence[str], methods: Sequence[str]) -> ScoringRequest:
-    return ScoringRequest(loaded.key, id_set, tuple(ood_sets), tuple(methods),
-                          st.session_state.get("data_root", "data"), int(st.session_state.get("max_per_set", 1000)))
-
-
-def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) -> Job | None:
-    """The job for ``request``: the one running or done (a failed one too, unless ``retry``),
-    else a new one. None after showing why it cannot start."""
-    runner = job_runner()
-    existing = runner.get(request)
-    if existing is not None and (not existing.finished or existing.ok or not retry):
-        return existing
-    id_set = attempt(f"{set_title(request.id_set)} is not available", get_dataset, loaded, request.id_set)
-    ood_sets = [attempt(f"{set_title(s)} is not available", get_dataset, loaded, s) for s in request.ood_sets]
-    if id_set is None or any(s is None for s in ood_sets):
-        return None
-    fit_set = id_set
-    if default_fit_set(request.id_set) != request.id_set:
-        try:
-            fit_set = get_dataset(loaded, default_fit_set(request.id_set))
-        except DataError as err:
-            st.warning(f"ReAct is fitted on the ID set itself: its training split is not available "
-                       f"({one_line(err)})", icon=":material/warning:")
-    batch_size = int(st.session_state.get("batch_size", 64))
-    model, fingerprint = loaded.model, loaded.fingerprint
-
-    def work(progress: Callable[[int, int], None]) -> Scored:
-        cache = ScoreCache()
-        total = len(id_set) + sum(len(s) for s in ood_sets)
-        progress(0, total)
-        methods = fit_methods(model, [create(m) for m in request.methods], fit_set, batch_size=batch_size,
-                              cache=cache, weights_id=fingerprint)
-        done: dict[str, int] = {}
-
-        def report(title: str, finished: int, _total: int) -> None:
-            done[title] = finished
-            progress(sum(done.values()), total)
-
-        result = evaluate_benchmark(model, id_set, ood_sets, methods, batch_size=batch_size, cache=cache,
-                                    keep_channels=True, weights_id=fingerprint, progress=report)
-        datasets = {d.display_name: d for d in (id_set, *ood_sets)}
-        return Scored(request, result, methods, datasets, combined_table(result.id_scores, result.ood_scores))
-
-    return runner.submit(request, work, label=request.label)
-
-
-@st.fragment(run_every=0.5)
-def _progress(key: Any) -> None:
-    job = job_runner().get(key)
-    if job is None or job.finished:
-        st.rerun(scope="app")
-    text = f"{job.label}: {job.done} of {job.total} images" if job.total else f"{job.label}: preparing…"
-    st.progress(job.fraction, text=text)
-
-
-def follow(job: Job | None, retry_key: str, resubmit: Callable[[], Any] | None = None) -> Any | None:
-    """A job's result when it is done; otherwise its progress (polled without blocking the page)
-    or its error with a retry button (calling ``resubmit``). None until the result is there."""
-    if job is None:
-        return None
-    if job.ok:
-        return job.result
-    if job.finished:
-        st.error(f"**{job.label} failed:** {job.error}", icon=":material/error:")
-        if resubmit is not None and st.button("Try again", key=retry_key) and resubmit() is not None:
-            st.rerun()
-        return None
-    _progress(job.key)
-    return None
-
-
-def scored_benchmark(loaded: LoadedModel) -> tuple[ScoringRequest | None, Job | None]:
-    """The scoring this session asked for on the ID vs OOD page, and its job (if still known)."""
-    request = st.session_state.get("scoring")
-    if request is None or request.model_key != loaded.key:
-        return None, None
-    return request, job_runner().get(request)
-
-
-def reference(loaded: LoadedModel) -> Scored | None:
-    """The ID reference (every method on the ID set): the session's benchmark when it fits,
-    else a reference run started in the background (its progress is shown)."""
-    request, job = scored_benchmark(loaded)
-    if job is not None and job.ok and set(request.methods) == set(ALL_METHODS):
-        return job.result
-    ensure_data_defaults(loaded.spec)
-    request = make_request(loaded, st.session_state["id_set"], (), ALL_METHODS)
-    return follow(submit(loaded, request), "reference_retry", lambda: submit(loaded, request, retry=True))
-
-
-def needs_benchmark(loaded: LoadedModel, page: str) -> Scored | None:
-    """The session's finished benchmark, or an empty state (with progress or a way to start one)."""
-    request, job = scored_benchmark(loaded)
-    if request is not None and job is None:
-        job = submit(loaded, request)  # the server forgot it (restart or eviction): score again
-    if job is None:
-        ensure_data_defaults(loaded.spec)
-        st.info(
-            "Nothing is scored yet. Pick an ID set and OOD sets on **ID vs OOD** and press **Score**, "
-            f"or score the current picks ({set_title(st.session_state['id_set'])} vs "
-            f"{', '.join(set_title(s) for s in st.session_state['ood_sets']) or 'no OOD set'}) from here.",
-            icon=":material/info:",
-        )
-        if st.button("Score now", key=f"{page}_score", type="primary", disabled=not st.session_state["ood_sets"]):
-            request = make_request(loaded, st.session_state["id_set"], st.session_state["ood_sets"],
-                                   st.session_state["methods"])
-            if submit(loaded, request) is not None:
-                st.session_state["scoring"] = request
-                st.rerun()
-        return None
-    return follow(job, f"{page}_retry", lambda: submit(loaded, request, retry=True))
-
-
 def page_model() -> LoadedModel:
     """The model in use, or stop the page with a message saying what to do.
 
@@ -519,31 +340,3 @@ def remember_uploads(uploader_key: str, store_key: str) -> None:
     """Keep an uploader's files in the session (on_change), so they survive page switches."""
     files = st.session_state.get(uploader_key) or []
     st.session_state[store_key] = [(f.name, f.getvalue()) for f in files]
-
-
-@dataclass(frozen=True)
-class ReadoutRequest:
-    """Attribution readouts of every scored set; plain values, it is the job's key."""
-
-    scoring: ScoringRequest
-    method: str
-    noise_tunnel: str | None
-    max_samples: int
-
-
-def submit_readouts(loaded: LoadedModel, scored: Scored, config: AttributionConfig, max_samples: int) -> Job:
-    """The background job computing attribution-concentration readouts of up to ``max_samples``
-    images per scored set; its result is set title -> `gaia_core.app_support.Readouts`."""
-    request = ReadoutRequest(scored.request, config.method, config.noise_tunnel, max_samples)
-    datasets, model = dict(scored.datasets), loaded.model
-
-    def work(progress: Callable[[int, int], None]) -> dict[str, Readouts]:
-        total = sum(min(len(d), max_samples) for d in datasets.values())
-        done, results = 0, {}
-        for title, dataset in datasets.items():
-            results[title] = attribution_readouts(
-                model, dataset, config, max_samples, progress=lambda k, _n, base=done: progress(base + k, total))
-            done += min(len(dataset), max_samples)
-        return results
-
-    return job_runner().submit(request, work, label=f"{config.method} maps of {len(datasets)} sets")

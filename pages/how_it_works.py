@@ -9,7 +9,7 @@ from gaia_core.device import model_device
 from gaia_core.layers import default_gaia_a_layers, norm_layers
 from gaia_core.scores import create, score_many
 from gaia_core.walkthrough import walkthrough
-from pages import common, views
+from pages import common, scoring, views
 
 loaded = common.page_model()
 st.title("How GAIA works")
@@ -25,8 +25,8 @@ if loaded.spec.family == "demo":
     ood_default = "textures"  # both scores clearly above a digit's: a clear first example
 common.choose("how_ood_set", options, ood_default)
 ood_set = pick[2].selectbox("OOD image from", options, key="how_ood_set", format_func=common.set_title)
-id_data = common.attempt(f"{common.set_title(id_set)} is not available", common.get_dataset, loaded, id_set)
-ood_data = common.attempt(f"{common.set_title(ood_set)} is not available", common.get_dataset, loaded, ood_set)
+id_data = common.attempt(f"{common.set_title(id_set)} is not available", scoring.get_dataset, loaded, id_set)
+ood_data = common.attempt(f"{common.set_title(ood_set)} is not available", scoring.get_dataset, loaded, ood_set)
 if id_data is None or ood_data is None:
     st.stop()
 for key, data, column in (("how_id_index", id_data, pick[1]), ("how_ood_index", ood_data, pick[3])):

@@ -8,7 +8,7 @@ import streamlit as st
 from gaia_core import app_support, charts
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.charts import method_label
-from pages import common, views
+from pages import common, scoring, views
 
 ALL_OOD = "All OOD sets together"
 AVERAGE = "Average over the OOD sets"
@@ -25,23 +25,23 @@ common.choose("ood_sets", [o for o in options if o != st.session_state["id_set"]
 pick_ood.multiselect("OOD sets", [o for o in options if o != st.session_state["id_set"]], key="ood_sets",
                      format_func=common.set_title)
 st.multiselect("Methods", list(common.ALL_METHODS), key="methods", format_func=method_label)
-picks = common.make_request(loaded, st.session_state["id_set"], st.session_state["ood_sets"],
+picks = scoring.make_request(loaded, st.session_state["id_set"], st.session_state["ood_sets"],
                             st.session_state["methods"])
 ready = bool(picks.ood_sets and picks.methods)
 if st.button("Score", key="score_button", type="primary", disabled=not ready):
-    if common.submit(loaded, picks, retry=True) is not None:
+    if scoring.submit(loaded, picks, retry=True) is not None:
         st.session_state["scoring"] = picks
 
-request, job = common.scored_benchmark(loaded)
+request, job = scoring.scored_benchmark(loaded)
 if request is None:
     st.info("Pick an ID set and at least one OOD set, then press **Score**." if not ready else
             "Press **Score** to score the ID set and the OOD sets with the chosen methods.", icon=":material/info:")
     st.stop()
 if job is None:
-    job = common.submit(loaded, request)
+    job = scoring.submit(loaded, request)
 if request != picks:
     st.caption("The results below are for the sets and methods scored last; press **Score** to score the new picks.")
-scored = common.follow(job, "ood_retry", lambda: common.submit(loaded, request, retry=True))
+scored = scoring.follow(job, "ood_retry", lambda: scoring.submit(loaded, request, retry=True))
 if scored is None:
     st.stop()
 
@@ -97,13 +97,13 @@ config, readout = views.attribution_picker()
 st.session_state.setdefault("readout_samples", 60)
 samples = st.number_input("Images per set", min_value=5, max_value=2000, step=20, key="readout_samples")
 if config is not None and st.button("Compute the maps", key="readout_button"):
-    st.session_state["readouts"] = common.submit_readouts(loaded, scored, config, int(samples)).key
+    st.session_state["readouts"] = scoring.submit_readouts(loaded, scored, config, int(samples)).key
 readout_key = st.session_state.get("readouts")
 if readout_key is None or readout_key.scoring != request:
     st.info("Pick a method and press **Compute the maps** to compare ID and OOD attribution maps.",
             icon=":material/info:")
     st.stop()
-values = common.follow(common.job_runner().get(readout_key), "readout_retry")
+values = scoring.follow(scoring.job_runner().get(readout_key), "readout_retry")
 if values is not None:
     st.caption(f"{readout_key.method}{' + ' + readout_key.noise_tunnel if readout_key.noise_tunnel else ''}, "
                f"{readout_key.max_samples} images per set at most.")

@@ -14,7 +14,7 @@ from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.evaluate import evaluate_dataset, method_config
 from gaia_core.safety import load_images
 from gaia_core.scores import create
-from pages import common, views
+from pages import common, scoring, views
 
 loaded = common.page_model()
 st.title("Inspect images")
@@ -54,7 +54,7 @@ for name, data in files:
 if not good:
     st.stop()
 
-reference = common.reference(loaded)
+reference = scoring.reference(loaded)
 methods = reference.methods if reference is not None else [
     create(m) for m in common.ALL_METHODS if not create(m).needs_fit]
 if reference is None:

@@ -8,14 +8,14 @@ import streamlit as st
 
 from gaia_core import app_support
 from gaia_core.charts import method_label
-from pages import common, views
+from pages import common, scoring, views
 
 SHOWN = ["sample_id", app_support.SET_COLUMN, "pred", "confidence"]
 
 loaded = common.page_model()
 st.title("Misflagged samples")
 st.caption("The threshold keeps the chosen fraction of ID images (TPR); a score above it flags an image as OOD.")
-scored = common.needs_benchmark(loaded, "misflagged")
+scored = scoring.needs_benchmark(loaded, "misflagged")
 if scored is None:
     st.stop()
 methods = scored.result.methods

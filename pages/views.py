@@ -17,7 +17,8 @@ from gaia_core.attribution.overlay import blend, common_vmax, denormalize, grid_
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.charts import method_label
 from gaia_core.device import model_device
-from pages.common import ALL_METHODS, GAIA_METHODS, LoadedModel, Scored, attempt, choose, class_name
+from pages.common import ALL_METHODS, GAIA_METHODS, LoadedModel, attempt, choose, class_name
+from pages.scoring import Scored
 
 THUMB = 96  # pixels of a gallery thumbnail's shorter side
 PROFILE_LABELS = {

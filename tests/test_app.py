@@ -171,7 +171,7 @@ def test_switching_pages_keeps_results_picks_and_uploads():
 
 
 def test_a_second_click_on_score_does_not_start_the_work_twice():
-    from pages import common
+    from pages import scoring
 
     at = open_page(new_app(), "pages/id_vs_ood.py")
     at.multiselect(key="ood_sets").set_value(["textures", "shifted"])
@@ -180,14 +180,14 @@ def test_a_second_click_on_score_does_not_start_the_work_twice():
     at.button(key="score_button").click()
     at.run()
     request = at.session_state["scoring"]
-    first = common.job_runner().get(request)
+    first = scoring.job_runner().get(request)
     at.button(key="score_button").click()
     at.run()
-    assert common.job_runner().get(request) is first
+    assert scoring.job_runner().get(request) is first
     settle(at)
     at.button(key="score_button").click()  # finished and successful: kept, not redone
     at.run()
-    assert common.job_runner().get(request) is first
+    assert scoring.job_runner().get(request) is first
     assert_clean(at)
 
 
