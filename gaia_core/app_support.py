@@ -101,11 +101,16 @@ def combined_table(id_scores: DatasetScores, ood_scores: Mapping[str, DatasetSco
     return pd.concat(parts, ignore_index=True)
 
 
-def selected_rows(table: pd.DataFrame, rows_per_set: Mapping[str, Sequence[int]]) -> pd.DataFrame:
-    """Rows of a `combined_table` picked per set by their position in that set's own table
-    (as `points_to_rows` and `gaia_core.charts.rows_in_selection` return them), set by set."""
-    parts = [table[(table[SET_COLUMN] == title) & table[ROW_COLUMN].isin(list(rows))]
-             for title, rows in rows_per_set.items()]
+def selected_rows(table: pd.DataFrame, picks_per_set: Mapping[str, Sequence], column: str = ROW_COLUMN) -> pd.DataFrame:
+    """Rows of a `combined_table` picked per set, set by set.
+
+    Args:
+        picks_per_set: set title -> values of ``column`` to keep: by default positions in that
+            set's own table (as `points_to_rows` and `gaia_core.charts.rows_in_selection`
+            return them), or e.g. sample ids with ``column="sample_id"``.
+    """
+    parts = [table[(table[SET_COLUMN] == title) & table[column].isin(list(picks))]
+             for title, picks in picks_per_set.items()]
     return pd.concat(parts) if parts else table.iloc[:0]
 
 

@@ -12,6 +12,7 @@ from pages import common, scoring, views
 
 ALL_OOD = "All OOD sets together"
 AVERAGE = "Average over the OOD sets"
+READOUT_BINS = 30
 
 loaded = common.page_model()
 st.title("ID vs OOD")
@@ -107,8 +108,18 @@ values = scoring.follow(scoring.job_runner().get(readout_key), "readout_retry")
 if values is not None:
     st.caption(f"{readout_key.method}{' + ' + readout_key.noise_tunnel if readout_key.noise_tunnel else ''}, "
                f"{readout_key.max_samples} images per set at most.")
-    figure = common.attempt("Readout chart", charts.readout_distribution_figure,
-                            {t: r.values[readout] for t, r in values.items()}, READOUTS[readout].label, id_title,
+    per_set_readouts = {t: r.values[readout] for t, r in values.items()}
+    figure = common.attempt("Readout chart", charts.readout_distribution_figure, per_set_readouts,
+                            READOUTS[readout].label, id_title, bins=READOUT_BINS,
                             sample_ids={t: r.sample_ids for t, r in values.items()}, colors=colors)
     if figure is not None:
-        st.plotly_chart(figure, key="readout_chart")
+        event = st.plotly_chart(figure, key="readout_chart", on_select="rerun", selection_mode=("points", "box"))
+        chosen = charts.rows_in_selection(event.selection.points if event else [], per_set_readouts,
+                                          charts.histogram_edges(per_set_readouts, READOUT_BINS))
+        if chosen:
+            ids = {t: [values[t].sample_ids[k] for k in rows] for t, rows in chosen.items()}
+            picked = app_support.selected_rows(scored.table, ids, column="sample_id")
+            st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
+            views.gallery(loaded, scored, picked, None)
+        else:
+            st.caption("Click a bar (or drag a box) to see the images behind it.")

@@ -89,6 +89,8 @@ def test_selected_rows_are_found_by_set_and_row_within_that_set(world):
     picked = support.selected_rows(table, {"noise": [2, 0], "letters": [1]})
     assert list(picked["sample_id"]) == ["noise:0", "noise:2", "letters:1"]
     assert support.selected_rows(table, {}).empty
+    by_id = support.selected_rows(table, {"letters": ["letters:1"], "noise": ["noise:9"]}, column="sample_id")
+    assert list(by_id["sample_id"]) == ["letters:1"]
 
 
 def test_flag_counts_count_the_methods_above_their_threshold(world):

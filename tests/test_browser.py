@@ -17,7 +17,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -128,6 +127,32 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def select_tallest_bar(page, chart) -> None:
+    """Click the tallest bar of a plotly histogram; if plotly.js misses the click
+    (plotly/plotly.js#6898), select the bar with a box instead."""
+    chart.scroll_into_view_if_needed()
+    time.sleep(1)  # let the chart settle where it scrolled to
+    bars = chart.locator(".barlayer .point path")
+    assert bars.count() > 5
+    heights = [(bars.nth(k).bounding_box() or {"height": 0})["height"] for k in range(bars.count())]
+    box = bars.nth(max(range(len(heights)), key=heights.__getitem__)).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 5, y)
+    page.mouse.move(x, y, steps=5)
+    time.sleep(0.5)  # plotly picks the clicked bar from its (throttled) hover
+    page.mouse.click(x, y, delay=100)
+    for _ in range(100):
+        if page.locator("[data-testid='stApp'][data-test-script-state='running']").count():
+            break  # the click reached the app
+        time.sleep(0.1)
+    else:
+        page.mouse.move(x - 4, y - 20)
+        page.mouse.down()
+        page.mouse.move(x + 4, y + 20, steps=10)
+        page.mouse.up()
+    wait_idle(page)
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_page_opens_in_a_real_browser(page, app_url, path):
     open_page(page, app_url, path)
@@ -157,30 +182,20 @@ def test_scoring_then_selecting_a_bar_or_a_row_shows_the_images_behind_it(page, 
     page.get_by_role("button", name="Score", exact=True).click()
     wait_for_text(page, "Scored 1950 images")
     assert_no_exception(page)
-    chart = page.locator("[data-testid='stPlotlyChart']").first
-    chart.scroll_into_view_if_needed()
-    time.sleep(1)  # let the chart settle where it scrolled to
-    bars = chart.locator(".barlayer .point path")
-    assert bars.count() > 5
-    heights = [(bars.nth(k).bounding_box() or {"height": 0})["height"] for k in range(bars.count())]
-    box = bars.nth(max(range(len(heights)), key=heights.__getitem__)).bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x - 5, y)
-    page.mouse.move(x, y, steps=5)
-    time.sleep(0.5)  # plotly picks the clicked bar from its (throttled) hover
-    page.mouse.click(x, y, delay=100)
-    try:
-        wait_for_text(page, "behind the selected bars", timeout_s=20)
-    except PlaywrightTimeout:  # plotly.js can miss a click (plotly/plotly.js#6898): select it with a box
-        page.mouse.move(x - 4, y - 20)
-        page.mouse.down()
-        page.mouse.move(x + 4, y + 20, steps=10)
-        page.mouse.up()
-        wait_for_text(page, "behind the selected bars", timeout_s=30)
+    select_tallest_bar(page, page.locator("[data-testid='stPlotlyChart']").first)
+    wait_for_text(page, "behind the selected bars", timeout_s=30)
     gallery = page.locator("[data-testid='stMain'] [data-testid='stImage']")
     assert gallery.count() >= 1
     assert_no_exception(page)
     screenshot(page, "id_vs_ood_selected_bar")
+    # The attribution-concentration readouts of ID against OOD: compute them, select a bar.
+    page.get_by_role("button", name="Compute the maps").click()
+    wait_for_text(page, "images per set at most")
+    readout_chart = page.locator("[data-testid='stPlotlyChart']").last
+    select_tallest_bar(page, readout_chart)
+    page.get_by_text("behind the selected bars").nth(1).wait_for(timeout=30_000)
+    assert_no_exception(page)
+    screenshot(page, "id_vs_ood_readouts")
     for link, name in (("Channel abnormality", "channels_scored"), ("Misflagged samples", "misflagged_scored")):
         page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=link).click()
         wait_idle(page)
