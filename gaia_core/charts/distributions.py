@@ -314,11 +314,11 @@ def score_position_figure(
     verdict = "flagged as OOD" if flagged else "not flagged (ID-like)"
     fig = base_layout(
         fig,
-        f"{method_label} = {value:.4g} · {percentile:.1f}% of ID scores ≤ it · {verdict}",
+        f"{method_label} = {value:.4g} · {verdict}<br><sup>{percentile:.1f}% of ID scores ≤ it</sup>",
         height,
         xaxis_title=f"{method_label} score ({SCORE_AXIS_NOTE})",
         yaxis_title="density",
         showlegend=False,
     )
-    fig.update_layout(margin={"t": 45, "b": 40}, dragmode=False)
+    fig.update_layout(margin={"t": 62, "b": 40}, dragmode=False)
     return fig
