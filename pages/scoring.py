@@ -97,7 +97,8 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
     if id_set is None or any(s is None for s in ood_sets):
         return None
     fit_set = id_set
-    if default_fit_set(request.id_set) != request.id_set:
+    needs_fit = any(create(m).needs_fit for m in request.methods)
+    if needs_fit and default_fit_set(request.id_set) != request.id_set:  # no training split read for nothing
         try:
             fit_set = get_dataset(loaded, default_fit_set(request.id_set))
         except DataError as err:
