@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import ctypes
+import dataclasses
 import json
 import statistics
 import threading
@@ -28,14 +28,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import torchvision
 from torch import nn
 
 from gaia_core.device import best_device
-from gaia_core.layers import default_feature_layer, default_gaia_a_layers, default_gaia_z_layers
 from gaia_core.models.cifar_resnet import cifar_resnet18
 from gaia_core.scores import gaia_a, gaia_z
+from gaia_core.scores.reference import straightforward_gaia_a, straightforward_gaia_z
+from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, default_gaia_z_layers
 
 
 @dataclass(frozen=True)
@@ -67,48 +67,6 @@ def _randomize_norms(model: nn.Module) -> nn.Module:
                 m.running_mean.copy_(0.2 * torch.randn(m.running_mean.shape, generator=g))
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
     return model
-
-
-def _keep_grads(model: nn.Module, names: list[str], kept: dict) -> list:
-    def hook(module, args, output, name):
-        output.retain_grad()
-        kept[name] = output
-        return output.clone()
-
-    return [model.get_submodule(n).register_forward_hook(lambda m, a, o, n=n: hook(m, a, o, n)) for n in names]
-
-
-def straightforward_gaia_z(model: nn.Module, x: torch.Tensor, layers: list[str]) -> torch.Tensor:
-    kept: dict = {}
-    handles = _keep_grads(model, layers, kept)
-    try:
-        logits = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    model.zero_grad()
-    logits.max(dim=1).values.sum().backward()
-    ratios = torch.cat([(kept[n].grad != 0).float().mean(dim=(2, 3)) for n in layers], dim=1)
-    return ratios.pow(2).mean(dim=1)
-
-
-def straightforward_gaia_a(model: nn.Module, x: torch.Tensor, layers: list[str], feature: str) -> torch.Tensor:
-    kept: dict = {}
-    handles = _keep_grads(model, [*layers, feature], kept)
-    try:
-        logits = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    model.zero_grad()
-    F.log_softmax(logits, dim=1).sum().backward(retain_graph=True)
-    o = kept[feature].grad.mean(dim=(2, 3)).abs().mean(dim=1).sqrt()
-    for t in kept.values():
-        t.grad = None
-    model.zero_grad()
-    kept[feature].mean(dim=(2, 3)).sum().backward()
-    ratios = torch.cat([kept[n].grad.mean(dim=(2, 3)).abs() / o[:, None] for n in layers], dim=1)
-    return ratios.pow(2).mean(dim=1)
 
 
 class _PeakMemory:
@@ -210,15 +168,17 @@ def run_case(case: BenchCase, device: torch.device, repeats: int) -> tuple[list[
 
     variants = {
         "plain forward (no_grad)": plain,
-        "GAIA-Z straightforward": lambda: straightforward_gaia_z(naive_model, x, z_layers),
+        "GAIA-Z straightforward": lambda: straightforward_gaia_z(naive_model, x, z_layers)[0],
         "GAIA-Z gaia_core": lambda: gaia_z(model, x).score,
-        "GAIA-A straightforward": lambda: straightforward_gaia_a(naive_model, x, a_layers, feature),
+        "GAIA-A straightforward": lambda: straightforward_gaia_a(naive_model, x, a_layers, feature)[0],
         "GAIA-A gaia_core": lambda: gaia_a(model, x).score,
     }
     seconds = {name: _time(fn, device, repeats) for name, fn in variants.items()}
     diffs = {
-        "GAIA-Z gaia_core": _max_rel_diff(gaia_z(model, x).score, straightforward_gaia_z(naive_model, x, z_layers)),
-        "GAIA-A gaia_core": _max_rel_diff(gaia_a(model, x).score, straightforward_gaia_a(naive_model, x, a_layers, feature)),
+        "GAIA-Z gaia_core": _max_rel_diff(gaia_z(model, x).score, straightforward_gaia_z(naive_model, x, z_layers)[0]),
+        "GAIA-A gaia_core": _max_rel_diff(
+            gaia_a(model, x).score, straightforward_gaia_a(naive_model, x, a_layers, feature)[0]
+        ),
     }
     rows = []
     for name, elapsed in seconds.items():
@@ -250,7 +210,10 @@ def _max_rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def format_rows(rows: list[Row], device: torch.device) -> str:
     header = f"{'case':26} {'variant':26} {'ms/batch':>9} {'img/s':>8} {'peak MiB':>9} {'speed-up':>9} {'x plain':>8} {'max rel diff':>13}"
-    lines = [f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), torch {torch.__version__}", header]
+    lines = [
+        f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), torch {torch.__version__}",
+        header,
+    ]
     for r in rows:
         speed = f"{r.vs_straightforward:8.2f}x" if r.vs_straightforward else ""
         diff = f"{r.max_rel_diff:13.1e}" if r.max_rel_diff is not None else ""
@@ -265,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gaia_core.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default=None, help="cuda or cpu (default: the best available)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (median reported)")
-    parser.add_argument("--cases", nargs="*", default=None, help="subset of cases by index (0: CIFAR ResNet-18, 1: ResNet-50)")
+    parser.add_argument(
+        "--cases", nargs="*", default=None, help="subset of cases by index (0: CIFAR ResNet-18, 1: ResNet-50)"
+    )
     parser.add_argument("--batch", type=int, default=None, help="override every case's batch size (smoke runs)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = parser.parse_args(argv)

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 import gaia_core
+from gaia_core.errors import GaiaError
 
 EXIT_USAGE = 2
 DATA_ROOT_ENV = "GAIA_DATA_ROOT"
 
 
-class UsageError(Exception):
+class UsageError(GaiaError):
     """Options that do not go together, or are missing."""
 
 
@@ -52,48 +53,90 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     model = parser.add_argument_group("model")
-    model.add_argument("--model", default="demo", choices=available_models(),
-                       help="architecture (default: demo, the embedded digits model)")
-    model.add_argument("--checkpoint", metavar="FILE",
-                       help="weights file (.safetensors, or a .pt/.pth state_dict read weights-only)")
+    model.add_argument(
+        "--model",
+        default="demo",
+        choices=available_models(),
+        help="architecture (default: demo, the embedded digits model)",
+    )
+    model.add_argument(
+        "--checkpoint", metavar="FILE", help="weights file (.safetensors, or a .pt/.pth state_dict read weights-only)"
+    )
     model.add_argument("--num-classes", type=int, metavar="K", help="classes of the checkpoint (default: the model's)")
-    model.add_argument("--pretrained", action="store_true",
-                       help="use torchvision's pretrained ImageNet weights, downloading them if not cached")
+    model.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="use torchvision's pretrained ImageNet weights, downloading them if not cached",
+    )
     data = parser.add_argument_group("data")
-    data.add_argument("--benchmark", choices=list(PRESETS),
-                      help="a named benchmark: its ID set and OOD sets (see `datasets`)")
-    data.add_argument("--id", metavar="SET",
-                      help="ID set: a demo set, a named dataset, a folder or an image list (default: the "
-                           "benchmark's; digits for the demo model)")
+    data.add_argument(
+        "--benchmark", choices=list(PRESETS), help="a named benchmark: its ID set and OOD sets (see `datasets`)"
+    )
+    data.add_argument(
+        "--id",
+        metavar="SET",
+        help="ID set: a demo set, a named dataset, a folder or an image list (default: the "
+        "benchmark's; digits for the demo model)",
+    )
     data.add_argument("--ood", nargs="+", metavar="SET", help="OOD sets (same forms as --id); instead of --benchmark")
-    data.add_argument("--data-root", metavar="DIR", default=os.environ.get(DATA_ROOT_ENV, "data"),
-                      help=f"folder holding the datasets (default: ${DATA_ROOT_ENV} or ./data)")
-    data.add_argument("--download", action="store_true",
-                      help="let torchvision download the datasets it can (CIFAR-10/100, SVHN, DTD, Places365)")
-    data.add_argument("--limit", type=int, metavar="N",
-                      help="use at most N samples of each set, evenly spread (quick runs)")
+    data.add_argument(
+        "--data-root",
+        metavar="DIR",
+        default=os.environ.get(DATA_ROOT_ENV, "data"),
+        help=f"folder holding the datasets (default: ${DATA_ROOT_ENV} or ./data)",
+    )
+    data.add_argument(
+        "--download",
+        action="store_true",
+        help="let torchvision download the datasets it can (CIFAR-10/100, SVHN, DTD, Places365)",
+    )
+    data.add_argument(
+        "--limit", type=int, metavar="N", help="use at most N samples of each set, evenly spread (quick runs)"
+    )
     scoring = parser.add_argument_group("scoring")
-    scoring.add_argument("--methods", nargs="+", choices=available(), metavar="METHOD",
-                         help=f"score methods (default: all: {', '.join(available())})")
-    scoring.add_argument("--fit-set", metavar="SET",
-                         help="ID data that methods needing a fit (ReAct) are fitted on (default: the ID "
-                              "set's training split where one is known: digits-train, cifar10-train, "
-                              "cifar100-train; else the ID set itself)")
-    scoring.add_argument("--fit-samples", type=int, default=2000, metavar="N",
-                         help="at most N samples of the fit set are used (default: 2000)")
+    scoring.add_argument(
+        "--methods",
+        nargs="+",
+        choices=available(),
+        metavar="METHOD",
+        help=f"score methods (default: all: {', '.join(available())})",
+    )
+    scoring.add_argument(
+        "--fit-set",
+        metavar="SET",
+        help="ID data that methods needing a fit (ReAct) are fitted on (default: the ID "
+        "set's training split where one is known: digits-train, cifar10-train, "
+        "cifar100-train; else the ID set itself)",
+    )
+    scoring.add_argument(
+        "--fit-samples",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="at most N samples of the fit set are used (default: 2000)",
+    )
     scoring.add_argument("--batch-size", type=int, default=64, metavar="B", help="samples per batch (default: 64)")
-    scoring.add_argument("--workers", type=int, metavar="W",
-                         help="data-loading worker processes (default: 0 for in-memory sets, else up to 4)")
-    scoring.add_argument("--device", metavar="DEV",
-                         help="cpu, cuda or cuda:N (default: the best available; under torchrun the local GPU)")
+    scoring.add_argument(
+        "--workers",
+        type=int,
+        metavar="W",
+        help="data-loading worker processes (default: 0 for in-memory sets, else up to 4)",
+    )
+    scoring.add_argument(
+        "--device",
+        metavar="DEV",
+        help="cpu, cuda or cuda:N (default: the best available; under torchrun the local GPU)",
+    )
     cache = parser.add_argument_group("cache")
-    cache.add_argument("--cache-dir", metavar="DIR",
-                       help="score cache folder (default: $GAIA_CACHE_DIR or ~/.cache/gaia/scores)")
+    cache.add_argument(
+        "--cache-dir", metavar="DIR", help="score cache folder (default: $GAIA_CACHE_DIR or ~/.cache/gaia/scores)"
+    )
     cache.add_argument("--no-cache", action="store_true", help="neither read nor write the score cache")
     output = parser.add_argument_group("output")
     output.add_argument("--csv", metavar="FILE", help="write the tables (percent) as CSV")
-    output.add_argument("--json", metavar="FILE",
-                        help="write metrics (fractions), skipped files and every sample's scores as JSON")
+    output.add_argument(
+        "--json", metavar="FILE", help="write metrics (fractions), skipped files and every sample's scores as JSON"
+    )
     output.add_argument("--no-progress", action="store_true", help="no progress bars")
     output.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
@@ -107,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     _add_evaluate(commands)
     datasets = commands.add_parser(
-        "datasets", help="list benchmarks, datasets and where their files go",
+        "datasets",
+        help="list benchmarks, datasets and where their files go",
         description="List the named benchmarks and datasets, and where each is expected under --data-root.",
     )
     datasets.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -119,10 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     from gaia_core.data import DataError
     from gaia_core.demo.data import DemoDataError
-    from gaia_core.layers import LayerError
     from gaia_core.models import CheckpointError
-    from gaia_core.probe import ModelStateError
     from gaia_core.scores import NotFittedError
+    from gaia_core.scores.probe import ModelStateError
+    from gaia_core.scores.taps import LayerError
 
     return (UsageError, DataError, CheckpointError, LayerError, ModelStateError, NotFittedError, DemoDataError, OSError)
 
@@ -168,8 +212,12 @@ def _dataset_names(args, spec) -> tuple[str, list[str], dict[str, list[str]]]:
 
 
 def _check_numbers(args) -> None:
-    positive = {"--batch-size": args.batch_size, "--limit": args.limit, "--fit-samples": args.fit_samples,
-                "--num-classes": args.num_classes}
+    positive = {
+        "--batch-size": args.batch_size,
+        "--limit": args.limit,
+        "--fit-samples": args.fit_samples,
+        "--num-classes": args.num_classes,
+    }
     for option, value in positive.items():
         if value is not None and value < 1:
             raise UsageError(f"{option} must be at least 1 (got {value})")
@@ -180,12 +228,12 @@ def _check_numbers(args) -> None:
 
 
 def run_evaluate(args) -> int:
-    from gaia_core import distributed
-    from gaia_core.cache import ScoreCache
     from gaia_core.data import default_fit_set, evenly_spaced, resolve_dataset
     from gaia_core.device import best_device
-    from gaia_core.benchmark import evaluate_benchmark, format_report
-    from gaia_core.fitting import fit_methods
+    from gaia_core.evaluation import distributed
+    from gaia_core.evaluation.cache import ScoreCache
+    from gaia_core.evaluation.fitting import fit_methods
+    from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report
     from gaia_core.models import get_spec, load_model, weights_fingerprint
     from gaia_core.scores import available, create
 
@@ -211,20 +259,38 @@ def run_evaluate(args) -> int:
 
         device = args.device or (distributed.local_device() if context is not None else best_device())
         model = load_model(
-            args.model, args.checkpoint, num_classes=args.num_classes, pretrained=args.pretrained,
-            download=args.pretrained, device=device,
+            args.model,
+            args.checkpoint,
+            num_classes=args.num_classes,
+            pretrained=args.pretrained,
+            download=args.pretrained,
+            device=device,
         )
 
         cache = None if args.no_cache else ScoreCache(args.cache_dir)
         weights_id = weights_fingerprint(model)
         methods = [create(name) for name in (args.methods or available())]
         methods = fit_methods(
-            model, methods, fit_set, max_samples=args.fit_samples, batch_size=args.batch_size,
-            num_workers=args.workers, cache=cache, weights_id=weights_id,
+            model,
+            methods,
+            fit_set,
+            max_samples=args.fit_samples,
+            batch_size=args.batch_size,
+            num_workers=args.workers,
+            cache=cache,
+            weights_id=weights_id,
         )
         result = evaluate_benchmark(
-            model, id_set, ood_sets, methods, groups=groups, batch_size=args.batch_size, num_workers=args.workers,
-            cache=cache, keep_channels=False, progress_bar=not args.no_progress and main_process,
+            model,
+            id_set,
+            ood_sets,
+            methods,
+            groups=groups,
+            batch_size=args.batch_size,
+            num_workers=args.workers,
+            cache=cache,
+            keep_channels=False,
+            progress_bar=not args.no_progress and main_process,
             weights_id=weights_id,
         )
         if main_process:
@@ -246,13 +312,15 @@ def _report_skipped(result) -> None:
         if scores.skipped:
             shown = ", ".join(s.path or s.sample_id for s in scores.skipped[:10])
             more = f" and {len(scores.skipped) - 10} more" if len(scores.skipped) > 10 else ""
-            print(f"gaia: skipped {len(scores.skipped)} unreadable file(s) in {scores.title}: {shown}{more}",
-                  file=sys.stderr)
+            print(
+                f"gaia: skipped {len(scores.skipped)} unreadable file(s) in {scores.title}: {shown}{more}",
+                file=sys.stderr,
+            )
 
 
 def write_csv(result, path: str | Path) -> None:
     """The printed tables as one CSV: method, ood_set, FPR95, AUROC, AUPR-In, AUPR-Out, id_accuracy (percent)."""
-    from gaia_core.benchmark import metrics_table
+    from gaia_core.evaluation.ood_tables import metrics_table
 
     accuracy = result.id_accuracy
     frames = []

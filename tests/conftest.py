@@ -1,13 +1,5 @@
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 def randomize_norm_stats(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -16,10 +8,9 @@ def randomize_norm_stats(model: torch.nn.Module, seed: int = 0) -> torch.nn.Modu
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)):
-                if m.weight is not None:
-                    m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=g))
-                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.3)
+            if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)) and m.weight is not None:
+                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=g))
+                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.3)
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.2)
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from pages.nav import PAGE_FILES
+from app_pages.page_table import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "assets" / "samples"
@@ -75,7 +75,7 @@ def png_bytes(array: np.ndarray) -> bytes:
 @pytest.fixture(scope="module")
 def scored_app() -> AppTest:
     """One session that scored digits against every demo OOD set on the ID vs OOD page."""
-    at = open_page(new_app(), "pages/id_vs_ood.py")
+    at = open_page(new_app(), "app_pages/id_vs_ood.py")
     at.button(key="score_button").click()
     at.run()
     settle(at)
@@ -83,30 +83,30 @@ def scored_app() -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("path,title", [(p, t) for p, t, _ in PAGE_FILES])
+@pytest.mark.parametrize("path,title", [(p.path, p.title) for p in PAGES])
 def test_every_page_runs_on_the_demo_before_anything_is_scored(path, title):
     at = open_page(new_app(), path)
     assert_clean(at)
     assert at.title[0].value in (title, "GAIA Explorer")
 
 
-@pytest.mark.parametrize("path,title", [(p, t) for p, t, _ in PAGE_FILES])
+@pytest.mark.parametrize("path,title", [(p.path, p.title) for p in PAGES])
 def test_every_page_shows_its_results_once_scored(scored_app, path, title):
     at = open_page(scored_app, path)
     assert_clean(at)
     assert "Nothing is scored yet" not in texts(at.info)
-    if path in ("pages/id_vs_ood.py", "pages/channels.py", "pages/how_it_works.py"):
+    if path in ("app_pages/id_vs_ood.py", "app_pages/channels.py", "app_pages/how_it_works.py"):
         assert len(at.get("plotly_chart")) >= 2
 
 
 def test_empty_pages_say_what_to_do_next():
-    at = open_page(new_app(), "pages/misflagged.py")
+    at = open_page(new_app(), "app_pages/misflagged.py")
     assert "press **Score**" in texts(at.info)
     assert at.button(key="misflagged_score") is not None
 
 
 def test_id_vs_ood_reports_every_method_on_every_set(scored_app):
-    at = open_page(scored_app, "pages/id_vs_ood.py")
+    at = open_page(scored_app, "app_pages/id_vs_ood.py")
     metrics = at.dataframe[0].value  # the first table on the page
     assert set(metrics.index) >= {"GAIA-A", "GAIA-Z", "MSP", "Energy", "ReAct"}
     assert metrics.loc["GAIA-A", "AUROC ↑"] > metrics.loc["MSP", "AUROC ↑"]
@@ -114,7 +114,7 @@ def test_id_vs_ood_reports_every_method_on_every_set(scored_app):
 
 
 def test_inspect_scores_an_uploaded_image_and_names_a_bad_file_while_keeping_the_good_one():
-    at = open_page(new_app(), "pages/inspect.py")
+    at = open_page(new_app(), "app_pages/inspect.py")
     good = (SAMPLES / "letters" / "3.png").read_bytes()
     uploader = at.file_uploader(key="inspect_upload")
     uploader.upload("my_letter.png", good, "image/png").upload("broken.png", b"GIF89a not really", "image/png")
@@ -129,7 +129,7 @@ def test_inspect_scores_an_uploaded_image_and_names_a_bad_file_while_keeping_the
 
 
 def test_inspect_flags_noise_and_accepts_a_digit():
-    at = open_page(new_app(), "pages/inspect.py")
+    at = open_page(new_app(), "app_pages/inspect.py")
     at.multiselect(key="inspect_samples").set_value(["digits/0.png", "noise/0.png"])
     at.run()
     settle(at)
@@ -140,7 +140,7 @@ def test_inspect_flags_noise_and_accepts_a_digit():
 
 
 def test_an_image_too_large_in_pixels_is_refused_with_a_message():
-    at = open_page(new_app(), "pages/inspect.py")
+    at = open_page(new_app(), "app_pages/inspect.py")
     at.multiselect(key="inspect_samples").set_value([])
     big = np.zeros((8000, 8000, 3), np.uint8)  # 64 Mpx: over the pixel cap, a few KB as PNG
     at.file_uploader(key="inspect_upload").upload("huge.png", png_bytes(big), "image/png")
@@ -150,11 +150,11 @@ def test_an_image_too_large_in_pixels_is_refused_with_a_message():
 
 
 def test_switching_pages_keeps_results_picks_and_uploads():
-    at = open_page(new_app(), "pages/inspect.py")
+    at = open_page(new_app(), "app_pages/inspect.py")
     at.file_uploader(key="inspect_upload").upload("kept.png", (SAMPLES / "digits" / "2.png").read_bytes(), "image/png")
     at.run()
     settle(at)
-    at = open_page(at, "pages/id_vs_ood.py")
+    at = open_page(at, "app_pages/id_vs_ood.py")
     at.multiselect(key="ood_sets").set_value(["noise"])
     at.run()
     at.button(key="score_button").click()
@@ -162,18 +162,18 @@ def test_switching_pages_keeps_results_picks_and_uploads():
     settle(at)
     assert "noise (300)" in texts(at.success)
 
-    for path in ("pages/overview.py", "pages/channels.py", "pages/id_vs_ood.py"):
+    for path in ("app_pages/overview.py", "app_pages/channels.py", "app_pages/id_vs_ood.py"):
         at = open_page(at, path)
     assert at.multiselect(key="ood_sets").value == ["noise"]
     assert "noise (300)" in texts(at.success)  # shown again without pressing Score
-    at = open_page(at, "pages/inspect.py")
+    at = open_page(at, "app_pages/inspect.py")
     assert "kept.png" in set(at.dataframe(key="inspect_table").value["image"])
 
 
 def test_a_second_click_on_score_does_not_start_the_work_twice():
-    from pages import scoring
+    from app_pages import scoring
 
-    at = open_page(new_app(), "pages/id_vs_ood.py")
+    at = open_page(new_app(), "app_pages/id_vs_ood.py")
     at.multiselect(key="ood_sets").set_value(["textures", "shifted"])
     at.multiselect(key="methods").set_value(["msp", "energy"])
     at.run()
@@ -253,7 +253,7 @@ def test_a_cifar_checkpoint_inside_the_allowed_folders_loads_and_missing_data_sa
     assert at.session_state["model_choice"].name == "cifar_resnet18"
     assert "In use: **cifar_resnet18 (r18.safetensors)" in texts(at.sidebar.caption)
 
-    at = open_page(at, "pages/inspect.py")  # no CIFAR-10 on disk: scores without the ID reference
+    at = open_page(at, "app_pages/inspect.py")  # no CIFAR-10 on disk: scores without the ID reference
     at.file_uploader(key="inspect_upload").upload("cat.png", png_bytes(np.full((32, 32, 3), 90, np.uint8)), "image/png")
     at.run()
     settle(at)
@@ -261,7 +261,7 @@ def test_a_cifar_checkpoint_inside_the_allowed_folders_loads_and_missing_data_sa
     assert "cifar-10-batches-py" in texts(at.error)  # what to put where
     assert "cat.png" in set(at.dataframe(key="inspect_table").value["image"])
 
-    at = open_page(at, "pages/id_vs_ood.py")
+    at = open_page(at, "app_pages/id_vs_ood.py")
     at.button(key="score_button").click()
     at.run()
     assert not at.exception
@@ -279,7 +279,7 @@ def test_pretrained_weights_missing_offline_say_which_file_goes_where_and_the_mo
 
 
 def test_the_attribution_map_explains_the_predicted_class_or_the_one_picked():
-    at = open_page(new_app(), "pages/inspect.py")
+    at = open_page(new_app(), "app_pages/inspect.py")
     at.multiselect(key="inspect_samples").set_value(["digits/0.png"])
     at.run()
     settle(at)

@@ -21,7 +21,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("CI"),
@@ -41,10 +47,27 @@ def app_url(tmp_path_factory):
     env = {**os.environ, "GAIA_CACHE_DIR": str(tmp_path_factory.mktemp("cache")), "PYTHONUNBUFFERED": "1"}
     log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.fileWatcherType", "none",
-         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.fileWatcherType",
+            "none",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -92,7 +115,9 @@ def wait_idle(page, timeout_s: float = 120) -> None:
 
 
 def assert_no_exception(page) -> None:
-    assert page.locator("[data-testid='stException']").count() == 0, page.locator("[data-testid='stException']").first.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']"
+    ).first.inner_text()
 
 
 PAGES = {  # url path -> the page's title
@@ -167,7 +192,8 @@ def test_an_uploaded_image_gets_its_scores_and_a_bad_file_its_own_message(page, 
     broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     open_page(page, app_url, "inspect")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(
-        [str(ROOT / "assets" / "samples" / "noise" / "1.png"), str(broken)])
+        [str(ROOT / "assets" / "samples" / "noise" / "1.png"), str(broken)]
+    )
     wait_for_text(page, "Detail: 1.png")  # the first row: uploads come before picked samples
     wait_for_text(page, "Flagged as OOD by")
     alerts = page.locator("[data-testid='stAlertContentError']")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gaia_core.cache import CacheWarning, ScoreCache, cache_key, default_cache_dir
+from gaia_core.evaluation.cache import CacheWarning, ScoreCache, cache_key, default_cache_dir
 
 
 def test_key_ignores_mapping_order_but_not_values():
@@ -28,7 +28,9 @@ def test_chunks_round_trip_without_pickle_and_leave_no_temporary_files(tmp_path)
     assert [list(c["index"]) for c in chunks] == [[0, 1, 2], [3, 4, 5]]
     assert list(chunks[0]["sample_id"]) == ["a", "b", "c"] and chunks[0]["score|msp"].dtype == np.float32
     assert sorted(p.name for p in entry.folder.iterdir()) == [
-        "chunk-0000000000-abc.npz", "chunk-0000000003-def.npz", "key.json",
+        "chunk-0000000000-abc.npz",
+        "chunk-0000000003-def.npz",
+        "key.json",
     ]
 
 

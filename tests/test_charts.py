@@ -66,7 +66,11 @@ def test_score_histogram_bar_customdata_is_bin_index_set_and_count(scores):
 
 def test_score_histogram_hover_lists_sample_ids_of_the_bar():
     fig = charts.score_histogram(
-        {"digits": np.array([0.0, 0.1, 5.0])}, "digits", None, "MSP", bins=2,
+        {"digits": np.array([0.0, 0.1, 5.0])},
+        "digits",
+        None,
+        "MSP",
+        bins=2,
         sample_ids={"digits": ["a", "b", "c"]},
     )
     assert "a, b" in fig.data[0].hovertext[0] and "c" in fig.data[0].hovertext[1]
@@ -242,12 +246,23 @@ def test_channel_heatmap_pads_ragged_layers_with_nan_and_centres_the_scale_at_ze
 def test_channel_difference_is_ood_mean_minus_id_mean(channel_values):
     id_values, ood_values = channel_values
     diff = charts.channel_difference(id_values, ood_values)
-    np.testing.assert_allclose(diff["layer2.0.bn1"], ood_values["layer2.0.bn1"].mean(0) - id_values["layer2.0.bn1"].mean(0))
+    np.testing.assert_allclose(
+        diff["layer2.0.bn1"], ood_values["layer2.0.bn1"].mean(0) - id_values["layer2.0.bn1"].mean(0)
+    )
 
 
 def test_rank_channels_ranks_the_planted_separating_channel_first(channel_values):
     ranking = charts.rank_channels(*channel_values)
-    assert list(ranking.columns) == ["layer", "channel", "id_mean", "ood_mean", "difference", "auroc", "separation", "direction"]
+    assert list(ranking.columns) == [
+        "layer",
+        "channel",
+        "id_mean",
+        "ood_mean",
+        "difference",
+        "auroc",
+        "separation",
+        "direction",
+    ]
     assert len(ranking) == 10
     top = ranking.iloc[0]
     assert (top["layer"], top["channel"], top["auroc"], top["direction"]) == ("layer2.0.bn1", 3, 1.0, "higher in OOD")
@@ -275,14 +290,16 @@ def test_channel_ranking_figure_shows_top_k_best_first_split_by_direction(channe
     fig = charts.channel_ranking_figure(ranking, top_k=4)
     assert all(isinstance(t, go.Bar) for t in fig.data)
     assert sum(len(t.y) for t in fig.data) == 4
-    assert list(fig.layout.yaxis.categoryarray)[0] == "layer2.0.bn1 · c3"
+    assert next(iter(fig.layout.yaxis.categoryarray)) == "layer2.0.bn1 · c3"
     assert fig.data[0].name == "higher in OOD" and fig.data[0].x[0] == pytest.approx(0.5)
 
 
 def test_channel_values_figure_draws_every_image_per_set_with_ids_on_hover():
     fig = charts.channel_values_figure(
-        {"digits": np.array([0.1, 0.2]), "noise": np.array([0.9])}, "l1 · c0",
-        sample_ids={"digits": ["d0", "d1"]}, id_name="digits",
+        {"digits": np.array([0.1, 0.2]), "noise": np.array([0.9])},
+        "l1 · c0",
+        sample_ids={"digits": ["d0", "d1"]},
+        id_name="digits",
     )
     assert [type(t) for t in fig.data] == [go.Box, go.Box] and fig.data[0].boxpoints == "all"
     assert [list(c) for c in fig.data[0].customdata] == [[0, "d0"], [1, "d1"]]

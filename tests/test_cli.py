@@ -29,9 +29,25 @@ def test_no_arguments_lists_the_commands(capsys):
 def test_evaluate_prints_a_table_per_method_with_average_and_writes_files(capsys, tmp_path):
     csv_path, json_path = tmp_path / "t.csv", tmp_path / "t.json"
     code, out, _ = run(
-        capsys, "evaluate", "--model", "demo", "--id", "digits", "--ood", "noise", "letters",
-        "--methods", "msp", "gaia_a", "--cache-dir", str(tmp_path / "cache"),
-        "--csv", str(csv_path), "--json", str(json_path), *QUICK,
+        capsys,
+        "evaluate",
+        "--model",
+        "demo",
+        "--id",
+        "digits",
+        "--ood",
+        "noise",
+        "letters",
+        "--methods",
+        "msp",
+        "gaia_a",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--csv",
+        str(csv_path),
+        "--json",
+        str(json_path),
+        *QUICK,
     )
     assert code == 0
     assert "MSP (msp)" in out and "GAIA-A (gaia_a)" in out
@@ -72,8 +88,17 @@ def test_bad_option_combinations_exit_2_with_one_line(capsys, argv, expected):
 
 
 def test_missing_dataset_says_what_to_put_where(capsys, tmp_path):
-    code, _, err = run(capsys, "evaluate", "--model", "cifar_resnet18", "--benchmark", "cifar10",
-                       "--data-root", str(tmp_path), "--no-cache")
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        "cifar_resnet18",
+        "--benchmark",
+        "cifar10",
+        "--data-root",
+        str(tmp_path),
+        "--no-cache",
+    )
     assert code == 2 and err.count("\n") == 1
     assert f"{tmp_path}/cifar-10-batches-py" in err and "--download" in err
 
@@ -112,9 +137,25 @@ def test_help_documents_every_option():
     evaluate = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["evaluate"]
     text = evaluate.format_help()
     options = [s for action in evaluate._actions for s in action.option_strings if s.startswith("--")]
-    assert {"--model", "--checkpoint", "--pretrained", "--id", "--ood", "--benchmark", "--data-root", "--download",
-            "--methods", "--batch-size", "--workers", "--device", "--cache-dir", "--no-cache", "--csv", "--json",
-            "--debug"} <= set(options)
+    assert {
+        "--model",
+        "--checkpoint",
+        "--pretrained",
+        "--id",
+        "--ood",
+        "--benchmark",
+        "--data-root",
+        "--download",
+        "--methods",
+        "--batch-size",
+        "--workers",
+        "--device",
+        "--cache-dir",
+        "--no-cache",
+        "--csv",
+        "--json",
+        "--debug",
+    } <= set(options)
     for action in evaluate._actions:
         assert action.help and action.help != argparse.SUPPRESS, action.option_strings
     assert all(option in text for option in options)

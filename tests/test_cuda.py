@@ -3,8 +3,8 @@
 import pytest
 import torch
 import torchvision
-
 from conftest import randomize_norm_stats
+
 from gaia_core.device import best_device, model_device
 from gaia_core.scores import available, create, score_many
 

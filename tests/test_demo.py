@@ -27,7 +27,7 @@ from gaia_core.demo.data import (
     upscale_8x8,
 )
 from gaia_core.demo.train import TrainConfig, evaluate_accuracy, main, random_shift, train_demo_model
-from gaia_core.layers import default_feature_layer
+from gaia_core.scores.taps import default_feature_layer
 
 OOD_SETS = [name for name, s in DEMO_SETS.items() if not s.is_id]
 
@@ -124,8 +124,8 @@ def test_unknown_set_or_split_raises_a_clear_error():
 
 def test_normalization_constants_come_from_the_digits_train_split():
     mean, std = digits_pixel_stats()
-    assert DEMO_MEAN == pytest.approx(mean, abs=1e-4)
-    assert DEMO_STD == pytest.approx(std, abs=1e-4)
+    assert pytest.approx(mean, abs=1e-4) == DEMO_MEAN
+    assert pytest.approx(std, abs=1e-4) == DEMO_STD
 
 
 def test_normalize_standardizes_with_the_demo_constants():

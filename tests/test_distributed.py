@@ -9,13 +9,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import gaia_core.evaluate as evaluate_module
+import gaia_core.evaluation.scoring as evaluate_module
 from gaia_core.cli import main
-from gaia_core.distributed import DistContext, current_context, launched_by_torchrun
+from gaia_core.evaluation.distributed import DistContext, current_context, launched_by_torchrun
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["evaluate", "--model", "demo", "--id", "digits", "--ood", "noise", "--methods", "msp", "gaia_z", "react",
-        "--limit", "90", "--batch-size", "16", "--no-progress"]
+ARGS = [
+    "evaluate",
+    "--model",
+    "demo",
+    "--id",
+    "digits",
+    "--ood",
+    "noise",
+    "--methods",
+    "msp",
+    "gaia_z",
+    "react",
+    "--limit",
+    "90",
+    "--batch-size",
+    "16",
+    "--no-progress",
+]
 
 
 def test_shards_cover_every_index_once_without_padding():
@@ -43,8 +59,22 @@ def _samples(path: Path) -> dict:
 
 
 def test_two_processes_write_the_same_result_as_one(tmp_path):
-    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "gaia_core",
-          *ARGS, "--no-cache", "--json", str(tmp_path / "two.json")], tmp_path)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "gaia_core",
+            *ARGS,
+            "--no-cache",
+            "--json",
+            str(tmp_path / "two.json"),
+        ],
+        tmp_path,
+    )
     _run([sys.executable, "-m", "gaia_core", *ARGS, "--no-cache", "--json", str(tmp_path / "one.json")], tmp_path)
     two, one = _samples(tmp_path / "two.json"), _samples(tmp_path / "one.json")
     assert set(two) == set(one) == {"id", "ood:noise"}
@@ -62,8 +92,23 @@ def test_two_processes_write_the_same_result_as_one(tmp_path):
 
 def test_a_single_process_reuses_what_two_processes_cached(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "gaia_core",
-          *ARGS, "--cache-dir", str(cache), "--json", str(tmp_path / "two.json")], tmp_path)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "gaia_core",
+            *ARGS,
+            "--cache-dir",
+            str(cache),
+            "--json",
+            str(tmp_path / "two.json"),
+        ],
+        tmp_path,
+    )
     assert len(list(cache.glob("scores/*/*/chunk-*.npz"))) == 4  # each process stored its share of each set
 
     def must_not_score(*args):

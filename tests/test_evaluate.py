@@ -5,18 +5,25 @@ import io
 import numpy as np
 import pytest
 import torch
+from conftest import randomize_norm_stats
 from PIL import Image
 
-import gaia_core.evaluate as evaluate_module
-from conftest import randomize_norm_stats
-from gaia_core.cache import ScoreCache
-from gaia_core.data import ArrayDataset, EmptyDatasetError, LabelMismatchError, demo_dataset, evenly_spaced
-from gaia_core.data import image_folder, image_transform
+import gaia_core.evaluation.scoring as evaluate_module
+from gaia_core.data import (
+    ArrayDataset,
+    EmptyDatasetError,
+    LabelMismatchError,
+    demo_dataset,
+    evenly_spaced,
+    image_folder,
+    image_transform,
+)
 from gaia_core.demo.model import build_demo_model
-from gaia_core.benchmark import evaluate_benchmark, format_report, metrics_table
-from gaia_core.evaluate import TABLE_COLUMNS, ChannelStats, evaluate_dataset
-from gaia_core.fitting import fit_methods
-from gaia_core.metrics import ood_metrics
+from gaia_core.evaluation.cache import ScoreCache
+from gaia_core.evaluation.fitting import fit_methods
+from gaia_core.evaluation.metrics import ood_metrics
+from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report, metrics_table
+from gaia_core.evaluation.scoring import TABLE_COLUMNS, ChannelStats, evaluate_dataset
 from gaia_core.models import get_spec
 from gaia_core.scores import ReAct, create, score_many
 
@@ -143,8 +150,9 @@ def test_interrupted_run_resumes_after_its_last_finished_chunk(model, digits, tm
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        evaluate_dataset(model, digits, methods(), batch_size=8, chunk_size=8, cache=cache,
-                         progress=stop_after_two_batches)
+        evaluate_dataset(
+            model, digits, methods(), batch_size=8, chunk_size=8, cache=cache, progress=stop_after_two_batches
+        )
     assert scored["samples"] == 16
     resumed = evaluate_dataset(model, digits, methods(), batch_size=8, chunk_size=8, cache=cache)
     assert scored["samples"] == 24
@@ -226,8 +234,14 @@ def test_fit_methods_fits_react_once_and_reuses_the_cached_fit(model, digits, tm
 
 def test_benchmark_gives_metrics_per_ood_set_and_a_paper_like_table(model, digits, noise):
     letters = evenly_spaced(demo_dataset("letters"), 16)
-    result = evaluate_benchmark(model, digits, [noise, letters], [create("msp"), create("gaia_z")],
-                                groups={"far": ["noise"], "near": ["letters"]}, batch_size=16)
+    result = evaluate_benchmark(
+        model,
+        digits,
+        [noise, letters],
+        [create("msp"), create("gaia_z")],
+        groups={"far": ["noise"], "near": ["letters"]},
+        batch_size=16,
+    )
     assert list(result.ood_scores) == ["noise", "letters"]
     expected = ood_metrics(result.id_scores.scores("msp"), result.ood_scores["noise"].scores("msp"))
     assert result.metrics["msp"]["noise"] == expected

@@ -1,18 +1,36 @@
 """GAIA-A and GAIA-Z: the fast path against hand-worked values and a per-sample reference."""
 
+import copy
 import math
 
 import pytest
 import torch
 import torchvision
+from conftest import randomize_norm_stats
 from torch import nn
 from torchvision.models.resnet import Bottleneck, ResNet
 
-from conftest import randomize_norm_stats
-from gaia_core.layers import LayerError, default_gaia_a_layers, default_gaia_z_layers
 from gaia_core.models.cifar_resnet import cifar_resnet18
 from gaia_core.scores import gaia_a, gaia_z
-from reference_gaia import reference_gaia_a, reference_gaia_z
+from gaia_core.scores.reference import straightforward_gaia_a, straightforward_gaia_z
+from gaia_core.scores.taps import LayerError, default_gaia_a_layers, default_gaia_z_layers
+
+
+def _per_sample(reference, model, x, *layers):
+    """The straightforward reference one sample at a time on a private copy (batch independence)."""
+    model = copy.deepcopy(model)
+    results = [reference(model, sample, *layers) for sample in x.split(1)]
+    ratios = {name: torch.cat([r[1][name] for r in results]) for name in results[0][1]}
+    return torch.cat([r[0] for r in results]), ratios
+
+
+def reference_gaia_z(model, x, layers):
+    return _per_sample(straightforward_gaia_z, model, x, layers)
+
+
+def reference_gaia_a(model, x, inner_layers, feature_layer):
+    """In float64: the channel averages cancel, so float32 would blur the comparison."""
+    return _per_sample(straightforward_gaia_a, copy.deepcopy(model).double(), x.double(), inner_layers, feature_layer)
 
 
 class TinyNet(nn.Module):
@@ -55,9 +73,15 @@ class GroupNormNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.ReLU(inplace=True),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.GroupNorm(4, 16), nn.ReLU(inplace=True),
-            nn.Conv2d(16, 16, 3, padding=1), nn.GroupNorm(4, 16), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.GroupNorm(2, 8),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1),
+            nn.GroupNorm(4, 16),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(16, 16, 3, padding=1),
+            nn.GroupNorm(4, 16),
+            nn.ReLU(inplace=True),
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(16, 5)

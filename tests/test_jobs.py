@@ -1,6 +1,6 @@
 import threading
 
-from gaia_core.jobs import JobRunner
+from gaia_core.app_support.jobs import JobRunner
 
 
 def test_same_key_while_running_returns_the_same_job_and_runs_once():

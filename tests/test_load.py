@@ -1,6 +1,7 @@
 """Many sessions at once on one shared model: scoring and attribution interleaved in threads
 give exactly the serial results, and leave the model as it was."""
 
+import contextlib
 import ctypes
 import gc
 import os
@@ -12,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gaia_core.app_support.jobs import JobRunner
 from gaia_core.attribution import AttributionConfig, attribute
 from gaia_core.demo.data import load_demo_set, normalize
-from gaia_core.jobs import JobRunner
 from gaia_core.models import load_model, weights_fingerprint
 from gaia_core.scores import create, score_many
 
@@ -30,7 +31,11 @@ def test_concurrent_scoring_and_attribution_match_serial_runs():
     fingerprint = weights_fingerprint(model)
     batches = [normalize(load_demo_set(name)[0][:6]) for name in ("digits", "letters", "noise")]
     methods = [create("gaia_a"), create("gaia_z"), create("odin"), create("energy")]
-    configs = [AttributionConfig(method="guided_backprop"), AttributionConfig(method="grad_cam"), AttributionConfig(method="deeplift")]
+    configs = [
+        AttributionConfig(method="guided_backprop"),
+        AttributionConfig(method="grad_cam"),
+        AttributionConfig(method="deeplift"),
+    ]
     serial_scores = [score_many(model, x, methods) for x in batches]
     serial_maps = [attribute(model, x, c).maps for x, c in zip(batches, configs)]
 
@@ -82,10 +87,8 @@ def test_double_submission_of_the_same_work_runs_it_once():
 
 def _resident_bytes() -> int:
     gc.collect()
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed heap pages back, so RSS shows live memory
-    except OSError:
-        pass
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
 
@@ -118,8 +121,9 @@ def test_memory_returns_near_its_baseline_after_many_sessions():
     # A process of its own: other tests' background jobs would blur the measurement.
     code = "import test_load; print(test_load._memory_growth_mib())"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True
+    )
     growth = float(done.stdout.strip().splitlines()[-1])
     # 36 scorings and 36 attribution runs, each holding ~30 MB while it runs (graphs, the
     # private model copy, IG's 50 steps): leaking any of them would exceed this bound.
@@ -127,9 +131,9 @@ def test_memory_returns_near_its_baseline_after_many_sessions():
 
 
 def test_a_session_leaving_mid_run_leaves_the_job_the_model_and_the_cache_usable(tmp_path):
-    from gaia_core.cache import ScoreCache
     from gaia_core.data import demo_dataset, evenly_spaced
-    from gaia_core.evaluate import evaluate_dataset
+    from gaia_core.evaluation.cache import ScoreCache
+    from gaia_core.evaluation.scoring import evaluate_dataset
 
     model = load_model("demo", device="cpu")
     dataset = evenly_spaced(demo_dataset("noise"), 40)
@@ -140,6 +144,7 @@ def test_a_session_leaving_mid_run_leaves_the_job_the_model_and_the_cache_usable
         def report(done, total):
             progress(done, total)
             started.set()
+
         return evaluate_dataset(model, dataset, methods, batch_size=8, chunk_size=8, cache=cache, progress=report)
 
     key = ("demo", "noise", ("gaia_a", "msp"))

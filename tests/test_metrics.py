@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from gaia_core.metrics import ood_metrics, threshold_at_tpr
+from gaia_core.evaluation.metrics import ood_metrics, threshold_at_tpr
 
 
 def test_metrics_on_hand_worked_case_with_ties():

@@ -6,18 +6,26 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from gaia_core.layers import default_feature_layer, default_gaia_a_layers, default_head_layer
 from gaia_core.models import CheckpointError, class_label, get_spec, load_model, read_state_dict, weights_fingerprint
 from gaia_core.models.cifar_resnet import cifar_resnet18, cifar_resnet50
 from gaia_core.models.torchvision_zoo import IMAGENET_MODELS, build
 from gaia_core.scores import gaia_a, gaia_z
+from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, default_head_layer
 
 
 def test_cifar_resnet_keys_match_the_released_checkpoint_layout():
     keys = set(cifar_resnet18().state_dict())
-    for key in ("conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer1.0.bn2.bias",
-                "layer2.0.shortcut.0.weight", "layer2.0.shortcut.1.running_mean", "layer4.1.conv2.weight",
-                "linear.weight", "linear.bias"):
+    for key in (
+        "conv1.weight",
+        "bn1.running_var",
+        "layer1.0.conv1.weight",
+        "layer1.0.bn2.bias",
+        "layer2.0.shortcut.0.weight",
+        "layer2.0.shortcut.1.running_mean",
+        "layer4.1.conv2.weight",
+        "linear.weight",
+        "linear.bias",
+    ):
         assert key in keys
     assert "layer3.0.conv3.weight" in cifar_resnet50().state_dict()
     assert cifar_resnet18()(torch.randn(2, 3, 32, 32)).shape == (2, 10)
@@ -66,6 +74,7 @@ def test_format_is_decided_by_content_not_extension(tmp_path):
 class _RunsCode:
     def __reduce__(self):
         import os
+
         return (os.system, (f"touch {self.marker}",))
 
 
@@ -81,14 +90,18 @@ def test_pickle_that_would_run_code_is_refused(tmp_path):
 
 def test_wrong_class_count_is_explained(tmp_path):
     save_file(cifar_resnet18(100).state_dict(), tmp_path / "c100.safetensors")
-    with pytest.raises(CheckpointError, match=r"linear.weight: checkpoint \(100, 512\) vs model \(10, 512\).*number of classes"):
+    with pytest.raises(
+        CheckpointError, match=r"linear.weight: checkpoint \(100, 512\) vs model \(10, 512\).*number of classes"
+    ):
         load_model("cifar_resnet18", tmp_path / "c100.safetensors", device="cpu")
     assert load_model("cifar_resnet18", tmp_path / "c100.safetensors", num_classes=100, device="cpu")
 
 
 def test_wrong_architecture_lists_missing_and_unexpected_keys(tmp_path):
     save_file(cifar_resnet50(10).state_dict(), tmp_path / "r50.safetensors")
-    with pytest.raises(CheckpointError, match="198 unexpected keys: layer1.0.bn3.bias.*shape mismatches.*another architecture"):
+    with pytest.raises(
+        CheckpointError, match="198 unexpected keys: layer1.0.bn3.bias.*shape mismatches.*another architecture"
+    ):
         load_model("cifar_resnet18", tmp_path / "r50.safetensors", device="cpu")
 
 

@@ -19,10 +19,17 @@ def _encode(image: Image.Image, fmt: str, **params) -> bytes:
 
 def _png_declaring(width: int, height: int) -> bytes:
     """A tiny PNG whose header declares a huge image (valid CRCs, almost no data)."""
+
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_format_is_decided_by_content_not_name():
@@ -45,7 +52,9 @@ def test_truncated_files_are_rejected(fmt):
         load_image(data[: len(data) // 2], "cut.img")
 
 
-@pytest.mark.parametrize("side, message", [(8000, "8000x8000 pixels is over the 40-megapixel limit"), (50000, "too many pixels")])
+@pytest.mark.parametrize(
+    "side, message", [(8000, "8000x8000 pixels is over the 40-megapixel limit"), (50000, "too many pixels")]
+)
 def test_decompression_bomb_is_rejected_before_decoding(side, message):
     with pytest.raises(ImageRejected, match=f"bomb.png: {message}"):
         load_image(_png_declaring(side, side), "bomb.png")
@@ -77,7 +86,15 @@ def test_palette_with_transparency_is_composited_on_white():
     assert out.getpixel((0, 0)) == (255, 255, 255) and out.getpixel((1, 0)) == (0, 0, 255)
 
 
-@pytest.mark.parametrize("mode, value, expected", [("LA", (100, 255), (100, 100, 100)), ("RGBA", (0, 200, 0, 255), (0, 200, 0)), ("1", 1, (255, 255, 255)), ("L", 77, (77, 77, 77))])
+@pytest.mark.parametrize(
+    "mode, value, expected",
+    [
+        ("LA", (100, 255), (100, 100, 100)),
+        ("RGBA", (0, 200, 0, 255), (0, 200, 0)),
+        ("1", 1, (255, 255, 255)),
+        ("L", 77, (77, 77, 77)),
+    ],
+)
 def test_alpha_grayscale_and_bilevel_become_rgb(mode, value, expected):
     out = load_image(_encode(Image.new(mode, (3, 3), value), "PNG"), f"{mode}.png")
     assert out.mode == "RGB" and out.getpixel((1, 1)) == expected
@@ -110,7 +127,12 @@ def test_one_pixel_image_loads():
 
 def test_mixed_uploads_keep_every_good_file_and_explain_every_bad_one():
     good = _encode(Image.new("RGB", (8, 8)), "PNG")
-    files = [("a.png", good), ("notes.png", b"just text"), ("b.webp", _encode(Image.new("RGB", (8, 8)), "WEBP")), ("empty.jpg", b"")]
+    files = [
+        ("a.png", good),
+        ("notes.png", b"just text"),
+        ("b.webp", _encode(Image.new("RGB", (8, 8)), "WEBP")),
+        ("empty.jpg", b""),
+    ]
     loaded, rejected = load_images(files)
-    assert [l.name for l in loaded] == ["a.png", "b.webp"]
+    assert [image.name for image in loaded] == ["a.png", "b.webp"]
     assert [str(e).split(":")[0] for e in rejected] == ["notes.png", "empty.jpg"]

@@ -15,7 +15,10 @@ def root(tmp_path):
 
 
 def test_file_inside_a_root_is_accepted(root):
-    assert resolve_allowed(str(root / "data" / "w.safetensors"), (root,), kind="file") == (root / "data" / "w.safetensors").resolve()
+    assert (
+        resolve_allowed(str(root / "data" / "w.safetensors"), (root,), kind="file")
+        == (root / "data" / "w.safetensors").resolve()
+    )
 
 
 def test_dotdot_escape_is_refused(root):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gaia_core.demo.data import load_demo_set, normalize
-from gaia_core.metrics import ood_metrics
+from gaia_core.evaluation.metrics import ood_metrics
 from gaia_core.models import load_model
 from gaia_core.scores import available, create, score_many
 

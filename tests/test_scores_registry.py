@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
-
 from conftest import randomize_norm_stats
+
 from gaia_core.scores import NotFittedError, available, create, score_many
 
 
@@ -69,7 +69,9 @@ def test_logit_baselines_follow_their_definitions(model, x):
     logits = model(x).detach()
     torch.testing.assert_close(create("msp")(model, x).score, -logits.softmax(1).max(1).values)
     torch.testing.assert_close(create("maxlogit")(model, x).score, -logits.max(1).values)
-    torch.testing.assert_close(create("energy", temperature=2.0)(model, x).score, -2.0 * torch.logsumexp(logits / 2.0, 1))
+    torch.testing.assert_close(
+        create("energy", temperature=2.0)(model, x).score, -2.0 * torch.logsumexp(logits / 2.0, 1)
+    )
 
 
 def test_gradnorm_closed_form_equals_autograd_weight_gradient(model, x):
@@ -100,8 +102,12 @@ def test_react_must_be_fitted_and_fits_the_feature_percentile(model, x):
     with pytest.raises(NotFittedError, match="fit"):
         create("react")(model, x)
     fitted = create("react", percentile=80).fit(model, [x[:2], x[2:]])
-    features = torch.flatten(model.avgpool(model.layer4(model.layer3(model.layer2(model.layer1(
-        model.maxpool(model.relu(model.bn1(model.conv1(x))))))))), 1)
+    features = torch.flatten(
+        model.avgpool(
+            model.layer4(model.layer3(model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x))))))))
+        ),
+        1,
+    )
     assert fitted.threshold == pytest.approx(torch.quantile(features.flatten(), 0.8).item(), rel=1e-5)
     clipped = model.fc(features.clamp(max=fitted.threshold))
     torch.testing.assert_close(fitted(model, x).score, -torch.logsumexp(clipped, 1).detach())

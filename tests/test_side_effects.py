@@ -5,16 +5,18 @@ import threading
 import pytest
 import torch
 import torchvision
-
 from conftest import randomize_norm_stats
-from gaia_core.layers import LayerError
-from gaia_core.probe import ModelStateError
+
 from gaia_core.scores import available, create, score_many
+from gaia_core.scores.probe import ModelStateError
+from gaia_core.scores.taps import LayerError
 
 
 def _hook_count(model):
     return sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+        len(m._forward_hooks)
+        + len(m._forward_pre_hooks)
+        + len(m._backward_hooks)
         + len(getattr(m, "_backward_pre_hooks", {}))
         for m in model.modules()
     )

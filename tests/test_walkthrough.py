@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from gaia_core.models import load_model
 from gaia_core.demo.data import load_demo_set, normalize
+from gaia_core.models import load_model
 from gaia_core.scores import gaia_a, gaia_z
-from gaia_core.walkthrough import walkthrough
+from gaia_core.scores.walkthrough import walkthrough
 
 
 @pytest.fixture(scope="module")

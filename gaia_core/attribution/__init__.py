@@ -19,8 +19,8 @@ from gaia_core.attribution.errors import AttributionError
 from gaia_core.attribution.methods import METHODS, MethodSpec, available_methods, method_spec
 
 __all__ = [
-    "NOISE_TUNNEL_TYPES",
     "METHODS",
+    "NOISE_TUNNEL_TYPES",
     "AttributionConfig",
     "AttributionError",
     "AttributionResult",

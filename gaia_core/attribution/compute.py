@@ -17,7 +17,7 @@ from gaia_core.attribution.errors import AttributionError
 from gaia_core.attribution.methods import MethodSpec, method_spec
 from gaia_core.attribution.private_copy import private_copy, split_reused_activations
 from gaia_core.device import model_device
-from gaia_core.layers import LayerError, default_feature_layer, get_layer
+from gaia_core.scores.taps import LayerError, default_feature_layer, get_layer
 
 # Captum announces every hook it sets; here they are set on a private copy and always removed.
 warnings.filterwarnings(
@@ -152,7 +152,7 @@ def _predict(clone: nn.Module, x: Tensor, batch_size: int) -> tuple[Tensor, int]
     """Predicted classes (B,) on the CPU, and the number of classes K."""
     with torch.no_grad():
         logits = [clone(x[start : start + batch_size]) for start in range(0, len(x), batch_size)]
-    if not all(isinstance(l, Tensor) and l.dim() == 2 for l in logits):
+    if not all(isinstance(t, Tensor) and t.dim() == 2 for t in logits):
         raise AttributionError(
             "the model must return one tensor of logits (B, K); wrap models that return tuples "
             "or dicts in a module whose forward returns the logits."

@@ -43,7 +43,7 @@ class AttributionConfig:
     # Occlusion: step between patches in pixels; None = half the window.
     occlusion_stride: int | None = None
     # Grad-CAM and Guided Grad-CAM: dotted name of the layer whose output is explained;
-    # None = the last feature map (`gaia_core.layers.default_feature_layer`, else the last Conv2d).
+    # None = the last feature map (`gaia_core.scores.taps.default_feature_layer`, else the last Conv2d).
     layer: str | None = None
     # Grad-CAM: keep only evidence for the target (ReLU of the map), as in the Grad-CAM paper.
     cam_relu: bool = True
@@ -57,13 +57,10 @@ class AttributionConfig:
         from gaia_core.attribution.methods import METHODS
 
         if self.method not in METHODS:
-            raise AttributionError(
-                f"unknown attribution method '{self.method}'; available: {', '.join(METHODS)}"
-            )
+            raise AttributionError(f"unknown attribution method '{self.method}'; available: {', '.join(METHODS)}")
         if self.noise_tunnel is not None and self.noise_tunnel not in NOISE_TUNNEL_TYPES:
             raise AttributionError(
-                f"unknown noise tunnel '{self.noise_tunnel}'; "
-                f"use None or one of {', '.join(NOISE_TUNNEL_TYPES)}"
+                f"unknown noise tunnel '{self.noise_tunnel}'; use None or one of {', '.join(NOISE_TUNNEL_TYPES)}"
             )
         positive = ("nt_samples", "n_steps", "n_samples", "internal_batch_size", "batch_size", "occlusion_window")
         for name in positive:

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from captum.attr import (
+    Attribution,
     Deconvolution,
     DeepLift,
     GradientShap,
@@ -25,7 +26,6 @@ from captum.attr import (
     Occlusion,
     Saliency,
 )
-from captum.attr import Attribution
 from torch import Tensor, nn
 
 from gaia_core.attribution.config import AttributionConfig
@@ -53,9 +53,7 @@ class BatchedGradientShap(GradientShap):
         done = 0
         while done < n_samples:
             draws = min(per_round, n_samples - done)
-            part = GradientShap.attribute(
-                self, inputs, baselines=baseline_distribution, n_samples=draws, target=target
-            )
+            part = GradientShap.attribute(self, inputs, baselines=baseline_distribution, n_samples=draws, target=target)
             total = part * draws if total is None else total + part * draws
             done += draws
         return total / n_samples
@@ -221,6 +219,4 @@ def method_spec(name: str) -> MethodSpec:
     try:
         return METHODS[name]
     except KeyError:
-        raise AttributionError(
-            f"unknown attribution method '{name}'; available: {', '.join(METHODS)}"
-        ) from None
+        raise AttributionError(f"unknown attribution method '{name}'; available: {', '.join(METHODS)}") from None

@@ -22,14 +22,37 @@ SIGNS = ("absolute", "positive", "negative", "all")
 # matplotlib's "inferno" at every 16th of its 256 entries; linear interpolation between these
 # stops differs from the full table by at most 6/255 per channel.
 _INFERNO_STOPS = (
-    (0, 0, 4), (11, 7, 36), (33, 12, 74), (61, 9, 101), (87, 16, 110), (113, 25, 110),
-    (138, 34, 106), (163, 44, 97), (188, 55, 84), (208, 69, 69), (227, 89, 51), (241, 113, 31),
-    (249, 140, 10), (252, 170, 15), (249, 201, 50), (242, 232, 101), (252, 255, 164),
+    (0, 0, 4),
+    (11, 7, 36),
+    (33, 12, 74),
+    (61, 9, 101),
+    (87, 16, 110),
+    (113, 25, 110),
+    (138, 34, 106),
+    (163, 44, 97),
+    (188, 55, 84),
+    (208, 69, 69),
+    (227, 89, 51),
+    (241, 113, 31),
+    (249, 140, 10),
+    (252, 170, 15),
+    (249, 201, 50),
+    (242, 232, 101),
+    (252, 255, 164),
 )
 # ColorBrewer's 11-class RdBu, reversed: negative = blue, zero = near-white, positive = red.
 _BLUE_WHITE_RED_STOPS = (
-    (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
-    (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
+    (5, 48, 97),
+    (33, 102, 172),
+    (67, 147, 195),
+    (146, 197, 222),
+    (209, 229, 240),
+    (247, 247, 247),
+    (253, 219, 199),
+    (244, 165, 130),
+    (214, 96, 77),
+    (178, 24, 43),
+    (103, 0, 31),
 )
 
 
@@ -216,9 +239,7 @@ def grid_image(
     return np.asarray(canvas)
 
 
-def grid_png(
-    images: Sequence[np.ndarray], ncols: int, labels: Sequence[str] | None = None, pad: int = 4
-) -> bytes:
+def grid_png(images: Sequence[np.ndarray], ncols: int, labels: Sequence[str] | None = None, pad: int = 4) -> bytes:
     """PNG bytes of `grid_image(images, ncols, labels, pad)`."""
     return to_png_bytes(grid_image(images, ncols, labels, pad))
 

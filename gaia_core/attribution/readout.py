@@ -70,7 +70,7 @@ def top_mass(maps: np.ndarray, fraction: float = 0.1) -> np.ndarray | float:
     if not 0.0 < fraction <= 1.0:
         raise AttributionError(f"fraction must be in (0, 1], got {fraction}")
     magnitudes, single = _magnitudes(maps)
-    count = max(1, int(round(fraction * magnitudes.shape[1])))
+    count = max(1, round(fraction * magnitudes.shape[1]))
     top = -np.sort(-magnitudes, axis=1)[:, :count].sum(axis=1)
     totals = magnitudes.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

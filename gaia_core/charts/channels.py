@@ -26,7 +26,14 @@ from gaia_core.charts.style import (
 )
 
 RANKING_COLUMNS = [
-    "layer", "channel", "id_mean", "ood_mean", "difference", "auroc", "separation", "direction",
+    "layer",
+    "channel",
+    "id_mean",
+    "ood_mean",
+    "difference",
+    "auroc",
+    "separation",
+    "direction",
 ]
 
 
@@ -121,16 +128,17 @@ def channel_heatmap(
         )
     )
     fig = base_layout(
-        fig, title, height or max(260, 90 + 22 * len(layers)),
-        xaxis_title="channel index", yaxis_title="layer (network order)",
+        fig,
+        title,
+        height or max(260, 90 + 22 * len(layers)),
+        xaxis_title="channel index",
+        yaxis_title="layer (network order)",
     )
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
 
 
-def rank_channels(
-    id_values: Mapping[str, np.ndarray], ood_values: Mapping[str, np.ndarray]
-) -> pd.DataFrame:
+def rank_channels(id_values: Mapping[str, np.ndarray], ood_values: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Every channel of every shared layer, ranked by how well it alone separates ID from OOD.
 
     Args:
@@ -231,8 +239,11 @@ def channel_ranking_figure(
             )
         )
     fig = base_layout(
-        fig, title, height or max(260, 90 + 24 * len(top)),
-        xaxis_title="channel AUROC − 0.5 (OOD positive; 0 = no separation)", yaxis_title="",
+        fig,
+        title,
+        height or max(260, 90 + 24 * len(top)),
+        xaxis_title="channel AUROC − 0.5 (OOD positive; 0 = no separation)",
+        yaxis_title="",
     )
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, autorange="reversed")
     fig.update_xaxes(range=[-0.5, 0.5], zeroline=True)
@@ -283,8 +294,6 @@ def channel_values_figure(
                 hovertemplate="%{customdata[1]}<br>value %{y:.4g}<extra>%{fullData.name}</extra>",
             )
         )
-    fig = base_layout(
-        fig, f"{channel_label}: value per image", height, xaxis_title="set", yaxis_title=channel_label
-    )
+    fig = base_layout(fig, f"{channel_label}: value per image", height, xaxis_title="set", yaxis_title=channel_label)
     fig.update_layout(showlegend=False, clickmode="event+select")
     return fig

@@ -119,8 +119,7 @@ def rows_in_selection(
         if name in scores and bin_index >= 0:
             chosen.setdefault(name, set()).add(bin_index)
     return {
-        name: np.flatnonzero(np.isin(bin_indices(scores[name], edges), sorted(bins)))
-        for name, bins in chosen.items()
+        name: np.flatnonzero(np.isin(bin_indices(scores[name], edges), sorted(bins))) for name, bins in chosen.items()
     }
 
 
@@ -182,9 +181,7 @@ def _overlaid_histogram(
         ids = None if sample_ids is None or sample_ids.get(name) is None else list(sample_ids[name])
         if ids is not None and len(ids) != len(array):
             raise ChartError(f"sample_ids[{name!r}] has {len(ids)} ids for {len(array)} values")
-        fig.add_trace(
-            _density_bar(array, edges, name, set_label(name, id_name), palette[name], value_label, ids)
-        )
+        fig.add_trace(_density_bar(array, edges, name, set_label(name, id_name), palette[name], value_label, ids))
     fig.update_layout(barmode="overlay", bargap=0, clickmode="event+select")
     return fig
 
@@ -294,9 +291,7 @@ def score_position_figure(
         raise ChartError(f"the image's {method_label} score is {value}; it must be finite")
     percentile = percentile_of(value, reference)
     flagged = value > float(threshold)
-    fig = _overlaid_histogram(
-        {"ID reference": reference}, "ID reference", bins, None, None, f"{method_label} score"
-    )
+    fig = _overlaid_histogram({"ID reference": reference}, "ID reference", bins, None, None, f"{method_label} score")
     fig.data[0].marker.color = ID_COLOR
     fig.data[0].name = "ID reference"
     fig.add_vline(

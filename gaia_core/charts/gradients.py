@@ -77,7 +77,7 @@ def gradient_grid_figure(
     rows = math.ceil(len(chosen) / cols)
     gap = 1
     tiled = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
-    info = np.full(tiled.shape + (2,), np.nan, dtype=np.float32)  # channel, zero ratio in %
+    info = np.full((*tiled.shape, 2), np.nan, dtype=np.float32)  # channel, zero ratio in %
     for k, channel in enumerate(chosen):
         top, left = (k // cols) * (h + gap), (k % cols) * (w + gap)
         tiled[top : top + h, left : left + w] = maps[channel]
@@ -100,8 +100,7 @@ def gradient_grid_figure(
                 hoverongaps=False,
                 name="gradient",
                 hovertemplate=(
-                    "channel %{customdata[0]} (zero ratio %{customdata[1]:.1f}%)"
-                    "<br>gradient %{z:.3g}<extra></extra>"
+                    "channel %{customdata[0]} (zero ratio %{customdata[1]:.1f}%)<br>gradient %{z:.3g}<extra></extra>"
                 ),
             ),
             go.Heatmap(
@@ -135,9 +134,7 @@ def _channel_bars(values: np.ndarray, hover: list[str], name: str) -> go.Bar:
     )
 
 
-def zero_ratio_bar(
-    ratios: np.ndarray, title: str = "Zero ratio per channel", height: int = 300
-) -> go.Figure:
+def zero_ratio_bar(ratios: np.ndarray, title: str = "Zero ratio per channel", height: int = 300) -> go.Figure:
     """Fraction of exactly-zero gradient entries per channel, with their mean.
 
     Args:
@@ -154,12 +151,19 @@ def zero_ratio_bar(
     hover = [f"channel {c}<br>{100 * v:.1f}% zeros<br>r_c = {1 - v:.3f}" for c, v in enumerate(values)]
     fig = go.Figure(_channel_bars(values, hover, "zero ratio"))
     fig.add_hline(
-        y=float(values.mean()), line={"color": "#222222", "dash": "dash"},
-        annotation_text=f"mean {100 * values.mean():.1f}%", annotation_position="top right",
+        y=float(values.mean()),
+        line={"color": "#222222", "dash": "dash"},
+        annotation_text=f"mean {100 * values.mean():.1f}%",
+        annotation_position="top right",
     )
     fig = base_layout(
-        fig, title, height, xaxis_title="channel", yaxis_title="zero ratio (fraction of exact zeros)",
-        showlegend=False, bargap=0.05,
+        fig,
+        title,
+        height,
+        xaxis_title="channel",
+        yaxis_title="zero ratio (fraction of exact zeros)",
+        showlegend=False,
+        bargap=0.05,
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
@@ -185,12 +189,12 @@ def channel_average_bar(
     hover = [f"channel {c}<br>{y_label} = {v:.4g}<br>squared {v * v:.4g}" for c, v in enumerate(array)]
     fig = go.Figure(_channel_bars(array, hover, y_label))
     fig.add_hline(
-        y=float(array.mean()), line={"color": "#222222", "dash": "dash"},
-        annotation_text=f"mean {array.mean():.4g}", annotation_position="top right",
+        y=float(array.mean()),
+        line={"color": "#222222", "dash": "dash"},
+        annotation_text=f"mean {array.mean():.4g}",
+        annotation_position="top right",
     )
-    return base_layout(
-        fig, title, height, xaxis_title="channel", yaxis_title=y_label, showlegend=False, bargap=0.05
-    )
+    return base_layout(fig, title, height, xaxis_title="channel", yaxis_title=y_label, showlegend=False, bargap=0.05)
 
 
 def aggregation_figure(
@@ -234,7 +238,8 @@ def aggregation_figure(
                 mode="lines",
                 fill="tozeroy",
                 name=f"{name}: ({value_label})² sorted",
-                legendgroup=name, line={"color": palette[name], "width": 2, "shape": "hv"},
+                legendgroup=name,
+                line={"color": palette[name], "width": 2, "shape": "hv"},
                 opacity=0.6,
                 hovertemplate=f"{name}<br>rank %{{x}}<br>({value_label})² = %{{y:.4g}}<extra></extra>",
             )
@@ -245,7 +250,8 @@ def aggregation_figure(
                 y=[score, score],
                 mode="lines",
                 name=f"{name}: {score_label} = mean = {score:.4g}",
-                legendgroup=name, line={"color": palette[name], "dash": "dash", "width": 2},
+                legendgroup=name,
+                line={"color": palette[name], "dash": "dash", "width": 2},
                 hovertemplate=f"{name}<br>{score_label} = {score:.4g}<extra></extra>",
             )
         )
@@ -256,7 +262,5 @@ def aggregation_figure(
         xaxis_title="channel, sorted from largest to smallest",
         yaxis_title=f"({value_label})² (higher = more likely OOD)",
     )
-    fig.update_layout(
-        legend={"orientation": "v", "yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.98}
-    )
+    fig.update_layout(legend={"orientation": "v", "yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.98})
     return fig

@@ -47,12 +47,15 @@ def image_grid_figure(
         raise ChartError(f"{len(captions)} captions for {len(images)} images; pass one per image")
     cols = max(1, min(int(ncols), len(images)))
     rows = math.ceil(len(images) / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(c) for c in captions],
-                        horizontal_spacing=0.02, vertical_spacing=min(0.3 / rows, 0.08))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[str(c) for c in captions],
+        horizontal_spacing=0.02,
+        vertical_spacing=min(0.3 / rows, 0.08),
+    )
     for k, image in enumerate(images):
-        fig.add_trace(
-            go.Image(z=_as_rgb(image, k), name=str(captions[k])), row=k // cols + 1, col=k % cols + 1
-        )
+        fig.add_trace(go.Image(z=_as_rgb(image, k), name=str(captions[k])), row=k // cols + 1, col=k % cols + 1)
     fig = base_layout(fig, title, 60 + rows * (tile_px + 30), showlegend=False)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -93,16 +93,27 @@ def layer_profile_figure(
         lows = [float(id_band[layer][0]) for layer in layers]
         highs = [float(id_band[layer][1]) for layer in layers]
         fig.add_trace(
-            go.Scatter(x=layers, y=lows, mode="lines", line={"width": 0, "color": ID_COLOR},
-                       showlegend=False, hoverinfo="skip", name=f"{band_label} (low)")
+            go.Scatter(
+                x=layers,
+                y=lows,
+                mode="lines",
+                line={"width": 0, "color": ID_COLOR},
+                showlegend=False,
+                hoverinfo="skip",
+                name=f"{band_label} (low)",
+            )
         )
         fig.add_trace(
             go.Scatter(
-                x=layers, y=highs, mode="lines", fill="tonexty", line={"width": 0, "color": ID_COLOR},
-                fillcolor="rgba(0, 114, 178, 0.18)", name=band_label,
+                x=layers,
+                y=highs,
+                mode="lines",
+                fill="tonexty",
+                line={"width": 0, "color": ID_COLOR},
+                fillcolor="rgba(0, 114, 178, 0.18)",
+                name=band_label,
                 customdata=np.column_stack([lows, highs]),
-                hovertemplate="%{x}<br>ID band %{customdata[0]:.4g} – %{customdata[1]:.4g}"
-                "<extra></extra>",
+                hovertemplate="%{x}<br>ID band %{customdata[0]:.4g} – %{customdata[1]:.4g}<extra></extra>",
             )
         )
     fig.add_trace(
@@ -170,11 +181,25 @@ def layer_distribution_figure(
                 xs.extend([layer] * array.size)
                 ys.append(array)
         y = np.concatenate(ys) if ys else np.empty(0)
-        common = dict(x=xs, y=y, name=set_label(name, id_name), legendgroup=name,
-                      marker={"color": palette[name]}, line={"color": palette[name]})
+        common = dict(
+            x=xs,
+            y=y,
+            name=set_label(name, id_name),
+            legendgroup=name,
+            marker={"color": palette[name]},
+            line={"color": palette[name]},
+        )
         if kind == "violin":
-            fig.add_trace(go.Violin(**common, box={"visible": True}, meanline={"visible": True},
-                                    points=False, spanmode="hard", scalemode="width"))
+            fig.add_trace(
+                go.Violin(
+                    **common,
+                    box={"visible": True},
+                    meanline={"visible": True},
+                    points=False,
+                    spanmode="hard",
+                    scalemode="width",
+                )
+            )
         else:
             fig.add_trace(go.Box(**common, boxpoints="outliers", boxmean=True))
     fig = base_layout(fig, title, height, xaxis_title="layer (network order)", yaxis_title=y_label)

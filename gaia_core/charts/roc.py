@@ -69,29 +69,33 @@ def roc_figure(
                 mode="lines",
                 name=f"{label} (AUROC {100 * area:.1f}%)",
                 line={"color": colors[name], "width": 2},
-                hovertemplate=(
-                    f"<b>{label}</b><br>OOD accepted %{{x:.1%}}<br>ID accepted %{{y:.1%}}<extra></extra>"
-                ),
+                hovertemplate=(f"<b>{label}</b><br>OOD accepted %{{x:.1%}}<br>ID accepted %{{y:.1%}}<extra></extra>"),
             )
         )
     fig.add_trace(
         go.Scatter(
-            x=[0, 1], y=[0, 1], mode="lines", name="chance",
-            line={"color": "#999999", "dash": "dot", "width": 1}, hoverinfo="skip",
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="chance",
+            line={"color": "#999999", "dash": "dot", "width": 1},
+            hoverinfo="skip",
         )
     )
     fig.add_hline(
-        y=0.95, line={"color": "#999999", "dash": "dash", "width": 1},
-        annotation_text="TPR 95% (FPR95 is read here)", annotation_position="bottom right",
+        y=0.95,
+        line={"color": "#999999", "dash": "dash", "width": 1},
+        annotation_text="TPR 95% (FPR95 is read here)",
+        annotation_position="bottom right",
     )
     fig = base_layout(
-        fig, title, height,
+        fig,
+        title,
+        height,
         xaxis_title="false-positive rate: OOD accepted as ID",
         yaxis_title="true-positive rate: ID accepted",
     )
-    fig.update_layout(
-        legend={"orientation": "v", "yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.98}
-    )
+    fig.update_layout(legend={"orientation": "v", "yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.98})
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig
@@ -104,7 +108,7 @@ def best_per_column(df: pd.DataFrame) -> dict[str, list]:
     columns are ignored, as are NaN cells.
 
     Args:
-        df: one row per method, metric columns as fractions (`gaia_core.metrics.ood_metrics`).
+        df: one row per method, metric columns as fractions (`gaia_core.evaluation.metrics.ood_metrics`).
     """
     best = {}
     for column, (_, higher_is_better) in METRIC_COLUMNS.items():
@@ -132,8 +136,7 @@ def style_metrics_table(df: pd.DataFrame, percent: bool = True) -> Styler:
     best = best_per_column(df)
     # The labels go into the data itself: st.dataframe shows a Styler's cells and colours but
     # not its formatted index or headers.
-    shown = df.rename(index=lambda label: method_label(str(label)),
-                      columns=lambda c: METRIC_COLUMNS.get(c, (c,))[0])
+    shown = df.rename(index=lambda label: method_label(str(label)), columns=lambda c: METRIC_COLUMNS.get(c, (c,))[0])
     styles = pd.DataFrame("", index=shown.index, columns=shown.columns)
     for j, column in enumerate(df.columns):
         for i, label in enumerate(df.index):

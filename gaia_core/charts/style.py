@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import plotly.graph_objects as go
 
+from gaia_core.errors import GaiaError
+
 TEMPLATE = "plotly_white"
 ID_COLOR = "#0072B2"
 OOD_PALETTE = ("#E69F00", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999")
@@ -44,7 +46,7 @@ METHOD_COLORS = {
 }
 
 
-class ChartError(ValueError):
+class ChartError(GaiaError, ValueError):
     """A chart cannot be drawn from the given inputs; the message says what to change."""
 
 
@@ -80,9 +82,7 @@ def dataset_colors(names: Iterable[str], id_name: str | None = None) -> dict[str
     return colors
 
 
-def resolve_colors(
-    names: Iterable[str], id_name: str | None, colors: Mapping[str, str] | None
-) -> dict[str, str]:
+def resolve_colors(names: Iterable[str], id_name: str | None, colors: Mapping[str, str] | None) -> dict[str, str]:
     """The caller's colours where given, `dataset_colors` for the rest."""
     names = list(names)
     defaults = dataset_colors(names, id_name)

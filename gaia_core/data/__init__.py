@@ -32,6 +32,8 @@ from gaia_core.data.sources import SOURCES, Source, open_source
 from gaia_core.data.transforms import array_transform, image_transform
 
 __all__ = [
+    "PRESETS",
+    "SOURCES",
     "ArrayDataset",
     "DataError",
     "DatasetNotFound",
@@ -39,9 +41,7 @@ __all__ = [
     "ImageFilesDataset",
     "ImageLoader",
     "LabelMismatchError",
-    "PRESETS",
     "Preset",
-    "SOURCES",
     "Sample",
     "ScoreDataset",
     "Source",

@@ -17,10 +17,12 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from gaia_core.errors import GaiaError
+
 ImageLoader = Callable[[bytes, str], Image.Image]
 
 
-class DataError(Exception):
+class DataError(GaiaError):
     """Base class of the data layer's errors; the message says what is wrong and what to do."""
 
 
@@ -83,7 +85,7 @@ class ScoreDataset(Dataset):
         """(N,) int64 labels of all samples, known without reading any image (-1 unknown)."""
         raise NotImplementedError
 
-    def _content_digest(self, digest: "hashlib._Hash") -> None:
+    def _content_digest(self, digest: hashlib._Hash) -> None:
         """Feed what identifies the samples (names, sizes, bytes) into ``digest``."""
         raise NotImplementedError
 

@@ -49,27 +49,67 @@ _CIFAR_OOD = (("", ("svhn", "lsun", "tinyimagenet", "places365", "textures")),)
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("demo", "demo", "Demo: handwritten digits vs letters, photos, textures, noise, shifted digits",
-               "digits", (("", ("letters", "natural", "textures", "noise", "shifted")),), 10),
-        Preset("cifar10", "cifar", "GAIA paper: CIFAR-10 vs SVHN, LSUN, TinyImageNet, Places, Textures",
-               "cifar10", _CIFAR_OOD, 10),
-        Preset("cifar100", "cifar", "GAIA paper: CIFAR-100 vs SVHN, LSUN, TinyImageNet, Places, Textures",
-               "cifar100", _CIFAR_OOD, 100),
-        Preset("imagenet", "imagenet", "GAIA paper: ImageNet-1k vs iNaturalist, SUN, Places, Textures",
-               "imagenet", (("", ("inaturalist", "sun", "places", "textures")),), 1000),
-        *(
-            Preset(f"openood-{bench}", "cifar", f"OpenOOD v1.5 {title}: near- and far-OOD",
-                   f"openood:{bench}/{bench}",
-                   (("near", _openood(bench, (near, "tin"))),
-                    ("far", _openood(bench, ("mnist", "svhn", "texture", "places365")))), classes)
-            for bench, title, near, classes in (("cifar10", "CIFAR-10", "cifar100", 10),
-                                                ("cifar100", "CIFAR-100", "cifar10", 100))
+        Preset(
+            "demo",
+            "demo",
+            "Demo: handwritten digits vs letters, photos, textures, noise, shifted digits",
+            "digits",
+            (("", ("letters", "natural", "textures", "noise", "shifted")),),
+            10,
+        ),
+        Preset(
+            "cifar10",
+            "cifar",
+            "GAIA paper: CIFAR-10 vs SVHN, LSUN, TinyImageNet, Places, Textures",
+            "cifar10",
+            _CIFAR_OOD,
+            10,
+        ),
+        Preset(
+            "cifar100",
+            "cifar",
+            "GAIA paper: CIFAR-100 vs SVHN, LSUN, TinyImageNet, Places, Textures",
+            "cifar100",
+            _CIFAR_OOD,
+            100,
+        ),
+        Preset(
+            "imagenet",
+            "imagenet",
+            "GAIA paper: ImageNet-1k vs iNaturalist, SUN, Places, Textures",
+            "imagenet",
+            (("", ("inaturalist", "sun", "places", "textures")),),
+            1000,
         ),
         *(
-            Preset(f"openood-{bench}", "imagenet", f"OpenOOD v1.5 {title}: near- and far-OOD",
-                   f"openood:{bench}/{bench}",
-                   (("near", _openood(bench, ("ssb_hard", "ninco"))),
-                    ("far", _openood(bench, ("inaturalist", "textures", "openimage_o")))), classes)
+            Preset(
+                f"openood-{bench}",
+                "cifar",
+                f"OpenOOD v1.5 {title}: near- and far-OOD",
+                f"openood:{bench}/{bench}",
+                (
+                    ("near", _openood(bench, (near, "tin"))),
+                    ("far", _openood(bench, ("mnist", "svhn", "texture", "places365"))),
+                ),
+                classes,
+            )
+            for bench, title, near, classes in (
+                ("cifar10", "CIFAR-10", "cifar100", 10),
+                ("cifar100", "CIFAR-100", "cifar10", 100),
+            )
+        ),
+        *(
+            Preset(
+                f"openood-{bench}",
+                "imagenet",
+                f"OpenOOD v1.5 {title}: near- and far-OOD",
+                f"openood:{bench}/{bench}",
+                (
+                    ("near", _openood(bench, ("ssb_hard", "ninco"))),
+                    ("far", _openood(bench, ("inaturalist", "textures", "openimage_o"))),
+                ),
+                classes,
+            )
             for bench, title, classes in (("imagenet200", "ImageNet-200", 200), ("imagenet", "ImageNet-1k", 1000))
         ),
     )

@@ -16,6 +16,7 @@ import numpy as np
 from gaia_core.data.arrays import ArrayDataset
 from gaia_core.data.base import DatasetNotFound, ImageLoader, ScoreDataset
 from gaia_core.data.files import image_folder, image_list
+from gaia_core.errors import UnknownNameError
 
 OPENOOD_HELP = (
     "get OpenOOD v1.5's benchmark files with its scripts/download/download.py "
@@ -144,35 +145,92 @@ def _source(name, title, location, how_to_get, downloadable, opener, labeled=Fal
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in (
-        _source("cifar10", "CIFAR-10", "cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
-                "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz, extracted)", True,
-                _cifar("cifar10"), labeled=True),
-        _source("cifar100", "CIFAR-100", "cifar-100-python/ (train, test, meta)",
-                "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)", True,
-                _cifar("cifar100"), labeled=True),
+        _source(
+            "cifar10",
+            "CIFAR-10",
+            "cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
+            "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz, extracted)",
+            True,
+            _cifar("cifar10"),
+            labeled=True,
+        ),
+        _source(
+            "cifar100",
+            "CIFAR-100",
+            "cifar-100-python/ (train, test, meta)",
+            "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)",
+            True,
+            _cifar("cifar100"),
+            labeled=True,
+        ),
         # The training splits: what methods needing a fit (ReAct) are fitted on by default.
-        _source("cifar10-train", "CIFAR-10 (train)", "cifar-10-batches-py/ (as for cifar10)",
-                "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz, extracted)", True,
-                _cifar("cifar10", train=True), labeled=True),
-        _source("cifar100-train", "CIFAR-100 (train)", "cifar-100-python/ (as for cifar100)",
-                "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)", True,
-                _cifar("cifar100", train=True), labeled=True),
-        _source("svhn", "SVHN", "svhn/test_32x32.mat",
-                "from http://ufldl.stanford.edu/housenumbers/ (test_32x32.mat)", True, _open_svhn),
-        _source("textures", "Textures", "dtd/dtd/images/<class>/*.jpg (or dtd/images/<class>/)",
-                "from https://www.robots.ox.ac.uk/~vgg/data/dtd/ (dtd-r1.0.1.tar.gz, extracted into dtd/)", True,
-                _open_textures),
-        _source("places365", "Places365", "places365/ (categories_places365.txt, places365_val.txt, val_256/)",
-                "from http://places2.csail.mit.edu/download.html (val_256.tar and the standard file lists)", True,
-                _open_places365),
-        _source("lsun", "LSUN", "LSUN/ (images, any sub-folders)",
-                f"{ODIN_HELP}: LSUN.tar.gz (LSUN crop), extracted and renamed to LSUN/", False, _folder("LSUN")),
-        _source("tinyimagenet", "TinyImageNet", "TinyImageNet/ (images, any sub-folders)",
-                f"{ODIN_HELP}: Imagenet.tar.gz (TinyImageNet crop), extracted and renamed to TinyImageNet/", False,
-                _folder("TinyImageNet")),
-        _source("imagenet", "ImageNet-1k", "imagenet/val/<wnid>/*.JPEG (1000 class folders)",
-                "from https://image-net.org (ILSVRC2012 validation images, sorted into one folder per class)", False,
-                _folder("imagenet/val", labeled=True), labeled=True),
+        _source(
+            "cifar10-train",
+            "CIFAR-10 (train)",
+            "cifar-10-batches-py/ (as for cifar10)",
+            "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz, extracted)",
+            True,
+            _cifar("cifar10", train=True),
+            labeled=True,
+        ),
+        _source(
+            "cifar100-train",
+            "CIFAR-100 (train)",
+            "cifar-100-python/ (as for cifar100)",
+            "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)",
+            True,
+            _cifar("cifar100", train=True),
+            labeled=True,
+        ),
+        _source(
+            "svhn",
+            "SVHN",
+            "svhn/test_32x32.mat",
+            "from http://ufldl.stanford.edu/housenumbers/ (test_32x32.mat)",
+            True,
+            _open_svhn,
+        ),
+        _source(
+            "textures",
+            "Textures",
+            "dtd/dtd/images/<class>/*.jpg (or dtd/images/<class>/)",
+            "from https://www.robots.ox.ac.uk/~vgg/data/dtd/ (dtd-r1.0.1.tar.gz, extracted into dtd/)",
+            True,
+            _open_textures,
+        ),
+        _source(
+            "places365",
+            "Places365",
+            "places365/ (categories_places365.txt, places365_val.txt, val_256/)",
+            "from http://places2.csail.mit.edu/download.html (val_256.tar and the standard file lists)",
+            True,
+            _open_places365,
+        ),
+        _source(
+            "lsun",
+            "LSUN",
+            "LSUN/ (images, any sub-folders)",
+            f"{ODIN_HELP}: LSUN.tar.gz (LSUN crop), extracted and renamed to LSUN/",
+            False,
+            _folder("LSUN"),
+        ),
+        _source(
+            "tinyimagenet",
+            "TinyImageNet",
+            "TinyImageNet/ (images, any sub-folders)",
+            f"{ODIN_HELP}: Imagenet.tar.gz (TinyImageNet crop), extracted and renamed to TinyImageNet/",
+            False,
+            _folder("TinyImageNet"),
+        ),
+        _source(
+            "imagenet",
+            "ImageNet-1k",
+            "imagenet/val/<wnid>/*.JPEG (1000 class folders)",
+            "from https://image-net.org (ILSVRC2012 validation images, sorted into one folder per class)",
+            False,
+            _folder("imagenet/val", labeled=True),
+            labeled=True,
+        ),
         _source("inaturalist", "iNaturalist", "iNaturalist/ (images)", MOS_HELP, False, _folder("iNaturalist")),
         _source("sun", "SUN", "SUN/ (images)", MOS_HELP, False, _folder("SUN")),
         _source("places", "Places", "Places/ (images)", MOS_HELP, False, _folder("Places")),
@@ -180,9 +238,19 @@ SOURCES: dict[str, Source] = {
 }
 
 OPENOOD_TITLES = {
-    "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "tin": "TinyImageNet", "mnist": "MNIST", "svhn": "SVHN",
-    "texture": "Textures", "textures": "Textures", "places365": "Places365", "imagenet": "ImageNet-1k",
-    "imagenet200": "ImageNet-200", "ssb_hard": "SSB-hard", "ninco": "NINCO", "inaturalist": "iNaturalist",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "tin": "TinyImageNet",
+    "mnist": "MNIST",
+    "svhn": "SVHN",
+    "texture": "Textures",
+    "textures": "Textures",
+    "places365": "Places365",
+    "imagenet": "ImageNet-1k",
+    "imagenet200": "ImageNet-200",
+    "ssb_hard": "SSB-hard",
+    "ninco": "NINCO",
+    "inaturalist": "iNaturalist",
     "openimage_o": "OpenImage-O",
 }
 
@@ -199,13 +267,13 @@ def open_source(
 
     Raises:
         DatasetNotFound: it is not on disk; the message says what to put where.
-        KeyError: unknown name.
+        UnknownNameError: unknown name.
     """
     root = Path(data_root).expanduser()
     if name.startswith("openood:"):
         return open_openood(name.removeprefix("openood:"), root, transform, loader=loader)
     if name not in SOURCES:
-        raise KeyError(f"unknown dataset '{name}'; known: {', '.join(SOURCES)}, openood:<benchmark>/<set>")
+        raise UnknownNameError(f"unknown dataset '{name}'; known: {', '.join(SOURCES)}, openood:<benchmark>/<set>")
     source = SOURCES[name]
     dataset = source.opener(source, root, transform, download, loader)
     dataset.title = source.title
@@ -227,7 +295,9 @@ def open_openood(spec: str, data_root: Path, transform, *, loader: ImageLoader |
     """
     benchmark, _, set_name = spec.partition("/")
     if not benchmark or not set_name:
-        raise KeyError(f"OpenOOD sets are named openood:<benchmark>/<set>, e.g. openood:cifar10/svhn; got '{spec}'")
+        raise UnknownNameError(
+            f"OpenOOD sets are named openood:<benchmark>/<set>, e.g. openood:cifar10/svhn; got '{spec}'"
+        )
     root = openood_root(data_root)
     list_file = root / "benchmark_imglist" / benchmark / f"test_{set_name}.txt"
     classic = benchmark in ("cifar10", "cifar100") or set_name in ("texture", "textures")

@@ -14,6 +14,7 @@ from PIL import Image
 from torch import Tensor
 from torchvision import transforms as T
 
+from gaia_core.data.base import DataError
 from gaia_core.models import ModelSpec
 
 
@@ -43,7 +44,7 @@ class MatchChannels:
             return image.expand(self.channels, -1, -1).clone()
         if self.channels == 1:
             return image.mean(dim=0, keepdim=True)
-        raise ValueError(f"cannot turn a {image.shape[0]}-channel image into {self.channels} channels")
+        raise DataError(f"cannot turn a {image.shape[0]}-channel image into {self.channels} channels")
 
     def __repr__(self) -> str:
         return f"MatchChannels({self.channels})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from sklearn.datasets import load_digits, load_sample_images
 from sklearn.model_selection import train_test_split
+
+from gaia_core.errors import GaiaError
 
 IMAGE_SIZE = 32
 SET_SIZE = 300
@@ -37,7 +39,7 @@ _DIGIT_LOOKALIKES = set("aOoDIilJjSsZzBbGgqT")
 _LETTERS = [c for c in string.ascii_letters if c not in _DIGIT_LOOKALIKES]
 
 
-class DemoDataError(ValueError):
+class DemoDataError(GaiaError, ValueError):
     """An unknown demo set or split was asked for."""
 
 
@@ -58,18 +60,37 @@ class DemoSet:
 DEMO_SETS: dict[str, DemoSet] = {
     s.name: s
     for s in (
-        DemoSet("digits", "Handwritten digits (ID)",
-                "scikit-learn's 8x8 handwritten digits 0-9, the data the demo model was trained on.", True),
-        DemoSet("letters", "Letters (near-OOD)",
-                "Latin letters rendered in the digits' 8x8 style: same strokes, unseen classes.", False),
-        DemoSet("natural", "Natural patches",
-                "Grayscale patches of scikit-learn's sample photos (china.jpg, flower.jpg).", False),
-        DemoSet("textures", "Synthetic textures",
-                "Stripes, checkerboards, oriented gratings and blobs at random scales.", False),
-        DemoSet("noise", "Noise",
-                "Uniform and Gaussian pixel noise, at full and at 8x8 resolution.", False),
-        DemoSet("shifted", "Shifted digits (covariate shift)",
-                "Test digits inverted and/or rotated by 90-180 degrees; treated as OOD.", False),
+        DemoSet(
+            "digits",
+            "Handwritten digits (ID)",
+            "scikit-learn's 8x8 handwritten digits 0-9, the data the demo model was trained on.",
+            True,
+        ),
+        DemoSet(
+            "letters",
+            "Letters (near-OOD)",
+            "Latin letters rendered in the digits' 8x8 style: same strokes, unseen classes.",
+            False,
+        ),
+        DemoSet(
+            "natural",
+            "Natural patches",
+            "Grayscale patches of scikit-learn's sample photos (china.jpg, flower.jpg).",
+            False,
+        ),
+        DemoSet(
+            "textures",
+            "Synthetic textures",
+            "Stripes, checkerboards, oriented gratings and blobs at random scales.",
+            False,
+        ),
+        DemoSet("noise", "Noise", "Uniform and Gaussian pixel noise, at full and at 8x8 resolution.", False),
+        DemoSet(
+            "shifted",
+            "Shifted digits (covariate shift)",
+            "Test digits inverted and/or rotated by 90-180 degrees; treated as OOD.",
+            False,
+        ),
     )
 }
 
@@ -154,7 +175,7 @@ def export_samples(directory: str | Path, per_set: int = SAMPLES_PER_SET) -> lis
     return written
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_set(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     if name == "digits":
         images, labels = _digits(split)
@@ -191,8 +212,13 @@ def _letters(rng: np.random.Generator) -> np.ndarray:
         font = ImageFont.load_default(size=int(rng.integers(44, 64)))
         image = Image.new("L", (canvas, canvas), 0)
         ImageDraw.Draw(image).text(
-            (canvas / 2, canvas / 2), letter, fill=255, font=font, anchor="mm",
-            stroke_width=int(rng.integers(0, 3)), stroke_fill=255,
+            (canvas / 2, canvas / 2),
+            letter,
+            fill=255,
+            font=font,
+            anchor="mm",
+            stroke_width=int(rng.integers(0, 3)),
+            stroke_fill=255,
         )
         image = image.rotate(float(rng.uniform(-12, 12)), resample=Image.Resampling.BILINEAR)
         image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.0))))

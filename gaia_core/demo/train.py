@@ -167,15 +167,29 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m gaia_core.demo.train",
         description="Train the demo ResNet on scikit-learn's digits; write weights, a JSON report and sample PNGs.",
     )
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the train split (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed for init, shuffling, augmentation (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEMO_WEIGHTS,
-                        help="weights file; the .json report goes beside it (default %(default)s)")
+    parser.add_argument(
+        "--epochs", type=int, default=defaults.epochs, help="passes over the train split (default %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="seed for init, shuffling, augmentation (default %(default)s)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEMO_WEIGHTS,
+        help="weights file; the .json report goes beside it (default %(default)s)",
+    )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default %(default)s")
-    parser.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate (default %(default)s)")
+    parser.add_argument(
+        "--lr", type=float, default=defaults.learning_rate, help="peak learning rate (default %(default)s)"
+    )
     parser.add_argument("--threads", type=int, default=defaults.threads, help="CPU threads (default %(default)s)")
-    parser.add_argument("--samples-dir", type=Path, default=DEMO_SAMPLES_DIR,
-                        help="where sample PNGs of every set are written (default %(default)s)")
+    parser.add_argument(
+        "--samples-dir",
+        type=Path,
+        default=DEMO_SAMPLES_DIR,
+        help="where sample PNGs of every set are written (default %(default)s)",
+    )
     parser.add_argument("--no-samples", action="store_true", help="do not write sample PNGs")
     args = parser.parse_args(argv)
     config = TrainConfig(
@@ -184,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     report = train_demo_model(config, args.out, None if args.no_samples else args.samples_dir)
     print(json.dumps(report, indent=2))
     if report["test_accuracy"] < MIN_TEST_ACCURACY:
-        print(f"test accuracy {report['test_accuracy']:.2%} is below the required {MIN_TEST_ACCURACY:.0%}", file=sys.stderr)
+        print(
+            f"test accuracy {report['test_accuracy']:.2%} is below the required {MIN_TEST_ACCURACY:.0%}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -11,12 +11,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
+from gaia_core.errors import GaiaError
+
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
 _HEAD_PREFIXES = ("fc.", "linear.", "classifier", "head.")
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "network")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(GaiaError, ValueError):
     """A checkpoint cannot be read, is refused, or does not fit the model."""
 
 
@@ -32,7 +34,9 @@ def read_state_dict(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> 
         raise CheckpointError(f"checkpoint not found: {path}")
     size = path.stat().st_size
     if size > max_bytes:
-        raise CheckpointError(f"checkpoint {path.name} is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
+        raise CheckpointError(
+            f"checkpoint {path.name} is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit"
+        )
     if _looks_like_safetensors(path):
         try:
             state = load_file(str(path))
@@ -96,14 +100,24 @@ def load_state_dict_into(model: nn.Module, state: dict[str, Tensor], source: str
     missing = _ordered([k for k in expected if k not in state])
     unexpected = _ordered([k for k in state if k not in expected])
     mismatched_keys = [k for k, v in expected.items() if k in state and state[k].shape != v.shape]
-    mismatched = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in mismatched_keys]
+    mismatched = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in mismatched_keys
+    ]
     if missing or unexpected or mismatched:
         parts = [f"{source} does not fit {type(model).__name__}."]
-        for title, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", mismatched)):
+        for title, items in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("shape mismatches", mismatched),
+        ):
             if items:
                 shown = ", ".join(items[:6]) + (f", … ({len(items) - 6} more)" if len(items) > 6 else "")
                 parts.append(f"{len(items)} {title}: {shown}.")
-        if mismatched_keys and all(k.startswith(_HEAD_PREFIXES) for k in mismatched_keys) and not (missing or unexpected):
+        if (
+            mismatched_keys
+            and all(k.startswith(_HEAD_PREFIXES) for k in mismatched_keys)
+            and not (missing or unexpected)
+        ):
             parts.append("Only the classifier differs: pass the checkpoint's number of classes.")
         else:
             parts.append("Is it a checkpoint of another architecture? Pick the model it was trained as.")

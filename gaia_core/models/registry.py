@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from gaia_core.device import best_device
+from gaia_core.errors import UnknownNameError
 from gaia_core.models import cifar_resnet, torchvision_zoo
 from gaia_core.models.checkpoint import CheckpointError, load_state_dict_into, read_state_dict
 
@@ -61,23 +62,46 @@ def _specs() -> dict[str, ModelSpec]:
 
     specs = {
         "demo": ModelSpec(
-            "demo", "demo", "Small ResNet trained on scikit-learn's handwritten digits (ships with the app)",
-            10, 1, 32, 32, (DEMO_MEAN,), (DEMO_STD,), _demo_builder,
+            "demo",
+            "demo",
+            "Small ResNet trained on scikit-learn's handwritten digits (ships with the app)",
+            10,
+            1,
+            32,
+            32,
+            (DEMO_MEAN,),
+            (DEMO_STD,),
+            _demo_builder,
         )
     }
     for depth in (18, 34, 50):
         name = f"cifar_resnet{depth}"
         specs[name] = ModelSpec(
-            name, "cifar", f"CIFAR ResNet-{depth} (32x32; loads the GAIA authors' CIFAR checkpoints)",
-            10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD, getattr(cifar_resnet, name),
+            name,
+            "cifar",
+            f"CIFAR ResNet-{depth} (32x32; loads the GAIA authors' CIFAR checkpoints)",
+            10,
+            3,
+            32,
+            32,
+            CIFAR_MEAN,
+            CIFAR_STD,
+            getattr(cifar_resnet, name),
         )
     for name in torchvision_zoo.IMAGENET_MODELS:
         preprocess = torchvision_zoo.default_weights(name).transforms()
         specs[name] = ModelSpec(
-            name, "imagenet", f"torchvision {name} (ImageNet-1k)", 1000, 3,
-            int(preprocess.crop_size[0]), int(preprocess.resize_size[0]),
-            tuple(preprocess.mean), tuple(preprocess.std),
-            lambda k, name=name: torchvision_zoo.build(name, k), has_pretrained=True,
+            name,
+            "imagenet",
+            f"torchvision {name} (ImageNet-1k)",
+            1000,
+            3,
+            int(preprocess.crop_size[0]),
+            int(preprocess.resize_size[0]),
+            tuple(preprocess.mean),
+            tuple(preprocess.std),
+            lambda k, name=name: torchvision_zoo.build(name, k),
+            has_pretrained=True,
         )
     return specs
 
@@ -90,7 +114,7 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return _specs()[name]
     except KeyError:
-        raise KeyError(f"unknown model '{name}'; available: {', '.join(_specs())}") from None
+        raise UnknownNameError(f"unknown model '{name}'; available: {', '.join(_specs())}") from None
 
 
 def load_model(

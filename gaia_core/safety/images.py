@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from gaia_core.errors import GaiaError
+
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
 
 
-class ImageRejected(ValueError):
+class ImageRejected(GaiaError, ValueError):
     """An uploaded file that is not an acceptable image; the message names the file."""
 
 

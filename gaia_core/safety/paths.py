@@ -1,8 +1,8 @@
 """Paths typed into the app are accepted only inside configured allowed roots.
 
 Setting: the environment variable ``GAIA_ALLOWED_ROOTS``, a list of folders separated by
-``os.pathsep`` (":" on Linux). When it is unset the allowed roots are: the repository's
-``data/`` folder, ``~/.cache/gaia``, and torch hub's folder (``$TORCH_HOME/hub``, where
+``os.pathsep`` (":" on Linux). When it is unset the allowed roots are: ``data/`` in the
+folder the app or the command was started in (the default data root), ``~/.cache/gaia``, and torch hub's folder (``$TORCH_HOME/hub``, where
 pretrained weights are cached). A path is resolved first (``~``, ``..`` and symlinks), and
 accepted only if the resolved path lies inside a resolved root: no ``..`` or symlink escape.
 """
@@ -14,11 +14,15 @@ from pathlib import Path
 
 import torch
 
+from gaia_core.errors import GaiaError
+
 ENV_VAR = "GAIA_ALLOWED_ROOTS"
-REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+# The default data root (the command line's --data-root, the app's Data root field), relative to
+# the folder the server or the command was started in.
+DEFAULT_DATA = Path("data")
 
 
-class PathNotAllowed(ValueError):
+class PathNotAllowed(GaiaError, ValueError):
     """A typed path is empty, missing, of the wrong kind, or outside the allowed roots."""
 
 
@@ -28,7 +32,7 @@ def allowed_roots() -> tuple[Path, ...]:
     if configured is not None:
         folders = [Path(p).expanduser() for p in configured.split(os.pathsep) if p.strip()]
     else:
-        folders = [REPO_DATA, Path("~/.cache/gaia").expanduser(), Path(torch.hub.get_dir())]
+        folders = [DEFAULT_DATA, Path("~/.cache/gaia").expanduser(), Path(torch.hub.get_dir())]
     return tuple(dict.fromkeys(p.resolve(strict=False) for p in folders))
 
 

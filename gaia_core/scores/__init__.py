@@ -6,33 +6,33 @@ energy's negative, ODIN, GradNorm, ReAct) are negated accordingly.
 """
 
 from gaia_core.scores.base import ScoreMethod, ScoreResult, available, create, method_class, register
+from gaia_core.scores.energy import Energy
 from gaia_core.scores.gaia_a import GaiaA, gaia_a
 from gaia_core.scores.gaia_z import GaiaZ, gaia_z
-from gaia_core.scores.msp import MSP
-from gaia_core.scores.maxlogit import MaxLogit
-from gaia_core.scores.energy import Energy
-from gaia_core.scores.odin import ODIN
 from gaia_core.scores.gradnorm import GradNorm
-from gaia_core.scores.react import NotFittedError, ReAct
 from gaia_core.scores.many import score_many
+from gaia_core.scores.maxlogit import MaxLogit
+from gaia_core.scores.msp import MSP
+from gaia_core.scores.odin import ODIN
+from gaia_core.scores.react import NotFittedError, ReAct
 
 __all__ = [
+    "MSP",
+    "ODIN",
+    "Energy",
+    "GaiaA",
+    "GaiaZ",
+    "GradNorm",
+    "MaxLogit",
+    "NotFittedError",
+    "ReAct",
     "ScoreMethod",
     "ScoreResult",
     "available",
     "create",
-    "method_class",
-    "register",
     "gaia_a",
     "gaia_z",
+    "method_class",
+    "register",
     "score_many",
-    "GaiaA",
-    "GaiaZ",
-    "MSP",
-    "MaxLogit",
-    "Energy",
-    "ODIN",
-    "GradNorm",
-    "ReAct",
-    "NotFittedError",
 ]

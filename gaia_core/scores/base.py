@@ -8,7 +8,8 @@ from typing import ClassVar, TypeVar
 
 from torch import Tensor, nn
 
-from gaia_core.probe import Probe, ProbePlan
+from gaia_core.errors import ConfigError, UnknownNameError
+from gaia_core.scores.probe import Probe, ProbePlan
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def method_class(name: str) -> type[ScoreMethod]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown score method '{name}'; available: {', '.join(_REGISTRY)}") from None
+        raise UnknownNameError(f"unknown score method '{name}'; available: {', '.join(_REGISTRY)}") from None
 
 
 def create(name: str, **config) -> ScoreMethod:
@@ -86,4 +87,4 @@ def create(name: str, **config) -> ScoreMethod:
     try:
         return cls(**config)
     except TypeError as err:
-        raise TypeError(f"bad configuration for '{name}': {err}") from None
+        raise ConfigError(f"bad configuration for '{name}': {err}") from None

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from gaia_core.probe import Probe
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.probe import Probe
 
 
 def free_energy(logits: Tensor, temperature: float) -> Tensor:

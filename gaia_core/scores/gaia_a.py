@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaia_core.layers import default_feature_layer, default_gaia_a_layers, get_layer, resolve_layers
-from gaia_core.probe import Probe, ProbePlan
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.probe import Probe, ProbePlan
+from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, get_layer, resolve_layers
 
 
 @register
@@ -26,7 +26,7 @@ class GaiaA(ScoreMethod):
     name = "gaia_a"
     label = "GAIA-A"
 
-    # Dotted names of the inner layers; None = the architecture's default (see gaia_core.layers).
+    # Dotted names of the inner layers; None = the architecture's default (see gaia_core.scores.taps).
     inner_layers: tuple[str, ...] | None = None
     # Dotted name of the layer whose output is F; None = the architecture's default.
     feature_layer: str | None = None
@@ -55,9 +55,7 @@ class GaiaA(ScoreMethod):
         # o = 0 only when the log-softmax sum is flat in F; keep the ratio finite then.
         output_component = output_component.clamp_min(torch.finfo(output_component.dtype).tiny)
         inner_grads = probe.grads(probe.pooled.sum(), layers)
-        channels = {
-            name: grad.mean(dim=(2, 3)).abs() / output_component[:, None] for name, grad in inner_grads.items()
-        }
+        channels = {name: grad.mean(dim=(2, 3)).abs() / output_component[:, None] for name, grad in inner_grads.items()}
         ratios = torch.cat(list(channels.values()), dim=1)
         return ScoreResult(ratios.pow(2).mean(dim=1).detach(), probe.logits.detach(), channels)
 

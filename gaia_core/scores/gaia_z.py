@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from gaia_core.layers import default_gaia_z_layers, resolve_layers
-from gaia_core.probe import Probe, ProbePlan
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.probe import Probe, ProbePlan
+from gaia_core.scores.taps import default_gaia_z_layers, resolve_layers
 
 
 @register

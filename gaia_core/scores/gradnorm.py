@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from gaia_core.layers import LayerError, get_layer, last_linear
-from gaia_core.probe import Probe, ProbePlan
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.probe import Probe, ProbePlan
+from gaia_core.scores.taps import LayerError, get_layer, last_linear
 
 
 @register

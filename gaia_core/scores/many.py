@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from gaia_core.probe import ProbePlan, run_probe
 from gaia_core.scores.base import ScoreMethod, ScoreResult
+from gaia_core.scores.probe import ProbePlan, run_probe
 
 
 def score_many(model: nn.Module, x: Tensor, methods: Sequence[ScoreMethod]) -> dict[str, ScoreResult]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gaia_core.probe import Probe
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.probe import Probe
 
 
 @register

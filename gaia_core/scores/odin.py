@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaia_core.probe import check_eval_mode
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.probe import check_eval_mode
 
 
 @register

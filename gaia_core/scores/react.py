@@ -10,13 +10,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gaia_core.layers import default_head_layer, get_layer
-from gaia_core.probe import Probe, ProbePlan, run_probe
+from gaia_core.errors import GaiaError
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
 from gaia_core.scores.energy import free_energy
+from gaia_core.scores.probe import Probe, ProbePlan, run_probe
+from gaia_core.scores.taps import default_head_layer, get_layer
 
 
-class NotFittedError(RuntimeError):
+class NotFittedError(GaiaError, RuntimeError):
     """A method that must be fitted on ID data was used before ``fit``."""
 
 

@@ -5,7 +5,7 @@ logit-based scores, one graph for GAIA-A and GAIA-Z). Samples are processed in c
 finished chunk is stored in the cache (when one is given), so a second run reads everything
 back without scoring and an interrupted run resumes after its last finished chunk. Files that
 cannot be read are skipped and reported. Under torchrun the samples are split across
-processes and the results merged (see `gaia_core.distributed`).
+processes and the results merged (see `gaia_core.evaluation.distributed`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 import gaia_core
-from gaia_core import distributed as dist
-from gaia_core.cache import ScoreCache
-from gaia_core.data.base import EmptyDatasetError, ScoreDataset, UnreadableSample
+from gaia_core.data.base import DataError, EmptyDatasetError, ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
+from gaia_core.errors import ConfigError
+from gaia_core.evaluation import distributed as dist
+from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod, score_many
 
@@ -160,9 +161,7 @@ def collate_samples(items: list) -> dict:
     skipped = [(i, s.sample_id, s.path, s.reason) for i, s in items if isinstance(s, UnreadableSample)]
     shapes = {tuple(s.image.shape) for _, s in good}
     if len(shapes) > 1:
-        raise ValueError(
-            f"samples of one batch have different shapes {sorted(shapes)}; the transform must fix the size"
-        )
+        raise DataError(f"samples of one batch have different shapes {sorted(shapes)}; the transform must fix the size")
     return {
         "x": torch.stack([s.image for _, s in good]) if good else None,
         "index": torch.tensor([i for i, _ in good], dtype=torch.int64),
@@ -199,7 +198,7 @@ def _input_device(model: nn.Module, device: torch.device | str | None) -> torch.
     if device is not None:
         asked = torch.device(device)
         if asked.type != here.type or (asked.index is not None and asked.index != here.index):
-            raise ValueError(f"the model is on {here} but device={device} was asked; move the model first")
+            raise ConfigError(f"the model is on {here} but device={device} was asked; move the model first")
     return here
 
 
@@ -384,12 +383,21 @@ def evaluate_dataset(
 
     new_chunks = list(
         _score_indices(
-            model, dataset, methods, mine, device,
-            batch_size=batch_size, num_workers=num_workers, keep_channels=keep_channels,
+            model,
+            dataset,
+            methods,
+            mine,
+            device,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            keep_channels=keep_channels,
             chunk_size=chunk_size or batch_size * max(1, math.ceil(CHUNK_SAMPLES / batch_size)),
-            entry=entry, progress=progress, start=total - len(remaining),
+            entry=entry,
+            progress=progress,
+            start=total - len(remaining),
             bar=progress_bar and (context is None or context.is_main),
-            title=dataset.display_name, total=total - len(remaining) + len(mine),
+            title=dataset.display_name,
+            total=total - len(remaining) + len(mine),
         )
     )
     chunks = cached + new_chunks
@@ -408,8 +416,22 @@ def evaluate_dataset(
 
 
 def _score_indices(
-    model, dataset, methods, indices, device, *, batch_size, num_workers, keep_channels, chunk_size,
-    entry, progress, start, bar, title, total,
+    model,
+    dataset,
+    methods,
+    indices,
+    device,
+    *,
+    batch_size,
+    num_workers,
+    keep_channels,
+    chunk_size,
+    entry,
+    progress,
+    start,
+    bar,
+    title,
+    total,
 ) -> Iterator[dict[str, np.ndarray]]:
     """Score ``indices`` chunk by chunk, storing each finished chunk before yielding it."""
     pieces = [indices[i : i + chunk_size] for i in range(0, len(indices), chunk_size)]
@@ -481,9 +503,7 @@ def _assemble(dataset: ScoreDataset, methods: list[str], chunks: list[dict], kee
             merged = None
             for c in chunks:
                 if key in c:
-                    part = ChannelStats(
-                        int(c[key]), c[f"stat|{method}|{layer}|mean"], c[f"stat|{method}|{layer}|m2"]
-                    )
+                    part = ChannelStats(int(c[key]), c[f"stat|{method}|{layer}|mean"], c[f"stat|{method}|{layer}|m2"])
                     merged = part if merged is None else merged.merge(part)
             stats.setdefault(method, {})[layer] = merged
     skipped = [

@@ -7,13 +7,19 @@ import math
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from gaia_core.errors import GaiaError
+
+
+class ScoreValuesError(GaiaError, ValueError):
+    """Scores that metrics cannot be computed from (none, or NaN / infinite values)."""
+
 
 def _as_scores(values, what: str) -> np.ndarray:
     array = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values, dtype=np.float64).ravel()
     if array.size == 0:
-        raise ValueError(f"no {what} scores")
+        raise ScoreValuesError(f"no {what} scores")
     if not np.isfinite(array).all():
-        raise ValueError(f"{what} scores contain NaN or infinite values")
+        raise ScoreValuesError(f"{what} scores contain NaN or infinite values")
     return array
 
 

@@ -4,11 +4,12 @@ import json
 
 import streamlit as st
 
-from gaia_core import app_support
+from app_pages import data_sets, model_picker
+from app_pages.page_table import PAGES
+from gaia_core.app_support import images
 from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.safety import load_image
-from pages import common
 
 PIPELINE = """
 digraph gaia {
@@ -28,20 +29,7 @@ digraph gaia {
 }
 """
 
-PAGES = (
-    ("pages/inspect.py", "Inspect images", "Upload images or pick samples: prediction, every score on the ID "
-     "reference, attribution maps, per-layer profile."),
-    ("pages/id_vs_ood.py", "ID vs OOD", "Score an ID set against OOD sets: histograms with the 95%-TPR threshold, "
-     "ROC curves, FPR95 / AUROC / AUPR of all methods side by side."),
-    ("pages/channels.py", "Channel abnormality", "Which layers and channels separate ID from OOD: distributions per "
-     "layer, a layer × channel heat map, a ranking."),
-    ("pages/misflagged.py", "Misflagged samples", "ID images flagged as OOD and OOD images accepted as ID, where GAIA "
-     "and MSP disagree; export as CSV."),
-    ("pages/how_it_works.py", "How GAIA works", "A guided walk-through on one ID and one OOD image, formula beside "
-     "each step."),
-)
-
-loaded = common.page_model()
+loaded = model_picker.page_model()
 st.title("GAIA Explorer")
 st.markdown(
     "A classifier is confident on anything; an **out-of-distribution (OOD)** input, unlike anything it was trained "
@@ -60,29 +48,37 @@ with left:
     st.markdown(f"**Model:** {loaded.title}  \n{loaded.spec.description}")
     if loaded.spec.family == "demo" and DEMO_REPORT.is_file():
         report = json.loads(DEMO_REPORT.read_text())
-        st.markdown(f"Trained on {report['train_images']} digits; test accuracy "
-                    f"**{100 * report['test_accuracy']:.2f}%** on {report['test_images']} test digits.")
-    st.caption(f"Batch size {st.session_state.get('batch_size', 64)} · at most "
-               f"{st.session_state.get('max_per_set', 1000)} images per set · change both in the sidebar.")
+        st.markdown(
+            f"Trained on {report['train_images']} digits; test accuracy "
+            f"**{100 * report['test_accuracy']:.2f}%** on {report['test_images']} test digits."
+        )
+    st.caption(
+        f"Batch size {st.session_state.get('batch_size', 64)} · at most "
+        f"{st.session_state.get('max_per_set', 1000)} images per set · change both in the sidebar."
+    )
 with right:
-    st.markdown(f"**ID set:** {common.set_title(st.session_state['id_set'])}  \n**OOD sets:** "
-                + (", ".join(common.set_title(s) for s in st.session_state["ood_sets"]) or "none yet"))
+    st.markdown(
+        f"**ID set:** {data_sets.set_title(st.session_state['id_set'])}  \n**OOD sets:** "
+        + (", ".join(data_sets.set_title(s) for s in st.session_state["ood_sets"]) or "none yet")
+    )
     if loaded.spec.family == "demo":
-        st.caption("All six sets ship with the app (scikit-learn's digits and generated images): nothing is "
-                   "downloaded.")
+        st.caption(
+            "All six sets ship with the app (scikit-learn's digits and generated images): nothing is downloaded."
+        )
 
 if DEMO_SAMPLES_DIR.is_dir():
     st.markdown("**The demo's sets** (the model was trained on the first; the others are OOD)")
     columns = st.columns(len(DEMO_SETS))
     for column, (name, demo_set) in zip(columns, DEMO_SETS.items()):
         files = sorted((DEMO_SAMPLES_DIR / name).glob("*.png"))[:2]
-        pictures = [app_support.upscale(load_image(f.read_bytes(), f.name), 80) for f in files]
+        pictures = [images.upscale(load_image(f.read_bytes(), f.name), 80) for f in files]
         column.image(pictures, width=80)
         column.caption(demo_set.title)
 
 st.subheader("Pages")
-columns = st.columns(len(PAGES))
-for column, (path, title, text) in zip(columns, PAGES):
+others = PAGES[1:]
+columns = st.columns(len(others))
+for column, page in zip(columns, others):
     with column.container(border=True):
-        st.page_link(path, label=f"**{title}**")
-        st.caption(text)
+        st.page_link(page.path, label=f"**{page.title}**")
+        st.caption(page.blurb)

@@ -12,8 +12,9 @@ from torch import nn
 
 from gaia_core.data.base import LabelMismatchError, ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
-from gaia_core.evaluate import DatasetScores, evaluate_dataset
-from gaia_core.metrics import ood_metrics
+from gaia_core.errors import ConfigError
+from gaia_core.evaluation.metrics import ood_metrics
+from gaia_core.evaluation.scoring import DatasetScores, evaluate_dataset
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod, method_class
 
@@ -111,12 +112,10 @@ def evaluate_benchmark(
     ood_scores: dict[str, DatasetScores] = {}
     for dataset in ood_datasets:
         if dataset.display_name in ood_scores:
-            raise ValueError(f"two OOD sets are called '{dataset.display_name}'")
+            raise ConfigError(f"two OOD sets are called '{dataset.display_name}'")
         ood_scores[dataset.display_name] = run(dataset)
     titles = {d.name: d.display_name for d in ood_datasets}
-    named_groups = {
-        group: [titles.get(n, n) for n in names] for group, names in (groups or {}).items()
-    }
+    named_groups = {group: [titles.get(n, n) for n in names] for group, names in (groups or {}).items()}
     metrics = {
         m.name: {title: ood_metrics(id_scores.scores(m.name), s.scores(m.name)) for title, s in ood_scores.items()}
         for m in methods

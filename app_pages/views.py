@@ -10,15 +10,32 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from gaia_core import app_support, charts
-from gaia_core.attribution import NOISE_TUNNEL_TYPES, AttributionConfig, AttributionResult, attribute
-from gaia_core.attribution import available_methods, method_spec
-from gaia_core.attribution.overlay import blend, common_vmax, denormalize, grid_png, render_heatmap, to_png_bytes
+from app_pages.data_sets import ALL_METHODS, GAIA_METHODS
+from app_pages.frame import attempt
+from app_pages.model_picker import LoadedModel, class_name
+from app_pages.scoring import Scored
+from app_pages.state import choose
+from gaia_core import charts
+from gaia_core.app_support import channel_values, images, tables
+from gaia_core.attribution import (
+    NOISE_TUNNEL_TYPES,
+    AttributionConfig,
+    AttributionResult,
+    attribute,
+    available_methods,
+    method_spec,
+)
+from gaia_core.attribution.overlay import (
+    blend,
+    common_vmax,
+    denormalize,
+    grid_png,
+    render_heatmap,
+    to_png_bytes,
+)
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.charts import method_label
 from gaia_core.device import model_device
-from pages.common import ALL_METHODS, GAIA_METHODS, LoadedModel, attempt, choose, class_name
-from pages.scoring import Scored
 
 THUMB = 96  # pixels of a gallery thumbnail's shorter side
 PROFILE_LABELS = {
@@ -38,55 +55,87 @@ def attribution_picker(readout: bool = True) -> tuple[AttributionConfig | None, 
     choose("attr_noise", ["none", *NOISE_TUNNEL_TYPES], "none")
     choose("attr_readout", list(READOUTS), "sparsity")
     cols = st.columns(3 if readout else 2)
-    method = cols[0].selectbox("Attribution method", methods, key="attr_method",
-                               format_func=lambda n: method_spec(n).label)
-    noise = cols[1].selectbox("Noise tunnel", ["none", *NOISE_TUNNEL_TYPES], key="attr_noise",
-                              help="Average the map over noisy copies of the input (SmoothGrad and variants).")
+    method = cols[0].selectbox(
+        "Attribution method", methods, key="attr_method", format_func=lambda n: method_spec(n).label
+    )
+    noise = cols[1].selectbox(
+        "Noise tunnel",
+        ["none", *NOISE_TUNNEL_TYPES],
+        key="attr_noise",
+        help="Average the map over noisy copies of the input (SmoothGrad and variants).",
+    )
     name = "sparsity"
     if readout:
-        name = cols[2].selectbox("Concentration readout", list(READOUTS), key="attr_readout",
-                                 format_func=lambda n: READOUTS[n].label,
-                                 help="How concentrated a map is: " + " ".join(r.label + ": " + r.description for r in READOUTS.values()))
+        name = cols[2].selectbox(
+            "Concentration readout",
+            list(READOUTS),
+            key="attr_readout",
+            format_func=lambda n: READOUTS[n].label,
+            help="How concentrated a map is: " + " ".join(r.label + ": " + r.description for r in READOUTS.values()),
+        )
     st.caption(method_spec(method).description)
-    config = attempt("Attribution settings", AttributionConfig, method=method,
-                     noise_tunnel=None if noise == "none" else noise)
+    config = attempt(
+        "Attribution settings", AttributionConfig, method=method, noise_tunnel=None if noise == "none" else noise
+    )
     return config, name
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _maps(model_key: tuple, digest: str, method: str, noise: str | None, target: int | None, _model, _x
-          ) -> AttributionResult:
+def _maps(
+    model_key: tuple, digest: str, method: str, noise: str | None, target: int | None, _model, _x
+) -> AttributionResult:
     return attribute(_model, _x, AttributionConfig(method=method, noise_tunnel=noise), target=target)
 
 
-def attribution_maps(loaded: LoadedModel, x: torch.Tensor, config: AttributionConfig, target: int | None = None
-                     ) -> AttributionResult | None:
+def attribution_maps(
+    loaded: LoadedModel, x: torch.Tensor, config: AttributionConfig, target: int | None = None
+) -> AttributionResult | None:
     """Maps (B, H, W) of inputs (B, C, H, W) for class ``target`` (None: each input's predicted
     class), cached per model, inputs, method and target."""
     digest = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
     with st.spinner(f"Computing {method_spec(config.method).label} maps…"):
-        return attempt("Attribution failed", _maps, loaded.key, digest, config.method, config.noise_tunnel, target,
-                       loaded.model, x.to(model_device(loaded.model)))
+        return attempt(
+            "Attribution failed",
+            _maps,
+            loaded.key,
+            digest,
+            config.method,
+            config.noise_tunnel,
+            target,
+            loaded.model,
+            x.to(model_device(loaded.model)),
+        )
 
 
 def target_picker(loaded: LoadedModel, predicted: int, key: str) -> int | None:
     """The class an attribution map explains: None (the predicted class) or one the user picks."""
     predicted_class = -1  # a selectbox shows a None option as "no choice"
     classes = [predicted_class, *range(loaded.choice.num_classes or loaded.spec.num_classes)]
-    choose(key, classes, predicted_class)
-    picked = st.selectbox("Explain class", classes, key=key, format_func=lambda c: (
-        f"predicted: {class_name(loaded, predicted)}" if c == predicted_class else class_name(loaded, c)))
+    choose(key, classes, predicted_class, keep=False)
+    picked = st.selectbox(
+        "Explain class",
+        classes,
+        key=key,
+        format_func=lambda c: (
+            f"predicted: {class_name(loaded, predicted)}" if c == predicted_class else class_name(loaded, c)
+        ),
+    )
     return None if picked == predicted_class else picked
 
 
 def overlays(loaded: LoadedModel, x: torch.Tensor, maps: np.ndarray, vmax: float) -> list[np.ndarray]:
     """Heat maps blended on the de-normalized images, on one colour scale, upscaled."""
     pictures = denormalize(x, loaded.spec.mean, loaded.spec.std)
-    return [app_support.upscale(blend(p, render_heatmap(m, vmax=vmax), 0.55), 2 * THUMB) for p, m in zip(pictures, maps)]
+    return [images.upscale(blend(p, render_heatmap(m, vmax=vmax), 0.55), 2 * THUMB) for p, m in zip(pictures, maps)]
 
 
-def comparison_grid(loaded: LoadedModel, groups: Mapping[str, tuple[torch.Tensor, Sequence[str]]],
-                    config: AttributionConfig, readout: str, key: str) -> None:
+def comparison_grid(
+    loaded: LoadedModel,
+    groups: Mapping[str, tuple[torch.Tensor, Sequence[str]]],
+    config: AttributionConfig,
+    readout: str,
+    key: str,
+) -> None:
     """Side-by-side attribution maps of several groups of images (ID vs OOD), one colour scale.
 
     Args:
@@ -112,10 +161,17 @@ def comparison_grid(loaded: LoadedModel, groups: Mapping[str, tuple[torch.Tensor
             columns[k % len(columns)].image(tiles[start + k], caption=text, width="stretch")
             labels.append(f"{caption[:18]} {values[start + k]:.2f}")
         start += len(x)
-    st.caption(f"{method_spec(config.method).label}, one colour scale for all maps (vmax {vmax:.3g}); "
-               f"{READOUTS[readout].description}")
-    st.download_button("Download the grid (PNG)", grid_png(tiles, 6, labels), file_name=f"gaia_{config.method}_grid.png",
-                       mime="image/png", key=f"{key}_grid_png")
+    st.caption(
+        f"{method_spec(config.method).label}, one colour scale for all maps (vmax {vmax:.3g}); "
+        f"{READOUTS[readout].description}"
+    )
+    st.download_button(
+        "Download the grid (PNG)",
+        grid_png(tiles, 6, labels),
+        file_name=f"gaia_{config.method}_grid.png",
+        mime="image/png",
+        key=f"{key}_grid_png",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,15 +180,17 @@ def comparison_grid(loaded: LoadedModel, groups: Mapping[str, tuple[torch.Tensor
 
 def row_inputs(scored: Scored, rows: pd.DataFrame) -> tuple[torch.Tensor, list[str]]:
     """Model inputs (k, C, H, W) of rows of the scored table (any sets), in row order."""
-    images, ids = [], []
+    inputs, ids = [], []
     for _, row in rows.iterrows():
-        x, sample_ids = app_support.dataset_inputs(scored.datasets[row[app_support.SET_COLUMN]], [row["index"]])
-        images.append(x[0])
+        x, sample_ids = images.dataset_inputs(scored.datasets[row[tables.SET_COLUMN]], [row["index"]])
+        inputs.append(x[0])
         ids.extend(sample_ids)
-    return (torch.stack(images) if images else torch.empty(0)), ids
+    return (torch.stack(inputs) if inputs else torch.empty(0)), ids
 
 
-def gallery(loaded: LoadedModel, scored: Scored, rows: pd.DataFrame, caption_column: str | None, limit: int = 24) -> None:
+def gallery(
+    loaded: LoadedModel, scored: Scored, rows: pd.DataFrame, caption_column: str | None, limit: int = 24
+) -> None:
     """Thumbnails of table rows, six per line, captioned with the set and a score."""
     shown = rows.head(limit)
     if shown.empty:
@@ -146,7 +204,7 @@ def gallery(loaded: LoadedModel, scored: Scored, rows: pd.DataFrame, caption_col
         text = f"{row['sample_id']}"
         if caption_column:
             text += f" · {method_label(caption_column)} {row[caption_column]:.4g}"
-        columns[k % 6].image(app_support.upscale(picture, THUMB), caption=text, width="stretch")
+        columns[k % 6].image(images.upscale(picture, THUMB), caption=text, width="stretch")
     if len(rows) > limit:
         st.caption(f"Showing {limit} of {len(rows)} images.")
 
@@ -155,8 +213,17 @@ def gallery(loaded: LoadedModel, scored: Scored, rows: pd.DataFrame, caption_col
 # One image
 
 
-def image_detail(loaded: LoadedModel, x: torch.Tensor, name: str, row: Mapping, channels: Mapping[str, Mapping[str, np.ndarray]],
-                 reference: Scored | None, config: AttributionConfig | None, readout: str, key: str) -> None:
+def image_detail(
+    loaded: LoadedModel,
+    x: torch.Tensor,
+    name: str,
+    row: Mapping,
+    channels: Mapping[str, Mapping[str, np.ndarray]],
+    reference: Scored | None,
+    config: AttributionConfig | None,
+    readout: str,
+    key: str,
+) -> None:
     """Everything about one image: the picture and its attribution map, every score placed on
     the ID reference, and its per-layer profile against the ID mean.
 
@@ -169,50 +236,72 @@ def image_detail(loaded: LoadedModel, x: torch.Tensor, name: str, row: Mapping, 
     methods = [m for m in ALL_METHODS if m in row]
     thresholds = None
     if reference is not None:
-        thresholds = app_support.thresholds_at_tpr(reference.result.id_scores.table, methods)
-    verdicts = app_support.score_verdicts({m: float(row[m]) for m in methods}, None if reference is None
-                                          else reference.result.id_scores.table, thresholds)
+        thresholds = tables.thresholds_at_tpr(reference.result.id_scores.table, methods)
+    verdicts = tables.score_verdicts(
+        {m: float(row[m]) for m in methods}, None if reference is None else reference.result.id_scores.table, thresholds
+    )
     picture_column, map_column, table_column = st.columns([1, 1, 3])
     with picture_column:
-        st.image(app_support.display_image(x, loaded.spec.mean, loaded.spec.std, 192), caption=name, width="stretch")
-        st.markdown(f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence "
-                    f"**{100 * row['confidence']:.1f}%**")
+        st.image(images.display_image(x, loaded.spec.mean, loaded.spec.std, 192), caption=name, width="stretch")
+        st.markdown(
+            f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence **{100 * row['confidence']:.1f}%**"
+        )
     with map_column:
         target = target_picker(loaded, int(row["pred"]), key=f"{key}_target")
         result = attribution_maps(loaded, x[None], config, target) if config is not None else None
         if result is not None:
             tile = overlays(loaded, x[None], result.maps, common_vmax(result.maps))[0]
             value = READOUTS[readout].compute(result.maps[0])
-            st.image(tile, caption=f"{method_spec(config.method).label} for {class_name(loaded, int(result.target[0]))}"
-                                   f" · {READOUTS[readout].label} {value:.3f}", width="stretch")
-            st.download_button("Map (PNG)", to_png_bytes(tile), file_name=f"{name}_{config.method}.png",
-                               mime="image/png", key=f"{key}_map_png", icon=":material/download:")
+            st.image(
+                tile,
+                caption=f"{method_spec(config.method).label} for {class_name(loaded, int(result.target[0]))}"
+                f" · {READOUTS[readout].label} {value:.3f}",
+                width="stretch",
+            )
+            st.download_button(
+                "Map (PNG)",
+                to_png_bytes(tile),
+                file_name=f"{name}_{config.method}.png",
+                mime="image/png",
+                key=f"{key}_map_png",
+                icon=":material/download:",
+            )
     with table_column:
         flagged = verdicts["flagged"].dropna()
         if len(flagged):
-            st.markdown(f"**Flagged as OOD by {int(flagged.sum())} of {len(flagged)} methods** "
-                        "(each at the threshold that keeps 95% of the ID set)")
+            st.markdown(
+                f"**Flagged as OOD by {int(flagged.sum())} of {len(flagged)} methods** "
+                "(each at the threshold that keeps 95% of the ID set)"
+            )
         else:
             st.caption("No ID reference yet: scores are shown without percentiles.")
         st.dataframe(
-            verdicts.drop(columns=["method"]), hide_index=True, key=f"{key}_verdicts",
+            verdicts.drop(columns=["method"]),
+            hide_index=True,
+            key=f"{key}_verdicts",
             column_config={
-                "label": "method", "score": st.column_config.NumberColumn("score", format="%.4g"),
-                "id_percentile": st.column_config.ProgressColumn("ID percentile", min_value=0, max_value=100,
-                                                                 format="%.1f%%"),
+                "label": "method",
+                "score": st.column_config.NumberColumn("score", format="%.4g"),
+                "id_percentile": st.column_config.ProgressColumn(
+                    "ID percentile", min_value=0, max_value=100, format="%.1f%%"
+                ),
                 "threshold": st.column_config.NumberColumn("95% TPR threshold", format="%.4g"),
                 "flagged": st.column_config.CheckboxColumn("flagged as OOD"),
             },
         )
     if reference is not None:
         choose("inspect_positions", methods, ["gaia_a", "gaia_z", "msp"])
-        picked = st.multiselect("Place on the ID distribution", methods, key="inspect_positions",
-                                format_func=method_label)
+        picked = st.multiselect(
+            "Place on the ID distribution", methods, key="inspect_positions", format_func=method_label
+        )
         id_table = reference.result.id_scores.table
         for column, method in zip(st.columns(3) * (len(picked) // 3 + 1), picked):
-            column.plotly_chart(charts.score_position_figure(float(row[method]), id_table[method].to_numpy(),
-                                                             thresholds[method], method_label(method)),
-                                key=f"{key}_pos_{method}")
+            column.plotly_chart(
+                charts.score_position_figure(
+                    float(row[method]), id_table[method].to_numpy(), thresholds[method], method_label(method)
+                ),
+                key=f"{key}_pos_{method}",
+            )
     if reference is None:
         return
     columns = st.columns(2)
@@ -221,7 +310,13 @@ def image_detail(loaded: LoadedModel, x: torch.Tensor, name: str, row: Mapping, 
             continue
         id_profile = charts.id_reference_profile(charts.layer_means(reference.result.id_scores.channels[method]))
         title, y_label = PROFILE_LABELS[method]
-        figure = attempt("Profile", charts.layer_profile_figure, app_support.image_profile(channels[method]),
-                         *id_profile, title=title, y_label=y_label)
+        figure = attempt(
+            "Profile",
+            charts.layer_profile_figure,
+            channel_values.image_profile(channels[method]),
+            *id_profile,
+            title=title,
+            y_label=y_label,
+        )
         if figure is not None:
             column.plotly_chart(figure, key=f"{key}_profile_{method}")

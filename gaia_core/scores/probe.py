@@ -24,10 +24,11 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.graph import GradientEdge, get_gradient_edge
 
-from gaia_core.layers import LayerError, get_layer
+from gaia_core.errors import GaiaError
+from gaia_core.scores.taps import LayerError, get_layer
 
 
-class ModelStateError(ValueError):
+class ModelStateError(GaiaError, ValueError):
     """The model is not in the state a score needs (e.g. in training mode)."""
 
 
@@ -132,7 +133,7 @@ def run_probe(model: nn.Module, x: Tensor, plan: ProbePlan) -> Probe:
     if not isinstance(logits, Tensor) or logits.dim() != 2:
         raise ModelStateError("the model must return logits of shape (B, K)")
     for name in graph_layers:
-        if name in plan.taps and name not in record["edges"] or name == plan.pooled and record["pooled"] is None:
+        if (name in plan.taps and name not in record["edges"]) or (name == plan.pooled and record["pooled"] is None):
             raise LayerError(f"layer '{name}' did not run during the forward pass")
     if plan.head and record["head_input"] is None:
         raise LayerError(f"head layer '{plan.head}' did not run during the forward pass")

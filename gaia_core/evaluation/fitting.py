@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 import gaia_core
-from gaia_core import distributed as dist
-from gaia_core.cache import ScoreCache
 from gaia_core.data.base import ScoreDataset, evenly_spaced
 from gaia_core.device import model_device
-from gaia_core.evaluate import batch_loader, method_config
+from gaia_core.evaluation import distributed as dist
+from gaia_core.evaluation.cache import ScoreCache
+from gaia_core.evaluation.scoring import batch_loader, method_config
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod
 
@@ -84,5 +84,3 @@ def _fit_changes(model, methods, subset, batch_size, num_workers, device) -> dic
             fitted = method.fit(model, id_batches())
             changes[method.name] = {k: v for k, v in dataclasses.asdict(fitted).items() if getattr(method, k) != v}
     return changes
-
-

@@ -1,6 +1,6 @@
 """Datasets and background scoring for the pages: jobs keyed by plain values, shared by every
 session, followed without blocking the page. The math is `gaia_core`'s (`evaluate`,
-`benchmark`, `fitting`, `app_support`)."""
+`evaluation`, `app_support`)."""
 
 from __future__ import annotations
 
@@ -11,35 +11,44 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gaia_core.app_support import Readouts, attribution_readouts, combined_table
+from app_pages.data_sets import ALL_METHODS, ensure_data_defaults, set_title
+from app_pages.frame import attempt
+from app_pages.model_picker import LoadedModel
+from gaia_core.app_support.jobs import Job, JobRunner
+from gaia_core.app_support.readouts import Readouts, attribution_readouts
+from gaia_core.app_support.sets import data_root_for
+from gaia_core.app_support.tables import combined_table
 from gaia_core.attribution import AttributionConfig
-from gaia_core.benchmark import BenchmarkResult, evaluate_benchmark
-from gaia_core.cache import ScoreCache
-from gaia_core.data import DataError, SOURCES, ScoreDataset, default_fit_set, evenly_spaced, resolve_dataset
-from gaia_core.demo.data import DEMO_SETS
-from gaia_core.fitting import fit_methods
-from gaia_core.jobs import Job, JobRunner
+from gaia_core.data import (
+    DataError,
+    ScoreDataset,
+    default_fit_set,
+    evenly_spaced,
+    resolve_dataset,
+)
+from gaia_core.errors import one_line
+from gaia_core.evaluation.cache import ScoreCache
+from gaia_core.evaluation.fitting import fit_methods
+from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
 from gaia_core.models import get_spec
-from gaia_core.safety import resolve_allowed
 from gaia_core.scores import ScoreMethod, create
-from pages.common import ALL_METHODS, LoadedModel, attempt, ensure_data_defaults, one_line, set_title
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _dataset(model_name: str, set_name: str, data_root: str, limit: int) -> ScoreDataset:
     spec = get_spec(model_name)
-    name, _, split = set_name.partition("-")
-    root = data_root
-    from_repo = name in DEMO_SETS and set_name not in SOURCES and split in ("", "train", "test")
-    if not from_repo:  # the demo's sets ship with the repo; anything else reads the typed data root
-        root = str(resolve_allowed(data_root, kind="dir", must_exist=False))
+    root = data_root_for(set_name, data_root)
     return evenly_spaced(resolve_dataset(set_name, spec, data_root=root), limit)
 
 
 def get_dataset(loaded: LoadedModel, set_name: str) -> ScoreDataset:
     """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set."""
-    return _dataset(loaded.choice.name, set_name, st.session_state.get("data_root", "data"),
-                    int(st.session_state.get("max_per_set", 1000)))
+    return _dataset(
+        loaded.choice.name,
+        set_name,
+        st.session_state.get("data_root", "data"),
+        int(st.session_state.get("max_per_set", 1000)),
+    )
 
 
 @st.cache_resource
@@ -76,13 +85,19 @@ class Scored:
     methods: list[ScoreMethod]
     # Set title -> the dataset its table's ``index`` column refers to (for the images).
     datasets: dict[str, ScoreDataset]
-    # `gaia_core.app_support.combined_table` of all sets.
+    # `gaia_core.app_support.tables.combined_table` of all sets.
     table: pd.DataFrame
 
 
 def make_request(loaded: LoadedModel, id_set: str, ood_sets: Sequence[str], methods: Sequence[str]) -> ScoringRequest:
-    return ScoringRequest(loaded.key, id_set, tuple(ood_sets), tuple(methods),
-                          st.session_state.get("data_root", "data"), int(st.session_state.get("max_per_set", 1000)))
+    return ScoringRequest(
+        loaded.key,
+        id_set,
+        tuple(ood_sets),
+        tuple(methods),
+        st.session_state.get("data_root", "data"),
+        int(st.session_state.get("max_per_set", 1000)),
+    )
 
 
 def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) -> Job | None:
@@ -102,8 +117,10 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         try:
             fit_set = get_dataset(loaded, default_fit_set(request.id_set))
         except DataError as err:
-            st.warning(f"ReAct is fitted on the ID set itself: its training split is not available "
-                       f"({one_line(err)})", icon=":material/warning:")
+            st.warning(
+                f"ReAct is fitted on the ID set itself: its training split is not available ({one_line(err)})",
+                icon=":material/warning:",
+            )
     batch_size = int(st.session_state.get("batch_size", 64))
     model, fingerprint = loaded.model, loaded.fingerprint
 
@@ -111,16 +128,31 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         cache = ScoreCache()
         total = len(id_set) + sum(len(s) for s in ood_sets)
         progress(0, total)
-        methods = fit_methods(model, [create(m) for m in request.methods], fit_set, batch_size=batch_size,
-                              cache=cache, weights_id=fingerprint)
+        methods = fit_methods(
+            model,
+            [create(m) for m in request.methods],
+            fit_set,
+            batch_size=batch_size,
+            cache=cache,
+            weights_id=fingerprint,
+        )
         done: dict[str, int] = {}
 
         def report(title: str, finished: int, _total: int) -> None:
             done[title] = finished
             progress(sum(done.values()), total)
 
-        result = evaluate_benchmark(model, id_set, ood_sets, methods, batch_size=batch_size, cache=cache,
-                                    keep_channels=True, weights_id=fingerprint, progress=report)
+        result = evaluate_benchmark(
+            model,
+            id_set,
+            ood_sets,
+            methods,
+            batch_size=batch_size,
+            cache=cache,
+            keep_channels=True,
+            weights_id=fingerprint,
+            progress=report,
+        )
         datasets = {d.display_name: d for d in (id_set, *ood_sets)}
         return Scored(request, result, methods, datasets, combined_table(result.id_scores, result.ood_scores))
 
@@ -185,8 +217,9 @@ def needs_benchmark(loaded: LoadedModel, page: str) -> Scored | None:
             icon=":material/info:",
         )
         if st.button("Score now", key=f"{page}_score", type="primary", disabled=not st.session_state["ood_sets"]):
-            request = make_request(loaded, st.session_state["id_set"], st.session_state["ood_sets"],
-                                   st.session_state["methods"])
+            request = make_request(
+                loaded, st.session_state["id_set"], st.session_state["ood_sets"], st.session_state["methods"]
+            )
             if submit(loaded, request) is not None:
                 st.session_state["scoring"] = request
                 st.rerun()
@@ -206,7 +239,7 @@ class ReadoutRequest:
 
 def submit_readouts(loaded: LoadedModel, scored: Scored, config: AttributionConfig, max_samples: int) -> Job:
     """The background job computing attribution-concentration readouts of up to ``max_samples``
-    images per scored set; its result is set title -> `gaia_core.app_support.Readouts`."""
+    images per scored set; its result is set title -> `gaia_core.app_support.tables.Readouts`."""
     request = ReadoutRequest(scored.request, config.method, config.noise_tunnel, max_samples)
     datasets, model = dict(scored.datasets), loaded.model
 
@@ -215,7 +248,8 @@ def submit_readouts(loaded: LoadedModel, scored: Scored, config: AttributionConf
         done, results = 0, {}
         for title, dataset in datasets.items():
             results[title] = attribution_readouts(
-                model, dataset, config, max_samples, progress=lambda k, _n, base=done: progress(base + k, total))
+                model, dataset, config, max_samples, progress=lambda k, _n, base=done: progress(base + k, total)
+            )
             done += min(len(dataset), max_samples)
         return results
 

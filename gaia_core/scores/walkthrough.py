@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaia_core.layers import default_feature_layer, default_gaia_a_layers, default_gaia_z_layers, get_layer
-from gaia_core.probe import ProbePlan, run_probe
+from gaia_core.scores.probe import ProbePlan, run_probe
+from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, default_gaia_z_layers, get_layer
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,8 @@ class CacheEntry:
         """Store a chunk atomically (``chunk-<name>.npz``); arrays must not need pickling."""
         self._ensure_manifest()
         final = self.folder / f"chunk-{name}.npz"
-        with _atomic_path(final) as tmp:
-            with tmp.open("wb") as f:
-                np.savez(f, allow_pickle=False, **arrays)
+        with _atomic_path(final) as tmp, tmp.open("wb") as f:
+            np.savez(f, allow_pickle=False, **arrays)
         return final
 
     def load_chunks(self) -> list[dict[str, np.ndarray]]:
@@ -89,7 +88,9 @@ class CacheEntry:
                     chunks.append({k: data[k] for k in data.files})
             except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
                 warnings.warn(
-                    f"ignoring unreadable cache file {path} ({err}); its samples are scored again", CacheWarning
+                    f"ignoring unreadable cache file {path} ({err}); its samples are scored again",
+                    CacheWarning,
+                    stacklevel=2,
                 )
         return chunks
 
@@ -105,7 +106,7 @@ class CacheEntry:
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError) as err:
-            warnings.warn(f"ignoring unreadable cache file {path} ({err})", CacheWarning)
+            warnings.warn(f"ignoring unreadable cache file {path} ({err})", CacheWarning, stacklevel=2)
             return None
 
 

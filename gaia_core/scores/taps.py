@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from gaia_core.errors import GaiaError
+
 NORM_TYPES = (nn.BatchNorm2d, nn.SyncBatchNorm, nn.GroupNorm, nn.InstanceNorm2d)
 _DENSENET_LATE_STAGES = (
     "features.denseblock3",
@@ -29,7 +31,7 @@ _DENSENET_LATE_STAGES = (
 _HEAD_NAMES = ("fc", "linear", "classifier", "head")
 
 
-class LayerError(ValueError):
+class LayerError(GaiaError, ValueError):
     """A layer name does not exist, or a model lacks the layers a method needs."""
 
 
@@ -41,8 +43,7 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
         names = [n for n, _ in model.named_modules() if n]
         hints = [n for n in names if n.split(".")[-1] == name.split(".")[-1]][:5] or names[:8]
         raise LayerError(
-            f"{type(model).__name__} has no layer named '{name}'. "
-            f"Some layers it has: {', '.join(hints)}."
+            f"{type(model).__name__} has no layer named '{name}'. Some layers it has: {', '.join(hints)}."
         ) from None
 
 

@@ -1,0 +1,57 @@
+"""The data sets a user can pick for the model in use, and the session's ID / OOD / method picks."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.frame import attempt
+from app_pages.state import choose
+from gaia_core.app_support.sets import set_title
+from gaia_core.data import PRESETS, SOURCES
+from gaia_core.demo.data import DEMO_SETS
+from gaia_core.models import ModelSpec
+from gaia_core.safety import resolve_allowed
+from gaia_core.scores import available
+
+ALL_METHODS = tuple(available())
+GAIA_METHODS = ("gaia_a", "gaia_z")
+FAMILY_PRESET = {"demo": "demo", "cifar": "cifar10", "imagenet": "imagenet"}
+
+__all__ = ["ALL_METHODS", "GAIA_METHODS", "default_sets", "ensure_data_defaults", "set_options", "set_title"]
+
+
+def extra_folders() -> list[str]:
+    folders = []
+    for line in st.session_state.get("extra_folders", "").splitlines():
+        if line.strip():
+            path = attempt(f"Folder '{line.strip()}' refused", resolve_allowed, line, kind="dir")
+            if path is not None:
+                folders.append(str(path))
+    return folders
+
+
+def set_options(spec: ModelSpec) -> list[str]:
+    """Dataset names the user can pick for this model."""
+    if spec.family == "demo":
+        names = list(DEMO_SETS)
+    else:
+        names = [n for n in SOURCES if n != "places365" or spec.family == "cifar"]
+        names += [n for n in DEMO_SETS if n not in SOURCES]
+    return names + extra_folders()
+
+
+def default_sets(spec: ModelSpec) -> tuple[str, list[str]]:
+    preset = PRESETS[FAMILY_PRESET[spec.family]]
+    return preset.id_set, list(preset.ood_sets)
+
+
+def ensure_data_defaults(spec: ModelSpec) -> None:
+    """Start with the family's benchmark; reset the picks when the model family changes."""
+    if st.session_state.get("data_family") != spec.family:
+        id_set, ood_sets = default_sets(spec)
+        st.session_state.update(data_family=spec.family, id_set=id_set, ood_sets=ood_sets)
+    options = set_options(spec)
+    id_default, ood_default = default_sets(spec)
+    choose("id_set", options, id_default)
+    choose("ood_sets", [o for o in options if o != st.session_state["id_set"]], ood_default)
+    choose("methods", list(ALL_METHODS), list(ALL_METHODS))

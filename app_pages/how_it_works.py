@@ -1,0 +1,165 @@
+"""How GAIA works: a guided walk-through on one ID and one OOD image, from the gradients at a chosen
+layer to the two scores, with the formula beside each step."""
+
+import streamlit as st
+import torch
+
+from app_pages import data_sets, frame, model_picker, scoring, state, views
+from gaia_core import charts
+from gaia_core.app_support import channel_values, images
+from gaia_core.device import model_device
+from gaia_core.scores import create, score_many
+from gaia_core.scores.taps import default_gaia_a_layers, norm_layers
+from gaia_core.scores.walkthrough import walkthrough
+
+loaded = model_picker.page_model()
+st.title("How GAIA works")
+st.caption(
+    "One ID image and one OOD image go through the same steps; GAIA's two scores come out at the end. "
+    "Pick the images and the layer to look at."
+)
+
+options = data_sets.set_options(loaded.spec)
+pick = st.columns([3, 1, 3, 1])
+state.choose("how_id_set", options, st.session_state["id_set"])
+id_set = pick[0].selectbox("ID image from", options, key="how_id_set", format_func=data_sets.set_title)
+ood_default = (st.session_state["ood_sets"] or [o for o in options if o != id_set])[0]
+if loaded.spec.family == "demo":
+    ood_default = "textures"  # both scores clearly above a digit's: a clear first example
+state.choose("how_ood_set", options, ood_default)
+ood_set = pick[2].selectbox("OOD image from", options, key="how_ood_set", format_func=data_sets.set_title)
+id_data = frame.attempt(f"{data_sets.set_title(id_set)} is not available", scoring.get_dataset, loaded, id_set)
+ood_data = frame.attempt(f"{data_sets.set_title(ood_set)} is not available", scoring.get_dataset, loaded, ood_set)
+if id_data is None or ood_data is None:
+    st.stop()
+for key, data, column in (("how_id_index", id_data, pick[1]), ("how_ood_index", ood_data, pick[3])):
+    if not 0 <= st.session_state.get(key, 0) < len(data):
+        st.session_state[key] = 0
+    column.number_input("image #", min_value=0, max_value=len(data) - 1, step=1, key=state.kept(key))
+layers = norm_layers(loaded.model)
+state.choose("how_layer", layers, default_gaia_a_layers(loaded.model)[0] if layers else None)
+if not layers:
+    st.error("This model has no normalization layer, so GAIA has nothing to look at.")
+    st.stop()
+layer = st.selectbox("Layer to look at (normalization layers, network order)", layers, key="how_layer")
+
+x_id, id_names = images.dataset_inputs(id_data, [st.session_state["how_id_index"]])
+x_ood, ood_names = images.dataset_inputs(ood_data, [st.session_state["how_ood_index"]])
+labels = (f"ID: {id_names[0]}", f"OOD: {ood_names[0]}")
+inputs = dict(zip(labels, (x_id[0], x_ood[0])))
+
+
+@st.cache_resource(max_entries=32, show_spinner="Following the gradients…")
+def walk(model_key, sample, layer_name, _model, _x):
+    return walkthrough(_model, _x[None].to(model_device(_model)), layer_name)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def all_layers(model_key, samples, _model, _x):
+    results = score_many(_model, _x.to(model_device(_model)), [create("gaia_z"), create("gaia_a")])
+    return {name: {lay: v.detach().cpu().numpy() for lay, v in r.channels.items()} for name, r in results.items()}
+
+
+steps = {
+    label: frame.attempt("Walk-through failed", walk, loaded.key, (label, id_set, ood_set), layer, loaded.model, x)
+    for label, x in inputs.items()
+}
+if any(s is None for s in steps.values()):
+    st.stop()
+channels = all_layers(loaded.key, (labels, id_set, ood_set), loaded.model, torch.stack(list(inputs.values())))
+
+
+def side_by_side(draw) -> None:
+    for column, (label, step) in zip(st.columns(2), steps.items()):
+        with column:
+            draw(label, step)
+
+
+def aggregation(method: str, symbol: str, score_name: str) -> None:
+    """Both images' per-channel values of every layer, and how they average into the score."""
+    values = {
+        label: channel_values.concat_channels(channel_values.row_channels(channels[method], k))
+        for k, label in enumerate(labels)
+    }
+    st.plotly_chart(charts.aggregation_figure(values, symbol, score_name, id_name=labels[0]), key=f"how_agg_{method}")
+
+
+st.header("1 · Two images")
+st.markdown(
+    "The classifier (frozen, in eval mode) predicts a class for each. A confident prediction does not "
+    "mean the image is in-distribution."
+)
+
+
+def show_input(label, step):
+    st.image(images.display_image(inputs[label], loaded.spec.mean, loaded.spec.std, 160), caption=label)
+    st.markdown(
+        f"Prediction **{model_picker.class_name(loaded, step.prediction)}**, confidence "
+        f"**{100 * step.confidence:.1f}%** · GAIA-Z **{step.gaia_z:.4g}** · GAIA-A **{step.gaia_a:.4g}**"
+    )
+
+
+side_by_side(show_input)
+
+st.header(f"2 · Gradients at {layer}")
+st.latex(r"G = \frac{\partial \max_k y_k}{\partial A} \in \mathbb{R}^{C \times H \times W}")
+st.markdown(
+    "The gradient of the top logit with respect to the layer's output A. Behind ReLUs many entries are "
+    "**exactly zero** (grey): the units were off. OOD images tend to switch more of them on."
+)
+side_by_side(
+    lambda label, step: st.plotly_chart(
+        charts.gradient_grid_figure(step.z_gradient, max_channels=64, title=label, height=480), key=f"how_grid_{label}"
+    )
+)
+
+st.header("3 · Zero ratio per channel")
+st.latex(
+    r"r_c = \frac{1}{HW} \sum_{h,w} \mathbb{1}\left[G_{c,h,w} \neq 0\right]"
+    r"\qquad \text{zero ratio} = 1 - r_c"
+)
+side_by_side(
+    lambda label, step: st.plotly_chart(
+        charts.zero_ratio_bar(1.0 - step.zero_ratio_nonzero, title=f"{label}: zero ratio per channel"),
+        key=f"how_zero_{label}",
+    )
+)
+
+st.header("4 · GAIA-Z: zero-deflation over all normalization layers")
+st.latex(r"S_Z(x) = \frac{1}{\sum_l C_l} \sum_{l} \sum_{c=1}^{C_l} r_{l,c}^2 \qquad \text{(higher = more likely OOD)}")
+aggregation("gaia_z", "r_c", "GAIA-Z")
+
+st.header("5 · GAIA-A: channel-wise average of the gradient")
+st.latex(
+    r"o = \sqrt{\frac{1}{C_F} \sum_{c} \left| \overline{\frac{\partial \sum_k \log \mathrm{softmax}(y)_k}"
+    r"{\partial F_c}} \right|} \qquad u_c = \left| \overline{\frac{\partial \sum_d f_d}{\partial A_c}} \right|"
+)
+st.markdown(
+    "F is the last feature map and f its pooled vector; the bar over a map is its mean over positions. "
+    "u_c / o compares each inner channel's average gradient to the output's."
+    + (
+        ""
+        if steps[labels[0]].in_gaia_a
+        else f" **{layer} is not one of GAIA-A's inner layers**, so it does "
+        "not count in its score; it is shown for comparison."
+    )
+)
+side_by_side(
+    lambda label, step: st.plotly_chart(
+        charts.channel_average_bar(
+            step.channel_ratio, title=f"{label}: u_c / o per channel (o = {step.output_component:.3g})"
+        ),
+        key=f"how_avg_{label}",
+    )
+)
+
+st.header("6 · GAIA-A: aggregation over the inner layers")
+st.latex(r"S_A(x) = \frac{1}{\sum_l C_l} \sum_{l \in \text{inner}} \sum_{c} \left(\frac{u_{l,c}}{o}\right)^2")
+aggregation("gaia_a", "u_c / o", "GAIA-A")
+
+st.header("7 · The same two images through attribution methods")
+config, readout = views.attribution_picker()
+if config is not None:
+    views.comparison_grid(
+        loaded, {labels[0]: (x_id, id_names), labels[1]: (x_ood, ood_names)}, config, readout, key="how"
+    )

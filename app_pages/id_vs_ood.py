@@ -1,0 +1,163 @@
+"""ID vs OOD: score an ID set against OOD sets; histograms with the 95%-TPR threshold, ROC
+curves, the metrics of every method side by side, the images behind a histogram bar, and the
+attribution-concentration readout of ID against OOD."""
+
+import numpy as np
+import streamlit as st
+
+from app_pages import data_sets, frame, model_picker, scoring, state, views
+from gaia_core import charts
+from gaia_core.app_support import tables
+from gaia_core.attribution.readout import READOUTS
+from gaia_core.charts import method_label
+
+ALL_OOD = "All OOD sets together"
+AVERAGE = "Average over the OOD sets"
+READOUT_BINS = 30
+
+loaded = model_picker.page_model()
+st.title("ID vs OOD")
+st.caption(
+    "Score the in-distribution (ID) set and OOD sets with every method; the detector should give OOD "
+    "images higher scores. Thresholds keep 95% of the ID set (TPR 95%)."
+)
+
+options = data_sets.set_options(loaded.spec)
+pick_id, pick_ood = st.columns([1, 3])
+pick_id.selectbox("ID set", options, key="id_set", format_func=data_sets.set_title)
+state.choose("ood_sets", [o for o in options if o != st.session_state["id_set"]], [])
+pick_ood.multiselect(
+    "OOD sets", [o for o in options if o != st.session_state["id_set"]], key="ood_sets", format_func=data_sets.set_title
+)
+st.multiselect("Methods", list(data_sets.ALL_METHODS), key="methods", format_func=method_label)
+picks = scoring.make_request(
+    loaded, st.session_state["id_set"], st.session_state["ood_sets"], st.session_state["methods"]
+)
+ready = bool(picks.ood_sets and picks.methods)
+clicked = st.button("Score", key="score_button", type="primary", disabled=not ready)
+if clicked and scoring.submit(loaded, picks, retry=True) is not None:
+    st.session_state["scoring"] = picks
+
+request, job = scoring.scored_benchmark(loaded)
+if request is None:
+    st.info(
+        "Pick an ID set and at least one OOD set, then press **Score**."
+        if not ready
+        else "Press **Score** to score the ID set and the OOD sets with the chosen methods.",
+        icon=":material/info:",
+    )
+    st.stop()
+if job is None:
+    job = scoring.submit(loaded, request)
+if request != picks:
+    st.caption("The results below are for the sets and methods scored last; press **Score** to score the new picks.")
+scored = scoring.follow(job, "ood_retry", lambda: scoring.submit(loaded, request, retry=True))
+if scored is None:
+    st.stop()
+
+result = scored.result
+id_title, ood_titles, methods = result.id_scores.title, list(result.ood_scores), result.methods
+sets = {id_title: result.id_scores, **result.ood_scores}
+colors = charts.dataset_colors(sets, id_title)
+accuracy = result.id_accuracy
+st.success(
+    f"Scored {sum(len(s.table) for s in sets.values())} images: {id_title} ({len(result.id_scores.table)}"
+    + (f", accuracy {100 * accuracy:.1f}%" if accuracy is not None else "")
+    + ") against "
+    + ", ".join(f"{t} ({len(s.table)})" for t, s in result.ood_scores.items())
+    + ".",
+    icon=":material/done_all:",
+)
+for title, s in sets.items():
+    if s.skipped:
+        st.warning(
+            f"{title}: {len(s.skipped)} unreadable file(s) skipped, e.g. {s.skipped[0].path or s.skipped[0].sample_id}: "
+            f"{s.skipped[0].reason}"
+        )
+
+st.subheader("Metrics of every method")
+state.choose("metrics_set", [AVERAGE, *ood_titles], AVERAGE)
+which = st.selectbox("OOD set", [AVERAGE, *ood_titles], key="metrics_set")
+table = tables.metrics_by_method(result.metrics, None if which == AVERAGE else which)
+st.dataframe(charts.style_metrics_table(table), key="metrics_table")
+st.caption(
+    "FPR95: OOD images accepted when 95% of ID images are. AUROC, AUPR-In (ID positive), AUPR-Out (OOD "
+    "positive). Best per column highlighted."
+)
+
+st.subheader("Score distributions")
+state.choose("hist_method", methods, methods[0])
+method = st.segmented_control("Method", methods, key="hist_method", format_func=method_label) or methods[0]
+scores = tables.per_set(sets, method)
+threshold = tables.thresholds_at_tpr(result.id_scores.table, [method])[method]
+figure = charts.score_histogram(
+    scores, id_title, threshold, method_label(method), sample_ids=tables.per_set(sets, "sample_id"), colors=colors
+)
+event = st.plotly_chart(figure, key="hist_chart", on_select="rerun", selection_mode=("points", "box"))
+chosen = charts.rows_in_selection(event.selection.points if event else [], scores, charts.histogram_edges(scores))
+if chosen:
+    picked = tables.selected_rows(scored.table, chosen)
+    st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
+    views.gallery(loaded, scored, picked.sort_values(method, ascending=False), method)
+else:
+    st.caption("Click a bar (or drag a box) to see the images behind it.")
+
+st.subheader("ROC curves")
+state.choose("roc_set", [ALL_OOD, *ood_titles], ALL_OOD)
+roc_set = st.selectbox("OOD set", [ALL_OOD, *ood_titles], key="roc_set")
+ood_parts = ood_titles if roc_set == ALL_OOD else [roc_set]
+curves = {
+    m: charts.roc_points(
+        result.id_scores.scores(m), np.concatenate([result.ood_scores[t].scores(m) for t in ood_parts])
+    )
+    for m in methods
+}
+st.plotly_chart(charts.roc_figure(curves), key="roc_chart")
+
+st.subheader("How concentrated are the attribution maps?")
+st.caption(
+    "GAIA's premise: explanations of OOD images are abnormal. Here the attribution map of each image is "
+    "reduced to one number and compared between ID and OOD."
+)
+config, readout = views.attribution_picker()
+st.session_state.setdefault("readout_samples", 60)
+samples = st.number_input("Images per set", min_value=5, max_value=2000, step=20, key=state.kept("readout_samples"))
+if config is not None and st.button("Compute the maps", key="readout_button"):
+    st.session_state["readouts"] = scoring.submit_readouts(loaded, scored, config, int(samples)).key
+readout_key = st.session_state.get("readouts")
+if readout_key is None or readout_key.scoring != request:
+    st.info(
+        "Pick a method and press **Compute the maps** to compare ID and OOD attribution maps.", icon=":material/info:"
+    )
+    st.stop()
+values = scoring.follow(scoring.job_runner().get(readout_key), "readout_retry")
+if values is not None:
+    st.caption(
+        f"{readout_key.method}{' + ' + readout_key.noise_tunnel if readout_key.noise_tunnel else ''}, "
+        f"{readout_key.max_samples} images per set at most."
+    )
+    per_set_readouts = {t: r.values[readout] for t, r in values.items()}
+    figure = frame.attempt(
+        "Readout chart",
+        charts.readout_distribution_figure,
+        per_set_readouts,
+        READOUTS[readout].label,
+        id_title,
+        bins=READOUT_BINS,
+        sample_ids={t: r.sample_ids for t, r in values.items()},
+        colors=colors,
+    )
+    if figure is not None:
+        event = st.plotly_chart(figure, key="readout_chart", on_select="rerun", selection_mode=("points", "box"))
+        chosen = charts.rows_in_selection(
+            event.selection.points if event else [],
+            per_set_readouts,
+            charts.histogram_edges(per_set_readouts, READOUT_BINS),
+        )
+        if chosen:
+            ids = {t: [values[t].sample_ids[k] for k in rows] for t, rows in chosen.items()}
+            picked = tables.selected_rows(scored.table, ids, column="sample_id")
+            st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
+            views.gallery(loaded, scored, picked, None)
+        else:
+            st.caption("Click a bar (or drag a box) to see the images behind it.")

@@ -1,0 +1,127 @@
+"""Misflagged samples: at an adjustable TPR threshold, ID images flagged as OOD and OOD images
+accepted as ID for any method, where GAIA and MSP disagree, each image's detail, CSV export."""
+
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import data_sets, model_picker, scoring, state, views
+from gaia_core.app_support import channel_values, images, tables
+from gaia_core.charts import method_label
+
+SHOWN = ["sample_id", tables.SET_COLUMN, "pred", "confidence"]
+
+loaded = model_picker.page_model()
+st.title("Misflagged samples")
+st.caption("The threshold keeps the chosen fraction of ID images (TPR); a score above it flags an image as OOD.")
+scored = scoring.needs_benchmark(loaded, "misflagged")
+if scored is None:
+    st.stop()
+methods = scored.result.methods
+table = scored.table
+
+pick = st.columns([2, 2, 2])
+state.choose("mis_method", methods, "gaia_a" if "gaia_a" in methods else methods[0])
+method = pick[0].selectbox("Method", methods, key="mis_method", format_func=method_label)
+st.session_state.setdefault("mis_tpr", 0.95)
+tpr = pick[1].slider("ID images kept (TPR)", min_value=0.5, max_value=1.0, step=0.01, key=state.kept("mis_tpr"))
+state.choose("mis_sort", ["desc", "asc"], "desc")
+order = pick[2].radio(
+    "Order",
+    ["desc", "asc"],
+    key="mis_sort",
+    horizontal=True,
+    format_func={"desc": "most abnormal first", "asc": "least abnormal first"}.get,
+)
+thresholds = tables.thresholds_at_tpr(scored.result.id_scores.table, methods, tpr)
+
+gaia = method if method in data_sets.GAIA_METHODS else next((m for m in data_sets.GAIA_METHODS if m in methods), None)
+views_available = {"errors": f"errors of {method_label(method)}"}
+if gaia is not None and "msp" in methods:
+    views_available |= {
+        "a_only": f"{method_label(gaia)} flags, MSP does not",
+        "b_only": f"MSP flags, {method_label(gaia)} does not",
+    }
+state.choose("mis_filter", list(views_available), "errors")
+shown = st.radio("Show", list(views_available), key="mis_filter", horizontal=True, format_func=views_available.get)
+if shown == "errors":
+    id_rows, ood_rows = tables.misflagged(table, method, thresholds[method], order == "desc")
+    titles = ("ID images flagged as OOD", "OOD images accepted as ID")
+    st.caption(
+        f"{method_label(method)} threshold {thresholds[method]:.4g}: {len(id_rows)} ID false alarms, "
+        f"{len(ood_rows)} OOD images missed."
+    )
+else:
+    rows = tables.disagreement(table, gaia, "msp", thresholds, shown)
+    rows = rows.sort_values(method, ascending=order == "asc", kind="stable")
+    id_rows, ood_rows = rows[rows[tables.IS_ID_COLUMN]], rows[~rows[tables.IS_ID_COLUMN]]
+    titles = ("ID images (a false alarm of the method that flags them)", "OOD images (caught by one method only)")
+
+
+def remember_focus(table_key: str, rows: pd.DataFrame) -> None:
+    selected = st.session_state[table_key].selection.rows
+    if selected:
+        st.session_state["mis_focus"] = (
+            str(rows.iloc[selected[0]]["sample_id"]),
+            rows.iloc[selected[0]][tables.SET_COLUMN],
+        )
+
+
+for title, rows, key in ((titles[0], id_rows, "mis_id_rows"), (titles[1], ood_rows, "mis_ood_rows")):
+    st.subheader(f"{title} ({len(rows)})")
+    if rows.empty:
+        st.caption("None at this threshold.")
+        continue
+    columns = SHOWN + [method] + [m for m in methods if m != method]
+    st.dataframe(
+        rows[columns].rename(columns={m: method_label(m) for m in methods}),
+        hide_index=True,
+        height=240,
+        key=key,
+        on_select=partial(remember_focus, key, rows),
+        selection_mode="single-row",
+        column_config={"confidence": st.column_config.NumberColumn(format="percent")},
+    )
+    views.gallery(loaded, scored, rows, method, limit=12)
+
+both = pd.concat([id_rows.assign(error=titles[0]), ood_rows.assign(error=titles[1])])
+export = both[["error", *SHOWN, "label", "index", "path", *methods]]
+st.download_button(
+    "Export the list (CSV)",
+    export.to_csv(index=False).encode(),
+    file_name=f"misflagged_{method}.csv",
+    mime="text/csv",
+    key="mis_csv",
+    disabled=both.empty,
+)
+
+st.subheader("Detail")
+focus = st.session_state.get("mis_focus")
+match = table[(table["sample_id"] == focus[0]) & (table[tables.SET_COLUMN] == focus[1])] if focus else table.iloc[:0]
+config, readout = views.attribution_picker()
+if match.empty:
+    st.info("Select a row in one of the tables above to see that image in detail.", icon=":material/touch_app:")
+else:
+    row = match.iloc[0]
+    scores = scored.result.id_scores if row[tables.IS_ID_COLUMN] else scored.result.ood_scores[row[tables.SET_COLUMN]]
+    x, _ = images.dataset_inputs(scored.datasets[row[tables.SET_COLUMN]], [row["index"]])
+    channels = {
+        m: channel_values.row_channels(scores.channels[m], int(row[tables.ROW_COLUMN])) for m in scores.channels
+    }
+    views.image_detail(
+        loaded,
+        x[0],
+        f"{row[tables.SET_COLUMN]} · {row['sample_id']}",
+        row.to_dict(),
+        channels,
+        scored,
+        config,
+        readout,
+        key="mis_detail",
+    )
+
+if config is not None and not both.empty:
+    st.subheader("Attribution maps side by side")
+    groups = {title: views.row_inputs(scored, rows.head(6)) for title, rows in zip(titles, (id_rows, ood_rows))}
+    views.comparison_grid(loaded, groups, config, readout, key="mis")

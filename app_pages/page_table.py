@@ -1,0 +1,59 @@
+"""The app's pages, defined once: the navigation (app.py) and the Overview's links read this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page of the app."""
+
+    # Script path, relative to app.py's folder.
+    path: str
+    # Title in the navigation and on the Overview.
+    title: str
+    # Material icon name.
+    icon: str
+    # What the page does, one or two sentences (the Overview's card).
+    blurb: str
+
+
+PAGES = (
+    PageEntry(
+        "app_pages/overview.py", "Overview", ":material/home:", "GAIA in a few sentences; the model and data in use."
+    ),
+    PageEntry(
+        "app_pages/inspect.py",
+        "Inspect images",
+        ":material/image_search:",
+        "Upload images or pick samples: prediction, every score on the ID reference, attribution maps, "
+        "per-layer profile.",
+    ),
+    PageEntry(
+        "app_pages/id_vs_ood.py",
+        "ID vs OOD",
+        ":material/compare_arrows:",
+        "Score an ID set against OOD sets: histograms with the 95%-TPR threshold, ROC curves, FPR95 / AUROC / "
+        "AUPR of all methods side by side.",
+    ),
+    PageEntry(
+        "app_pages/channels.py",
+        "Channel abnormality",
+        ":material/grid_on:",
+        "Which layers and channels separate ID from OOD: distributions per layer, a layer × channel heat map, "
+        "a ranking.",
+    ),
+    PageEntry(
+        "app_pages/misflagged.py",
+        "Misflagged samples",
+        ":material/report:",
+        "ID images flagged as OOD and OOD images accepted as ID, where GAIA and MSP disagree; export as CSV.",
+    ),
+    PageEntry(
+        "app_pages/how_it_works.py",
+        "How GAIA works",
+        ":material/school:",
+        "A guided walk-through on one ID and one OOD image, formula beside each step.",
+    ),
+)

@@ -1,0 +1,185 @@
+"""Per-sample tables of scored sets and what the pages read off them: thresholds and verdicts,
+the ID + OOD table of a benchmark and the rows it misflags, where two methods disagree, and
+every method's metrics side by side.
+
+Scores are abnormalities: higher = more OOD; a sample is flagged as OOD when its score is
+strictly above the threshold. Inputs are never modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from gaia_core.charts.distributions import percentile_of
+from gaia_core.charts.style import method_label
+from gaia_core.errors import GaiaError
+from gaia_core.evaluation.metrics import threshold_at_tpr
+from gaia_core.evaluation.scoring import DatasetScores
+
+# Columns added by `combined_table`: the set a row comes from (its title), whether that set is
+# the ID set, and the row's position in its own set's table (where its channel values are).
+SET_COLUMN = "set"
+IS_ID_COLUMN = "is_id"
+ROW_COLUMN = "row"
+METRIC_KEYS = ("fpr95", "auroc", "aupr_in", "aupr_out")
+# Disagreement filters of `disagreement`: keep every row, rows only method A flags, only B flags.
+DISAGREEMENTS = ("all", "a_only", "b_only")
+
+
+class AppSupportError(GaiaError, ValueError):
+    """An app computation got inputs that do not fit together; the message says what to change."""
+
+
+def thresholds_at_tpr(id_table: pd.DataFrame, methods: Sequence[str], tpr: float = 0.95) -> dict[str, float]:
+    """Per method, the threshold that keeps ``tpr`` of the ID set (flag OOD when score > t).
+
+    Args:
+        id_table: the ID set's per-sample table, one score column per method.
+        methods: score column names.
+        tpr: fraction of ID samples to accept, in (0, 1].
+    """
+    missing = [m for m in methods if m not in id_table.columns]
+    if missing:
+        raise AppSupportError(f"the ID table has no scores for {missing}; score the ID set with these methods")
+    return {m: threshold_at_tpr(id_table[m].to_numpy(dtype=np.float64), tpr) for m in methods}
+
+
+def score_verdicts(
+    scores: Mapping[str, float], id_table: pd.DataFrame | None, thresholds: Mapping[str, float] | None
+) -> pd.DataFrame:
+    """One image's scores placed on the ID reference.
+
+    Args:
+        scores: method -> the image's score.
+        id_table: the ID set's per-sample table (None when no reference is available).
+        thresholds: method -> flag-as-OOD threshold (from `thresholds_at_tpr`), or None.
+
+    Returns:
+        one row per method: method, label, score, id_percentile (% of ID scores <= it),
+        threshold, flagged (score > threshold); the last three are NaN / None without a reference.
+    """
+    rows = []
+    for method, score in scores.items():
+        known = id_table is not None and thresholds is not None and method in thresholds
+        percentile = percentile_of(score, id_table[method].to_numpy()) if known else np.nan
+        threshold = float(thresholds[method]) if known else np.nan
+        rows.append(
+            {
+                "method": method,
+                "label": method_label(method),
+                "score": float(score),
+                "id_percentile": percentile,
+                "threshold": threshold,
+                "flagged": bool(score > threshold) if known else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=["method", "label", "score", "id_percentile", "threshold", "flagged"])
+
+
+def combined_table(id_scores: DatasetScores, ood_scores: Mapping[str, DatasetScores]) -> pd.DataFrame:
+    """The ID set's and every OOD set's per-sample tables stacked, with `SET_COLUMN`,
+    `IS_ID_COLUMN` and `ROW_COLUMN` added; the index is 0..n-1."""
+    parts = []
+    for title, scores, is_id in [(id_scores.title, id_scores, True), *((t, s, False) for t, s in ood_scores.items())]:
+        part = scores.table.copy()
+        part[SET_COLUMN] = title
+        part[IS_ID_COLUMN] = is_id
+        part[ROW_COLUMN] = np.arange(len(part))
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def selected_rows(table: pd.DataFrame, picks_per_set: Mapping[str, Sequence], column: str = ROW_COLUMN) -> pd.DataFrame:
+    """Rows of a `combined_table` picked per set, set by set.
+
+    Args:
+        picks_per_set: set title -> values of ``column`` to keep: by default positions in that
+            set's own table (as `points_to_rows` and `gaia_core.charts.rows_in_selection`
+            return them), or e.g. sample ids with ``column="sample_id"``.
+    """
+    parts = [
+        table[(table[SET_COLUMN] == title) & table[column].isin(list(picks))] for title, picks in picks_per_set.items()
+    ]
+    return pd.concat(parts) if parts else table.iloc[:0]
+
+
+def flag_counts(table: pd.DataFrame, thresholds: Mapping[str, float]) -> np.ndarray:
+    """(N,) how many of the methods in ``thresholds`` flag each row as OOD (score > threshold)."""
+    flags = [table[m].to_numpy(dtype=np.float64) > t for m, t in thresholds.items()]
+    return np.sum(flags, axis=0).astype(int) if flags else np.zeros(len(table), dtype=int)
+
+
+def misflagged(
+    table: pd.DataFrame, method: str, threshold: float, most_abnormal_first: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The errors of one method at one threshold.
+
+    Args:
+        table: a `combined_table`.
+        method: score column.
+        threshold: flag as OOD when score > threshold.
+        most_abnormal_first: sort by score descending (else ascending).
+
+    Returns:
+        (ID rows flagged as OOD, OOD rows accepted as ID), each sorted by the method's score.
+    """
+    if method not in table.columns:
+        raise AppSupportError(f"the table has no '{method}' scores")
+    flagged = table[method].to_numpy(dtype=np.float64) > threshold
+    is_id = table[IS_ID_COLUMN].to_numpy(dtype=bool)
+    order = {"by": method, "ascending": not most_abnormal_first, "kind": "stable"}
+    return table[is_id & flagged].sort_values(**order), table[~is_id & ~flagged].sort_values(**order)
+
+
+def disagreement(
+    table: pd.DataFrame, method_a: str, method_b: str, thresholds: Mapping[str, float], keep: str = "all"
+) -> pd.DataFrame:
+    """Rows where two methods disagree at their thresholds.
+
+    Args:
+        table: per-sample rows with both score columns.
+        method_a, method_b: score columns (e.g. "gaia_a" and "msp").
+        thresholds: method -> flag-as-OOD threshold, for both methods.
+        keep: "all" (no filter), "a_only" (A flags, B does not) or "b_only" (B flags, A does not).
+    """
+    if keep not in DISAGREEMENTS:
+        raise AppSupportError(f"keep must be one of {DISAGREEMENTS}, got {keep!r}")
+    if keep == "all":
+        return table
+    a = table[method_a].to_numpy(dtype=np.float64) > thresholds[method_a]
+    b = table[method_b].to_numpy(dtype=np.float64) > thresholds[method_b]
+    return table[a & ~b] if keep == "a_only" else table[~a & b]
+
+
+def metrics_by_method(
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]]], ood_set: str | None = None
+) -> pd.DataFrame:
+    """Every method's metrics side by side, for one OOD set or averaged over the OOD sets.
+
+    Args:
+        metrics: method -> OOD set -> {"fpr95", "auroc", "aupr_in", "aupr_out"} (fractions), as
+            in `gaia_core.evaluation.ood_tables.BenchmarkResult.metrics`.
+        ood_set: one OOD set's name, or None for the mean over all sets (the papers' average).
+
+    Returns:
+        index = method names, columns `METRIC_KEYS`, fractions.
+    """
+    rows = {}
+    for method, per_set in metrics.items():
+        if ood_set is None:
+            if not per_set:
+                raise AppSupportError("no OOD set was scored; there are no metrics to average")
+            rows[method] = {k: float(np.mean([m[k] for m in per_set.values()])) for k in METRIC_KEYS}
+        elif ood_set in per_set:
+            rows[method] = {k: float(per_set[ood_set][k]) for k in METRIC_KEYS}
+        else:
+            raise AppSupportError(f"no metrics for OOD set '{ood_set}'; scored sets: {', '.join(per_set)}")
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_KEYS))
+
+
+def per_set(scores: Mapping[str, DatasetScores], column: str) -> dict[str, np.ndarray]:
+    """Set title -> one table column's values (a method's scores, "sample_id", ...), row order."""
+    return {title: s.table[column].to_numpy() for title, s in scores.items()}
