@@ -48,11 +48,11 @@ def straightforward_gaia_z(model: nn.Module, x: Tensor, layers: Sequence[str]) -
         layers: dotted names of the tapped layers.
 
     Returns:
-        (scores (B,), layer -> r_c (B, C_layer)).
+        (scores (B,), layer -> r_c (B, C_layer)), in float64.
     """
     logits, kept = _forward(model, x, layers)
     logits.max(dim=1).values.sum().backward()
-    ratios = {n: (kept[n].grad != 0).to(x.dtype).mean(dim=(2, 3)) for n in layers}
+    ratios = {n: (kept[n].grad != 0).double().mean(dim=(2, 3)) for n in layers}  # counts are exact in float64
     return torch.cat(list(ratios.values()), dim=1).pow(2).mean(dim=1), ratios
 
 
