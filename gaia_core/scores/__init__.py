@@ -6,15 +6,20 @@ energy's negative, ODIN, GradNorm, ReAct) are negated accordingly.
 """
 
 from gaia_core.scores.base import ScoreMethod, ScoreResult, available, create, method_class, register
-from gaia_core.scores.energy import Energy
+from gaia_core.scores.many import score_many
+
+# The registry lists methods in the order their modules are imported: GAIA first, then the
+# baselines from the oldest. Tables and charts follow it.
+# isort: off
 from gaia_core.scores.gaia_a import GaiaA, gaia_a
 from gaia_core.scores.gaia_z import GaiaZ, gaia_z
-from gaia_core.scores.gradnorm import GradNorm
-from gaia_core.scores.many import score_many
-from gaia_core.scores.maxlogit import MaxLogit
 from gaia_core.scores.msp import MSP
+from gaia_core.scores.maxlogit import MaxLogit
+from gaia_core.scores.energy import Energy
 from gaia_core.scores.odin import ODIN
+from gaia_core.scores.gradnorm import GradNorm
 from gaia_core.scores.react import NotFittedError, ReAct
+# isort: on
 
 __all__ = [
     "MSP",
