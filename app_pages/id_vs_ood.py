@@ -9,7 +9,7 @@ from app_pages import data_sets, frame, model_picker, scoring, state, views
 from gaia_core import charts
 from gaia_core.app_support import tables
 from gaia_core.attribution.readout import READOUTS
-from gaia_core.charts import method_label
+from gaia_core.scores import method_label
 
 ALL_OOD = "All OOD sets together"
 AVERAGE = "Average over the OOD sets"

@@ -9,13 +9,12 @@ import streamlit as st
 
 from app_pages import data_sets, frame, model_picker, scoring, state, views
 from gaia_core.app_support import channel_values, images, tables
-from gaia_core.charts import method_label
 from gaia_core.data import UploadedImages, image_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import evaluate_dataset, method_config
 from gaia_core.safety import load_images
-from gaia_core.scores import create
+from gaia_core.scores import create, method_label
 
 loaded = model_picker.page_model()
 st.title("Inspect images")

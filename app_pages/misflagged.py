@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import data_sets, model_picker, scoring, state, views
 from gaia_core.app_support import channel_values, images, tables
-from gaia_core.charts import method_label
+from gaia_core.scores import method_label
 
 SHOWN = ["sample_id", tables.SET_COLUMN, "pred", "confidence"]
 

@@ -31,6 +31,7 @@ from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
 from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
 from gaia_core.models import get_spec
+from gaia_core.progress import Progress
 from gaia_core.scores import ScoreMethod, create
 
 
@@ -124,7 +125,7 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
     batch_size = int(st.session_state.get("batch_size", 64))
     model, fingerprint = loaded.model, loaded.fingerprint
 
-    def work(progress: Callable[[int, int], None]) -> Scored:
+    def work(progress: Progress) -> Scored:
         cache = ScoreCache()
         total = len(id_set) + sum(len(s) for s in ood_sets)
         progress(0, total)
@@ -243,7 +244,7 @@ def submit_readouts(loaded: LoadedModel, scored: Scored, config: AttributionConf
     request = ReadoutRequest(scored.request, config.method, config.noise_tunnel, max_samples)
     datasets, model = dict(scored.datasets), loaded.model
 
-    def work(progress: Callable[[int, int], None]) -> dict[str, Readouts]:
+    def work(progress: Progress) -> dict[str, Readouts]:
         total = sum(min(len(d), max_samples) for d in datasets.values())
         done, results = 0, {}
         for title, dataset in datasets.items():

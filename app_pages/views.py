@@ -28,14 +28,14 @@ from gaia_core.attribution import (
 from gaia_core.attribution.overlay import (
     blend,
     common_vmax,
-    denormalize,
     grid_png,
     render_heatmap,
     to_png_bytes,
 )
 from gaia_core.attribution.readout import READOUTS
-from gaia_core.charts import method_label
+from gaia_core.data.transforms import denormalize
 from gaia_core.device import model_device
+from gaia_core.scores import method_label
 
 THUMB = 96  # pixels of a gallery thumbnail's shorter side
 PROFILE_LABELS = {

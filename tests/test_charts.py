@@ -367,16 +367,6 @@ def test_aggregation_figure_shows_sorted_squares_and_their_mean_as_the_score():
     assert fig.data[0].line.color == charts.dataset_colors(["ID"], "ID")["ID"]
 
 
-def test_image_grid_figure_has_one_image_per_caption_and_rejects_float_images():
-    images = [np.zeros((4, 4), np.uint8), np.full((4, 4, 3), 255, np.uint8), np.zeros((5, 3), np.uint8)]
-    fig = charts.image_grid_figure(images, ["a", "b", "c"], ncols=2)
-    assert [type(t) for t in fig.data] == [go.Image] * 3
-    assert np.asarray(fig.data[0].z).shape == (4, 4, 3)
-    assert [a.text for a in fig.layout.annotations] == ["a", "b", "c"]
-    with pytest.raises(ChartError, match="uint8"):
-        charts.image_grid_figure([np.zeros((4, 4))], ["x"])
-
-
 # --- look and purity -----------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR, DEMO_WEIGHTS, build_demo_model, load_demo_model
+from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR, DEMO_WEIGHTS, build_demo_model
 from gaia_core.demo.data import (
     DEMO_MEAN,
     DEMO_SETS,
@@ -27,6 +27,7 @@ from gaia_core.demo.data import (
     upscale_8x8,
 )
 from gaia_core.demo.train import TrainConfig, evaluate_accuracy, main, random_shift, train_demo_model
+from gaia_core.models import load_model
 from gaia_core.scores.taps import default_feature_layer
 
 OOD_SETS = [name for name, s in DEMO_SETS.items() if not s.is_id]
@@ -167,7 +168,7 @@ def test_build_demo_model_leaves_the_mode_to_the_caller():
 
 
 def test_shipped_weights_reach_95_percent_test_accuracy():
-    model = load_demo_model("cpu")
+    model = load_model("demo", device="cpu")
     assert not model.training
     assert next(model.parameters()).device.type == "cpu"
     images, labels = load_demo_set("digits", "test")

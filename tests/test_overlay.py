@@ -15,7 +15,6 @@ from gaia_core.attribution.overlay import (
     INFERNO,
     blend,
     common_vmax,
-    denormalize,
     grid_image,
     grid_png,
     masked,
@@ -23,6 +22,8 @@ from gaia_core.attribution.overlay import (
     scaled,
     to_png_bytes,
 )
+from gaia_core.data import DataError
+from gaia_core.data.transforms import denormalize
 
 MIN_COLOUR, MAX_COLOUR = INFERNO[0], INFERNO[255]
 
@@ -73,7 +74,7 @@ def test_denormalize_replicates_a_grey_channel_and_clips_instead_of_wrapping() -
 
 
 def test_denormalize_rejects_a_mean_of_the_wrong_length() -> None:
-    with pytest.raises(AttributionError, match="one per input channel"):
+    with pytest.raises(DataError, match="one per input channel"):
         denormalize(torch.zeros(3, 4, 4), (0.5,), (0.25,))
 
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from gaia_core.app_support.tables import AppSupportError
-from gaia_core.charts.style import method_label
 from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.scores import method_label
 
 
 def channels_per_set(scores: Mapping[str, DatasetScores], method: str) -> dict[str, dict[str, np.ndarray]]:

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from gaia_core.app_support.tables import AppSupportError
-from gaia_core.attribution.overlay import denormalize
 from gaia_core.data.base import ScoreDataset, UnreadableSample
+from gaia_core.data.transforms import denormalize
 
 
 def upscale(rgb: np.ndarray, min_side: int = 128) -> np.ndarray:

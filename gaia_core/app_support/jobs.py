@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-ProgressFn = Callable[[int, int], None]
+from gaia_core.progress import Progress
+
 LOG = logging.getLogger(__name__)
 
 
@@ -31,7 +31,6 @@ class Job:
     result: Any = None
     error: str | None = None
     finished: bool = False
-    started_at: float = field(default_factory=time.monotonic)
     _event: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -54,7 +53,7 @@ class JobRunner:
         self._jobs: OrderedDict[Hashable, Job] = OrderedDict()
         self._keep = keep_finished
 
-    def submit(self, key: Hashable, fn: Callable[[ProgressFn], Any], label: str = "") -> Job:
+    def submit(self, key: Hashable, fn: Callable[[Progress], Any], label: str = "") -> Job:
         """The job for ``key``: an existing running or successful one, else a new one.
 
         A job that failed is replaced, so the user can retry after fixing the cause.
@@ -74,11 +73,7 @@ class JobRunner:
         with self._lock:
             return self._jobs.get(key)
 
-    def running(self) -> list[Job]:
-        with self._lock:
-            return [j for j in self._jobs.values() if not j.finished]
-
-    def _run(self, job: Job, fn: Callable[[ProgressFn], Any]) -> None:
+    def _run(self, job: Job, fn: Callable[[Progress], Any]) -> None:
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +12,7 @@ from gaia_core.attribution import AttributionConfig, attribute
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.data.base import ScoreDataset, evenly_spaced
 from gaia_core.device import model_device
+from gaia_core.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def attribution_readouts(
     dataset: ScoreDataset,
     config: AttributionConfig,
     max_samples: int = 100,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Readouts:
     """Attribution maps of up to ``max_samples`` images spread evenly over ``dataset``, reduced
     to every registered concentration readout (the maps themselves are not kept).

@@ -14,17 +14,16 @@ import numpy as np
 import pandas as pd
 
 from gaia_core.charts.distributions import percentile_of
-from gaia_core.charts.style import method_label
 from gaia_core.errors import GaiaError
-from gaia_core.evaluation.metrics import threshold_at_tpr
+from gaia_core.evaluation.metrics import METRIC_KEYS, threshold_at_tpr
 from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.scores import method_label
 
 # Columns added by `combined_table`: the set a row comes from (its title), whether that set is
 # the ID set, and the row's position in its own set's table (where its channel values are).
 SET_COLUMN = "set"
 IS_ID_COLUMN = "is_id"
 ROW_COLUMN = "row"
-METRIC_KEYS = ("fpr95", "auroc", "aupr_in", "aupr_out")
 # Disagreement filters of `disagreement`: keep every row, rows only method A flags, only B flags.
 DISAGREEMENTS = ("all", "a_only", "b_only")
 

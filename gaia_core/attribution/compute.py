@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,6 +17,7 @@ from gaia_core.attribution.errors import AttributionError
 from gaia_core.attribution.methods import MethodSpec, method_spec
 from gaia_core.attribution.private_copy import private_copy, split_reused_activations
 from gaia_core.device import model_device
+from gaia_core.progress import Progress
 from gaia_core.scores.taps import LayerError, default_feature_layer, get_layer
 
 # Captum announces every hook it sets; here they are set on a private copy and always removed.
@@ -39,7 +40,7 @@ def attribute(
     x: Tensor,
     config: AttributionConfig | None = None,
     target: TargetLike = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> AttributionResult:
     """Attribution maps of a batch with one Captum method, computed on a private model copy.
 

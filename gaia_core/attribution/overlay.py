@@ -67,33 +67,6 @@ INFERNO = _table(_INFERNO_STOPS)  # (256, 3) uint8, for one-signed maps
 BLUE_WHITE_RED = _table(_BLUE_WHITE_RED_STOPS)  # (256, 3) uint8, for signed maps ("all")
 
 
-def denormalize(x: torch.Tensor | np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """Undoes `(image - mean) / std` for display.
-
-    Args:
-        x: (C, H, W) or (B, C, H, W) normalized image(s), C = len(mean) = 1 or 3.
-        mean: per-channel mean the images were normalized with.
-        std: per-channel standard deviation.
-
-    Returns:
-        uint8 (H, W, 3) or (B, H, W, 3); a single channel is replicated to grey RGB.
-    """
-    array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    if array.ndim not in (3, 4):
-        raise AttributionError(f"denormalize expects (C, H, W) or (B, C, H, W), got shape {array.shape}")
-    channels = array.shape[-3]
-    if not (len(mean) == len(std) == channels) or channels not in (1, 3):
-        raise AttributionError(
-            f"denormalize got {channels} channels, {len(mean)} means and {len(std)} stds; "
-            "pass the mean and std of the model spec (one per input channel, 1 or 3 channels)."
-        )
-    shape = (channels, 1, 1)
-    pixels = array.astype(np.float64) * np.reshape(std, shape) + np.reshape(mean, shape)
-    rgb = np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
-    rgb = np.moveaxis(rgb, -3, -1)
-    return np.repeat(rgb, 3, axis=-1) if channels == 1 else rgb
-
-
 def signed_part(attribution_map: np.ndarray, sign: str) -> np.ndarray:
     """The part of a map that is shown: |map|, max(map, 0), max(-map, 0), or the map itself ("all")."""
     values = _as_map_array(attribution_map)

@@ -9,7 +9,6 @@ pass it as ``colors`` to keep it across pages.
 - `profiles`: per-layer profile of one image, per-layer distributions per set.
 - `channels`: ID-vs-OOD difference heat map, channel ranking, one channel per image.
 - `gradients`: gradient maps with their zeros, per-channel bars, score aggregation.
-- `images`: a captioned image gallery.
 """
 
 from gaia_core.charts.channels import (
@@ -37,7 +36,6 @@ from gaia_core.charts.gradients import (
     zero_ratio_bar,
     zero_ratios,
 )
-from gaia_core.charts.images import image_grid_figure
 from gaia_core.charts.profiles import (
     id_reference_profile,
     layer_distribution_figure,
@@ -45,7 +43,8 @@ from gaia_core.charts.profiles import (
     layer_profile_figure,
 )
 from gaia_core.charts.roc import best_per_column, roc_figure, roc_points, style_metrics_table
-from gaia_core.charts.style import ChartError, dataset_colors, method_colors, method_label
+from gaia_core.charts.style import ChartError, dataset_colors, method_colors
+from gaia_core.scores import method_label
 
 __all__ = [
     "ChartError",
@@ -61,7 +60,6 @@ __all__ = [
     "gradient_grid_figure",
     "histogram_edges",
     "id_reference_profile",
-    "image_grid_figure",
     "layer_distribution_figure",
     "layer_means",
     "layer_profile_figure",

@@ -10,15 +10,10 @@ import plotly.graph_objects as go
 from pandas.io.formats.style import Styler
 from sklearn.metrics import auc, roc_curve
 
-from gaia_core.charts.style import ChartError, as_values, base_layout, method_colors, method_label
+from gaia_core.charts.style import ChartError, as_values, base_layout, method_colors
+from gaia_core.evaluation.metrics import METRICS
+from gaia_core.scores import method_label
 
-# Metric column -> (display name, True when higher is better).
-METRIC_COLUMNS = {
-    "fpr95": ("FPR95 ↓", False),
-    "auroc": ("AUROC ↑", True),
-    "aupr_in": ("AUPR-In ↑", True),
-    "aupr_out": ("AUPR-Out ↑", True),
-}
 _BEST_STYLE = "font-weight: bold; background-color: #d6eaf8"
 
 
@@ -111,12 +106,12 @@ def best_per_column(df: pd.DataFrame) -> dict[str, list]:
         df: one row per method, metric columns as fractions (`gaia_core.evaluation.metrics.ood_metrics`).
     """
     best = {}
-    for column, (_, higher_is_better) in METRIC_COLUMNS.items():
-        if column not in df.columns or df[column].isna().all():
+    for metric in METRICS:
+        if metric.key not in df.columns or df[metric.key].isna().all():
             continue
-        values = df[column].astype(float)
-        target = values.max() if higher_is_better else values.min()
-        best[column] = list(df.index[values == target])
+        values = df[metric.key].astype(float)
+        target = values.max() if metric.higher_is_better else values.min()
+        best[metric.key] = list(df.index[values == target])
     return best
 
 
@@ -136,14 +131,15 @@ def style_metrics_table(df: pd.DataFrame, percent: bool = True) -> Styler:
     best = best_per_column(df)
     # The labels go into the data itself: st.dataframe shows a Styler's cells and colours but
     # not its formatted index or headers.
-    shown = df.rename(index=lambda label: method_label(str(label)), columns=lambda c: METRIC_COLUMNS.get(c, (c,))[0])
+    headers = {m.key: m.header for m in METRICS}
+    shown = df.rename(index=lambda label: method_label(str(label)), columns=lambda c: headers.get(c, c))
     styles = pd.DataFrame("", index=shown.index, columns=shown.columns)
     for j, column in enumerate(df.columns):
         for i, label in enumerate(df.index):
             if label in best.get(column, []):
                 styles.iat[i, j] = _BEST_STYLE
     styler = shown.style.apply(lambda _: styles, axis=None)
-    metric_headers = [METRIC_COLUMNS[c][0] for c in METRIC_COLUMNS if c in df.columns]
+    metric_headers = [m.header for m in METRICS if m.key in df.columns]
     if metric_headers:
         styler = styler.format("{:.1%}" if percent else "{:.4f}", subset=metric_headers, na_rep="–")
     return styler

@@ -24,16 +24,6 @@ ZERO_COLOR = "#555555"
 DIVERGING_SCALE = "RdBu_r"
 SCORE_AXIS_NOTE = "higher = more likely OOD"
 
-METHOD_LABELS = {
-    "gaia_a": "GAIA-A",
-    "gaia_z": "GAIA-Z",
-    "msp": "MSP",
-    "maxlogit": "MaxLogit",
-    "energy": "Energy",
-    "odin": "ODIN",
-    "gradnorm": "GradNorm",
-    "react": "ReAct",
-}
 METHOD_COLORS = {
     "gaia_a": "#0072B2",
     "gaia_z": "#D55E00",
@@ -48,11 +38,6 @@ METHOD_COLORS = {
 
 class ChartError(GaiaError, ValueError):
     """A chart cannot be drawn from the given inputs; the message says what to change."""
-
-
-def method_label(name: str) -> str:
-    """Display name of a score method ("gaia_a" -> "GAIA-A"); unknown names pass through."""
-    return METHOD_LABELS.get(name, name)
 
 
 def method_colors(names: Iterable[str]) -> dict[str, str]:

@@ -103,24 +103,16 @@ class ScoreDataset(Dataset):
 
 def safe_image_loader(data: bytes, name: str) -> Image.Image:
     """The project's guarded image decoder (`gaia_core.safety.images.load_image`)."""
-    try:
-        from gaia_core.safety.images import load_image
-    except ImportError as err:
-        raise DataError(
-            "gaia_core.safety.images is not importable, so image files cannot be read safely "
-            f"({err}); restore that module or pass an image loader explicitly."
-        ) from err
+    from gaia_core.safety.images import load_image  # safety reads data's errors: import on use
+
     return load_image(data, name)
 
 
 def unreadable_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "this one file is bad" (skip it), as opposed to a bug."""
-    errors: tuple[type[BaseException], ...] = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
-    try:
-        from gaia_core.safety.images import ImageRejected
-    except ImportError:
-        return errors
-    return (*errors, ImageRejected)
+    from gaia_core.safety.images import ImageRejected
+
+    return (OSError, ValueError, SyntaxError, Image.DecompressionBombError, ImageRejected)
 
 
 def check_not_empty(dataset: ScoreDataset, where: str) -> None:

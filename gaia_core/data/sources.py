@@ -42,8 +42,6 @@ class Source:
     downloadable: bool
     # (data root, transform, download, loader) -> dataset.
     opener: Callable[..., ScoreDataset]
-    # Whether its labels are classes a model may have been trained on (ID candidates).
-    labeled: bool = False
 
 
 def _not_found(source: Source, root: Path, detail: str = "") -> DatasetNotFound:
@@ -138,8 +136,8 @@ def _folder(relative: str, labeled: bool = False):
     return open_folder
 
 
-def _source(name, title, location, how_to_get, downloadable, opener, labeled=False) -> Source:
-    return Source(name, title, location, how_to_get, downloadable, opener, labeled)
+def _source(name, title, location, how_to_get, downloadable, opener) -> Source:
+    return Source(name, title, location, how_to_get, downloadable, opener)
 
 
 SOURCES: dict[str, Source] = {
@@ -152,7 +150,6 @@ SOURCES: dict[str, Source] = {
             "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz, extracted)",
             True,
             _cifar("cifar10"),
-            labeled=True,
         ),
         _source(
             "cifar100",
@@ -161,7 +158,6 @@ SOURCES: dict[str, Source] = {
             "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)",
             True,
             _cifar("cifar100"),
-            labeled=True,
         ),
         # The training splits: what methods needing a fit (ReAct) are fitted on by default.
         _source(
@@ -171,7 +167,6 @@ SOURCES: dict[str, Source] = {
             "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz, extracted)",
             True,
             _cifar("cifar10", train=True),
-            labeled=True,
         ),
         _source(
             "cifar100-train",
@@ -180,7 +175,6 @@ SOURCES: dict[str, Source] = {
             "from https://www.cs.toronto.edu/~kriz/cifar.html (cifar-100-python.tar.gz, extracted)",
             True,
             _cifar("cifar100", train=True),
-            labeled=True,
         ),
         _source(
             "svhn",
@@ -229,7 +223,6 @@ SOURCES: dict[str, Source] = {
             "from https://image-net.org (ILSVRC2012 validation images, sorted into one folder per class)",
             False,
             _folder("imagenet/val", labeled=True),
-            labeled=True,
         ),
         _source("inaturalist", "iNaturalist", "iNaturalist/ (images)", MOS_HELP, False, _folder("iNaturalist")),
         _source("sun", "SUN", "SUN/ (images)", MOS_HELP, False, _folder("SUN")),

@@ -8,6 +8,9 @@ Grayscale images are converted to the model's channel count, and colour ones to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -94,8 +97,28 @@ def array_transform(spec: ModelSpec):
     )
 
 
-def denormalize(x: Tensor, spec: ModelSpec) -> Tensor:
-    """Model input (..., C, H, W) back to [0, 1] pixel values (for display)."""
-    mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-    std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-    return (x * std + mean).clamp(0, 1)
+def denormalize(x: torch.Tensor | np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """Undoes `(image - mean) / std` for display.
+
+    Args:
+        x: (C, H, W) or (B, C, H, W) normalized image(s), C = len(mean) = 1 or 3.
+        mean: per-channel mean the images were normalized with.
+        std: per-channel standard deviation.
+
+    Returns:
+        uint8 (H, W, 3) or (B, H, W, 3); a single channel is replicated to grey RGB.
+    """
+    array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if array.ndim not in (3, 4):
+        raise DataError(f"denormalize expects (C, H, W) or (B, C, H, W), got shape {array.shape}")
+    channels = array.shape[-3]
+    if not (len(mean) == len(std) == channels) or channels not in (1, 3):
+        raise DataError(
+            f"denormalize got {channels} channels, {len(mean)} means and {len(std)} stds; "
+            "pass the mean and std of the model spec (one per input channel, 1 or 3 channels)."
+        )
+    shape = (channels, 1, 1)
+    pixels = array.astype(np.float64) * np.reshape(std, shape) + np.reshape(mean, shape)
+    rgb = np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
+    rgb = np.moveaxis(rgb, -3, -1)
+    return np.repeat(rgb, 3, axis=-1) if channels == 1 else rgb

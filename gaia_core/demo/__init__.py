@@ -9,11 +9,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file
-
 from gaia_core.demo.model import DemoResNet, build_demo_model
-from gaia_core.device import best_device
 from gaia_core.errors import GaiaError
 
 # The repository's assets/ folder, installed as the package gaia_core.assets (see pyproject.toml).
@@ -29,18 +25,6 @@ class DemoWeightsError(GaiaError, FileNotFoundError):
     """The shipped demo weights are missing."""
 
 
-def load_demo_model(device: torch.device | str | None = None) -> DemoResNet:
-    """A fresh DemoResNet with the shipped weights, in eval mode on ``device or best_device()``."""
-    if not DEMO_WEIGHTS.is_file():
-        raise DemoWeightsError(
-            f"demo weights not found at {DEMO_WEIGHTS}; restore the file from the repository "
-            "or recreate it with `python -m gaia_core.demo.train`."
-        )
-    model = build_demo_model()
-    model.load_state_dict(load_file(str(DEMO_WEIGHTS)))
-    return model.eval().to(device or best_device())
-
-
 __all__ = [
     "ASSETS_DIR",
     "DEMO_REPORT",
@@ -49,5 +33,4 @@ __all__ = [
     "DemoResNet",
     "DemoWeightsError",
     "build_demo_model",
-    "load_demo_model",
 ]

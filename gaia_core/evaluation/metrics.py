@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from gaia_core.errors import GaiaError
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One OOD metric as tables and charts show it."""
+
+    # Key in the dicts `ood_metrics` returns.
+    key: str
+    # Column header ("FPR95").
+    label: str
+    # True when a higher value is better (AUROC), False when lower is (FPR95).
+    higher_is_better: bool
+
+    @property
+    def header(self) -> str:
+        """The label with the direction that is better ("FPR95 ↓", "AUROC ↑")."""
+        return f"{self.label} {'↑' if self.higher_is_better else '↓'}"
+
+
+# Every metric `ood_metrics` computes, in the order the tables show them.
+METRICS = (
+    Metric("fpr95", "FPR95", higher_is_better=False),
+    Metric("auroc", "AUROC", higher_is_better=True),
+    Metric("aupr_in", "AUPR-In", higher_is_better=True),
+    Metric("aupr_out", "AUPR-Out", higher_is_better=True),
+)
+METRIC_KEYS = tuple(m.key for m in METRICS)
 
 
 class ScoreValuesError(GaiaError, ValueError):
@@ -38,12 +66,13 @@ def ood_metrics(id_scores, ood_scores) -> dict[str, float]:
     is_id = np.concatenate([np.ones(id_s.size), np.zeros(ood_s.size)])
     id_ness = -np.concatenate([id_s, ood_s])
     fpr, tpr, _ = roc_curve(is_id, id_ness, drop_intermediate=False)
-    return {
+    values = {
         "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
         "auroc": float(roc_auc_score(is_id, id_ness)),
         "aupr_in": float(average_precision_score(is_id, id_ness)),
         "aupr_out": float(average_precision_score(1 - is_id, -id_ness)),
     }
+    return {key: values[key] for key in METRIC_KEYS}
 
 
 def threshold_at_tpr(id_scores, tpr: float = 0.95) -> float:

@@ -13,12 +13,10 @@ from torch import nn
 from gaia_core.data.base import LabelMismatchError, ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
 from gaia_core.errors import ConfigError
-from gaia_core.evaluation.metrics import ood_metrics
+from gaia_core.evaluation.metrics import METRICS, ood_metrics
 from gaia_core.evaluation.scoring import DatasetScores, evaluate_dataset
 from gaia_core.models import weights_fingerprint
-from gaia_core.scores import ScoreMethod, method_class
-
-METRIC_COLUMNS = {"fpr95": "FPR95", "auroc": "AUROC", "aupr_in": "AUPR-In", "aupr_out": "AUPR-Out"}
+from gaia_core.scores import ScoreMethod, method_label
 
 
 def model_num_classes(model: nn.Module, dataset: ScoreDataset) -> int | None:
@@ -123,29 +121,15 @@ def evaluate_benchmark(
     return BenchmarkResult(id_scores, ood_scores, [m.name for m in methods], named_groups, metrics)
 
 
-def evaluate_pair(
-    model: nn.Module, id_dataset: ScoreDataset, ood_dataset: ScoreDataset, methods: Sequence[ScoreMethod], **options
-) -> BenchmarkResult:
-    """`evaluate_benchmark` with one OOD set."""
-    return evaluate_benchmark(model, id_dataset, [ood_dataset], methods, **options)
-
-
-def method_label(name: str) -> str:
-    try:
-        return method_class(name).label
-    except KeyError:
-        return name
-
-
 def metrics_table(result: BenchmarkResult, method: str) -> pd.DataFrame:
     """The paper's table for one method: a row per OOD set, group averages and "Average";
     columns FPR95, AUROC, AUPR-In, AUPR-Out in percent."""
     per_set = result.metrics[method]
-    rows = {title: [100 * per_set[title][k] for k in METRIC_COLUMNS] for title in per_set}
+    rows = {title: [100 * per_set[title][m.key] for m in METRICS] for title in per_set}
     for group, titles in result.groups.items():
         rows[f"{group.capitalize()}-OOD average"] = list(np.mean([rows[t] for t in titles], axis=0))
     rows["Average"] = list(np.mean([rows[t] for t in per_set], axis=0))
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_COLUMNS.values()))
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=[m.label for m in METRICS])
     table.index.name = "OOD set"
     return table
 

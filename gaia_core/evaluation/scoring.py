@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,9 +31,8 @@ from gaia_core.errors import ConfigError
 from gaia_core.evaluation import distributed as dist
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.models import weights_fingerprint
+from gaia_core.progress import Progress
 from gaia_core.scores import ScoreMethod, score_many
-
-ProgressFn = Callable[[int, int], None]
 
 # Samples per cached chunk (rounded up to whole batches): the granularity of resuming.
 CHUNK_SAMPLES = 1024
@@ -78,10 +77,6 @@ class ChannelStats:
     def variance(self) -> np.ndarray:
         """(C,) population variance."""
         return self.m2 / max(self.count, 1)
-
-    @property
-    def std(self) -> np.ndarray:
-        return np.sqrt(self.variance)
 
 
 @dataclass(frozen=True)
@@ -322,7 +317,7 @@ def evaluate_dataset(
     batch_size: int = 64,
     device: torch.device | str | None = None,
     num_workers: int | None = None,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     progress_bar: bool = False,
     cache: ScoreCache | None = None,
     keep_channels: bool = True,

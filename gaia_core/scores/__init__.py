@@ -5,7 +5,15 @@ likely out-of-distribution**. Methods whose paper defines an ID-ness (MSP, MaxLo
 energy's negative, ODIN, GradNorm, ReAct) are negated accordingly.
 """
 
-from gaia_core.scores.base import ScoreMethod, ScoreResult, available, create, method_class, register
+from gaia_core.scores.base import (
+    ScoreMethod,
+    ScoreResult,
+    available,
+    create,
+    method_class,
+    method_label,
+    register,
+)
 from gaia_core.scores.many import score_many
 
 # The registry lists methods in the order their modules are imported: GAIA first, then the
@@ -38,6 +46,7 @@ __all__ = [
     "gaia_a",
     "gaia_z",
     "method_class",
+    "method_label",
     "register",
     "score_many",
 ]

@@ -81,6 +81,11 @@ def method_class(name: str) -> type[ScoreMethod]:
         raise UnknownNameError(f"unknown score method '{name}'; available: {', '.join(_REGISTRY)}") from None
 
 
+def method_label(name: str) -> str:
+    """Display name of a method: its `ScoreMethod.label` ("gaia_a" -> "GAIA-A"); other names pass through."""
+    return _REGISTRY[name].label if name in _REGISTRY else name
+
+
 def create(name: str, **config) -> ScoreMethod:
     """A method by registry name, configured by keyword (see each method's fields)."""
     cls = method_class(name)

@@ -244,7 +244,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
