@@ -14,6 +14,7 @@ from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import evaluate_dataset, method_config
 from gaia_core.safety import load_images
+from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
 from gaia_core.scores import create, method_label
 
 loaded = model_picker.page_model()
@@ -29,6 +30,7 @@ upload_column.file_uploader(
     "Upload images (PNG, JPEG, GIF, BMP, TIFF, WebP, PPM)",
     accept_multiple_files=True,
     key="inspect_upload",
+    max_upload_size=IMAGE_UPLOAD_MB,
     on_change=state.remember_uploads,
     args=("inspect_upload", "inspect_files"),
     help="Files are checked by content and size; a bad file gets its own message and the others are still used.",

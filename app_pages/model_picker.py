@@ -24,6 +24,7 @@ from gaia_core.models import (
     weights_fingerprint,
 )
 from gaia_core.safety import resolve_allowed
+from gaia_core.safety.uploads import CHECKPOINT_UPLOAD_MB
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,13 @@ def sidebar() -> LoadedModel | None:
             labels = {"pretrained": "torchvision pretrained", "upload": "upload", "path": "path on the server"}
             source = st.radio("Weights", sources, key="sb_weights", horizontal=True, format_func=labels.get)
             if source == "upload":
-                st.file_uploader("Checkpoint (.safetensors, .pt, .pth)", key="sb_ckpt_upload")
+                st.file_uploader(
+                    "Checkpoint (.safetensors, .pt, .pth)",
+                    key="sb_ckpt_upload",
+                    max_upload_size=CHECKPOINT_UPLOAD_MB,
+                    help=f"Up to {CHECKPOINT_UPLOAD_MB} MB through the browser; larger checkpoints: "
+                    "choose 'path on the server'.",
+                )
             elif source == "path":
                 st.text_input(
                     "Checkpoint path",

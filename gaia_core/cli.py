@@ -40,7 +40,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         description=(
             "Score an in-distribution (ID) set and one or more OOD sets with each method, and print per "
             "method the paper's table: one row per OOD set plus the average, with FPR95, AUROC, AUPR-In, "
-            "AUPR-Out (percent) and the ID accuracy. Nothing is downloaded unless --download / --pretrained."
+            "AUPR-Out (percent) and the ID accuracy. Nothing is downloaded unless --download."
         ),
         epilog=(
             "Examples:\n"
@@ -66,7 +66,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--pretrained",
         action="store_true",
-        help="use torchvision's pretrained ImageNet weights, downloading them if not cached",
+        help="use torchvision's pretrained ImageNet weights from torch hub's cache (downloaded only with --download)",
     )
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -88,7 +88,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     data.add_argument(
         "--download",
         action="store_true",
-        help="let torchvision download the datasets it can (CIFAR-10/100, SVHN, DTD, Places365)",
+        help="allow downloads: the datasets torchvision can fetch (CIFAR-10/100, SVHN, DTD, Places365) and, with "
+        "--pretrained, the pretrained weights",
     )
     data.add_argument(
         "--limit", type=int, metavar="N", help="use at most N samples of each set, evenly spread (quick runs)"
@@ -263,7 +264,7 @@ def run_evaluate(args) -> int:
             args.checkpoint,
             num_classes=args.num_classes,
             pretrained=args.pretrained,
-            download=args.pretrained,
+            download=args.download,
             device=device,
         )
 

@@ -166,3 +166,28 @@ def test_datasets_command_lists_benchmarks_and_locations(capsys):
     assert code == 0
     assert "openood-cifar10" in out and "cifar-10-batches-py" in out and "iNaturalist/" in out
     assert "letters" in out
+
+
+def test_pretrained_reads_the_cache_and_downloads_only_with_download(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    fetched = []
+    monkeypatch.setattr("torch.hub.download_url_to_file", lambda url, path, progress=True: fetched.append(url))
+    code, _, err = run(
+        capsys, "evaluate", "--model", "resnet18", "--pretrained", "--id", "digits", "--ood", "noise", *QUICK
+    )
+    assert code == 2 and fetched == []
+    assert f"{tmp_path}/hub/checkpoints/resnet18-" in err and "--pretrained --download" in err
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        "resnet18",
+        "--pretrained",
+        "--download",
+        "--id",
+        "digits",
+        "--ood",
+        "noise",
+        *QUICK,
+    )
+    assert code == 2 and len(fetched) == 1 and fetched[0].endswith(".pth")  # asked for; the stub writes nothing

@@ -9,11 +9,11 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
-import gaia_core
 from gaia_core.data.base import ScoreDataset, evenly_spaced
 from gaia_core.device import model_device
 from gaia_core.evaluation import distributed as dist
 from gaia_core.evaluation.cache import ScoreCache
+from gaia_core.evaluation.code_version import code_version
 from gaia_core.evaluation.scoring import batch_loader, method_config
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod
@@ -54,7 +54,7 @@ def fit_methods(
                 "weights": weights_id,
                 "dataset": subset.fingerprint(),
                 "methods": [method_config(m) for m in methods if m.needs_fit],
-                "version": gaia_core.__version__,
+                "version": code_version(),
             },
         )
     changes = None

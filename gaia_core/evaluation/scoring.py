@@ -24,12 +24,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-import gaia_core
 from gaia_core.data.base import DataError, EmptyDatasetError, ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation import distributed as dist
 from gaia_core.evaluation.cache import ScoreCache
+from gaia_core.evaluation.code_version import code_version
 from gaia_core.models import weights_fingerprint
 from gaia_core.progress import Progress
 from gaia_core.scores import ScoreMethod, score_many
@@ -217,7 +217,7 @@ def score_cache_parts(
         "size": len(dataset),
         "methods": [method_config(m) for m in methods],
         "keep_channels": keep_channels,
-        "version": gaia_core.__version__,
+        "version": code_version(),
         "format": CACHE_FORMAT,
     }
 

@@ -60,8 +60,8 @@ def load_pretrained(model: nn.Module, name: str, download: bool) -> None:
         if not download:
             raise CheckpointError(
                 f"pretrained weights for {name} are not on disk: expected {path}. "
-                f"Put the file from {default_weights(name).url} there, or allow the download "
-                "(download=True; on the command line --download)."
+                f"Put the file from {default_weights(name).url} there (in the app: then press Load model), "
+                "or allow the download (on the command line: --pretrained --download; in Python: download=True)."
             )
         try:
             torch.hub.download_url_to_file(default_weights(name).url, str(path), progress=True)

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gaia_core.errors import GaiaError
+from gaia_core.safety.uploads import IMAGE_UPLOAD_MB, MIB
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
 
@@ -28,7 +29,7 @@ class ImageLimits:
     """What an uploaded image may be."""
 
     # Largest file accepted, in bytes (checked before decoding).
-    max_bytes: int = 20 * 1024**2
+    max_bytes: int = IMAGE_UPLOAD_MB * MIB
     # Largest width x height accepted (decompression bombs), checked before decoding pixels.
     max_pixels: int = 40_000_000
     # Formats identified by content; the file name's extension is ignored.
@@ -74,7 +75,7 @@ def load_image_with_notes(
     if not data:
         raise ImageRejected(f"{name}: the file is empty")
     if len(data) > limits.max_bytes:
-        raise ImageRejected(f"{name}: {len(data) / 2**20:.1f} MB is over the {limits.max_bytes / 2**20:.0f} MB limit")
+        raise ImageRejected(f"{name}: {len(data) / MIB:.1f} MB is over the {limits.max_bytes / MIB:.0f} MB limit")
     notes: list[str] = []
     try:
         with warnings.catch_warnings():
