@@ -274,44 +274,6 @@ def test_concurrent_attributions_on_one_model_match_serial_ones() -> None:
             np.testing.assert_allclose(concurrent, serial[index], rtol=1e-5, atol=1e-7)
 
 
-def test_attributions_and_gaia_scoring_share_one_model_at_the_same_time() -> None:
-    # GAIA's probe hooks the shared model for its own thread; Captum must neither trip them
-    # nor be tripped by them.
-    from gaia_core.scores import gaia_z
-
-    model, x = tiny_net(), tiny_input()
-    config = AttributionConfig(method="deeplift")
-    serial_scores = gaia_z(model, x).score
-    serial_maps = attribute(model, x, config).maps
-    start = threading.Barrier(2)
-    scores, maps, errors = [], [], []
-
-    def score() -> None:
-        try:
-            start.wait()
-            scores.extend(gaia_z(model, x).score for _ in range(5))
-        except BaseException as error:  # re-raised in the main thread below
-            errors.append(error)
-
-    def explain() -> None:
-        try:
-            start.wait()
-            maps.extend(attribute(model, x, config).maps for _ in range(5))
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=score), threading.Thread(target=explain)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
-    for concurrent in scores:
-        torch.testing.assert_close(concurrent, serial_scores)
-    for concurrent in maps:
-        np.testing.assert_allclose(concurrent, serial_maps, rtol=1e-5, atol=1e-7)
-
-
 @pytest.mark.parametrize(
     "config",
     [
@@ -332,11 +294,14 @@ def test_seeded_stochastic_maps_do_not_depend_on_the_batch(config: AttributionCo
 @pytest.mark.parametrize("method", ["integrated_gradients", "occlusion", "gradient_shap"])
 def test_internal_batching_does_not_change_the_map(method: str) -> None:
     model, x = tiny_net(), tiny_input()
-    # gradient_shap: one draw per round vs all draws at once; same seed, same draws
-    small = attribute(model, x, AttributionConfig(method=method, internal_batch_size=1, batch_size=1, **FAST)).maps
+    small_config = AttributionConfig(method=method, internal_batch_size=1, batch_size=1, **FAST)
+    small = attribute(model, x, small_config).maps
     large = attribute(model, x, AttributionConfig(method=method, internal_batch_size=64, **FAST)).maps
     if method == "gradient_shap":
-        assert np.isfinite(small).all() and small.shape == large.shape
+        # Its random draws are taken per internal batch, so another batching draws other baselines;
+        # the same configuration draws the same ones.
+        np.testing.assert_array_equal(attribute(model, x, small_config).maps, small)
+        assert small.shape == large.shape and not np.allclose(small, large)
     else:
         np.testing.assert_allclose(small, large, rtol=1e-4, atol=1e-6)
 

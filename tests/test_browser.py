@@ -29,10 +29,13 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (the README's test command installs it; in CI its absence fails)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a real server and Chromium
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (the README's test command installs it; in CI its absence fails)",
+    ),
+]
 
 
 def _free_port() -> int:

@@ -3,8 +3,6 @@ rows, known-answer statistics, purity (no input mutation, determinism, no stream
 
 import copy
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -420,10 +418,3 @@ def test_builders_do_not_mutate_their_inputs_and_are_deterministic(scores, chann
 def test_invalid_scores_raise_a_chart_error_that_names_the_set():
     with pytest.raises(ChartError, match="noise"):
         charts.score_histogram({"digits": np.ones(3), "noise": np.array([np.nan])}, "digits", None, "MSP")
-
-
-def test_charts_never_import_streamlit():
-    code = "import sys, gaia_core.charts; assert 'streamlit' not in sys.modules, 'streamlit imported'"
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-    for source in (ROOT / "gaia_core" / "charts").glob("*.py"):
-        assert not re.search(r"^\s*(import|from)\s+streamlit", source.read_text(), re.MULTILINE), source.name

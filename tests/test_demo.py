@@ -198,6 +198,7 @@ def test_random_shift_moves_each_image_by_at_most_max_shift():
     assert torch.equal(shifted.sum(dim=(1, 2, 3)), torch.ones(16))
 
 
+@pytest.mark.slow  # training
 def test_one_epoch_on_a_subset_writes_loadable_reproducible_weights(tmp_path):
     config = TrainConfig(epochs=1, train_subset=96, batch_size=32, threads=1)
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()

@@ -58,6 +58,7 @@ def _samples(path: Path) -> dict:
     return {key: value["samples"] for key, value in json.loads(path.read_text())["datasets"].items()}
 
 
+@pytest.mark.slow  # torchrun subprocesses
 def test_two_processes_write_the_same_result_as_one(tmp_path):
     _run(
         [
@@ -90,6 +91,7 @@ def test_two_processes_write_the_same_result_as_one(tmp_path):
         assert metrics_two[method]["noise"] == pytest.approx(metrics_one[method]["noise"], abs=1e-9)
 
 
+@pytest.mark.slow  # torchrun subprocesses
 def test_a_single_process_reuses_what_two_processes_cached(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     _run(

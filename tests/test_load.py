@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from gaia_core.app_support.jobs import JobRunner
@@ -72,19 +73,6 @@ def test_concurrent_scoring_and_attribution_match_serial_runs():
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_double_submission_of_the_same_work_runs_it_once():
-    runner, calls, gate = JobRunner(), [], threading.Event()
-
-    def work(progress):
-        calls.append(1)
-        gate.wait(5)
-        return len(calls)
-
-    jobs = [runner.submit(("demo", "digits", ("gaia_a",)), work) for _ in range(5)]
-    gate.set()
-    assert all(job is jobs[0] for job in jobs) and jobs[0].wait(5) and calls == [1]
-
-
 def _resident_bytes() -> int:
     gc.collect()
     with contextlib.suppress(OSError):
@@ -117,6 +105,7 @@ def _memory_growth_mib() -> float:
     return (_resident_bytes() - baseline) / 2**20
 
 
+@pytest.mark.slow  # a subprocess of its own, many sessions
 def test_memory_returns_near_its_baseline_after_many_sessions():
     # A process of its own: other tests' background jobs would blur the measurement.
     code = "import test_load; print(test_load._memory_growth_mib())"

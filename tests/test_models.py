@@ -4,6 +4,7 @@ import pickle
 
 import pytest
 import torch
+import torchvision
 from safetensors.torch import save_file
 
 from gaia_core.models import CheckpointError, class_label, get_spec, load_model, read_state_dict, weights_fingerprint
@@ -51,7 +52,12 @@ def test_densenet_feature_layer_outputs_the_global_pool_input():
 
 def test_imagenet_spec_follows_the_weights_preprocessing():
     spec = get_spec("resnet50")
-    assert (spec.input_size, spec.resize_size, spec.family) == (224, 232, "imagenet") or spec.resize_size == 256
+    weights = torchvision.models.get_model_weights("resnet50").DEFAULT.transforms()
+    assert (spec.input_size, spec.resize_size, spec.family) == (
+        weights.crop_size[0],
+        weights.resize_size[0],
+        "imagenet",
+    )
     assert spec.mean == pytest.approx((0.485, 0.456, 0.406))
 
 
