@@ -120,7 +120,7 @@ st.latex(
 )
 side_by_side(
     lambda label, step: st.plotly_chart(
-        charts.zero_ratio_bar(1.0 - step.zero_ratio_nonzero, title=f"{label}: zero ratio per channel"),
+        charts.zero_ratio_bar(1.0 - step.nonzero_fraction, title=f"{label}: zero ratio per channel"),
         key=f"how_zero_{label}",
     )
 )

@@ -4,7 +4,6 @@ reference, attribution maps and its per-layer profile against the ID mean."""
 import hashlib
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from app_pages import data_sets, frame, model_picker, scoring, state, views
@@ -102,18 +101,8 @@ dataset, result = scored
 table = result.table
 names = [m.name for m in methods]
 
-summary = pd.DataFrame(
-    {
-        "image": table["sample_id"],
-        "prediction": [model_picker.class_name(loaded, int(p)) for p in table["pred"]],
-        "confidence": table["confidence"],
-    }
-)
-for method in names:
-    summary[method_label(method)] = table[method]
-if reference is not None:
-    thresholds = tables.thresholds_at_tpr(reference.result.id_scores.table, names)
-    summary.insert(3, "flagged by", [f"{n} of {len(names)}" for n in tables.flag_counts(table, thresholds)])
+thresholds = None if reference is None else tables.thresholds_at_tpr(reference.result.id_scores.table, names)
+summary = tables.image_summary(table, names, lambda k: model_picker.class_name(loaded, k), thresholds)
 st.subheader(f"{len(table)} image(s)")
 event = st.dataframe(
     summary,

@@ -195,3 +195,15 @@ def test_attribution_readouts_cover_the_asked_samples_with_every_readout():
     assert all(v.shape == (3,) for v in found.values.values())
     assert ((found.values["entropy"] > 0) & (found.values["entropy"] <= 1)).all()
     assert seen and seen[-1] == (3, 3)
+
+
+def test_image_summary_lists_prediction_flags_and_scores_per_image():
+    table = pd.DataFrame(
+        {"sample_id": ["a", "b"], "pred": [3, 7], "confidence": [0.9, 0.4], "msp": [-0.9, -0.4], "gaia_z": [0.1, 0.5]}
+    )
+    plain = tables.image_summary(table, ["gaia_z", "msp"], lambda k: f"class {k}")
+    assert list(plain.columns) == ["image", "prediction", "confidence", "GAIA-Z", "MSP"]
+    assert list(plain["prediction"]) == ["class 3", "class 7"]
+    flagged = tables.image_summary(table, ["gaia_z", "msp"], str, {"gaia_z": 0.2, "msp": -0.5})
+    assert list(flagged["flagged by"]) == ["0 of 2", "2 of 2"]
+    assert list(flagged.columns).index("flagged by") == 3

@@ -8,7 +8,7 @@ strictly above the threshold. Inputs are never modified.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -182,3 +182,35 @@ def metrics_by_method(
 def per_set(scores: Mapping[str, DatasetScores], column: str) -> dict[str, np.ndarray]:
     """Set title -> one table column's values (a method's scores, "sample_id", ...), row order."""
     return {title: s.table[column].to_numpy() for title, s in scores.items()}
+
+
+def image_summary(
+    table: pd.DataFrame,
+    methods: Sequence[str],
+    class_name: Callable[[int], str],
+    thresholds: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """One row per scored image, as the inspect page lists them.
+
+    Args:
+        table: a per-sample table (`gaia_core.evaluation.scoring.DatasetScores.table`).
+        methods: score columns to show, in order.
+        class_name: class index -> the name a person reads.
+        thresholds: method -> flag-as-OOD threshold; with them, a "flagged by" column ("2 of 7").
+
+    Returns:
+        columns image, prediction, confidence, [flagged by], then one column per method's label.
+    """
+    summary = pd.DataFrame(
+        {
+            "image": table["sample_id"].to_numpy(),
+            "prediction": [class_name(int(p)) for p in table["pred"]],
+            "confidence": table["confidence"].to_numpy(),
+        }
+    )
+    if thresholds is not None:
+        counts = flag_counts(table, {m: thresholds[m] for m in methods})
+        summary["flagged by"] = [f"{n} of {len(methods)}" for n in counts]
+    for method in methods:
+        summary[method_label(method)] = table[method].to_numpy()
+    return summary

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
+import torch
 from torch import Tensor, nn
 
 from gaia_core.errors import ConfigError, UnknownNameError
@@ -28,6 +29,18 @@ class ScoreResult:
 
 
 M = TypeVar("M", bound="ScoreMethod")
+
+
+def mean_square(channels: dict[str, Tensor]) -> Tensor:
+    """GAIA's aggregation: the mean over every channel of every layer of the squared value.
+
+    Args:
+        channels: layer -> (B, C_layer) per-channel values.
+
+    Returns:
+        (B,) scores.
+    """
+    return torch.cat(list(channels.values()), dim=1).pow(2).mean(dim=1)
 
 
 @dataclass(frozen=True)

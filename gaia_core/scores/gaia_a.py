@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaia_core.scores.base import ScoreMethod, ScoreResult, register
+from gaia_core.scores.base import ScoreMethod, ScoreResult, mean_square, register
 from gaia_core.scores.probe import Probe, ProbePlan
 from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, get_layer, resolve_layers
 
@@ -45,19 +45,28 @@ class GaiaA(ScoreMethod):
         feature = self.feature_name(model)
         return ProbePlan(taps=(*self.layer_names(model), feature), pooled=feature)
 
-    def from_probe(self, probe: Probe) -> ScoreResult:
-        model = probe.model
-        feature = self.feature_name(model)
-        layers = self.layer_names(model)
-        log_probs = F.log_softmax(probe.logits, dim=1).sum()
-        feature_grad = probe.grads(log_probs, [feature])[feature]
-        output_component = feature_grad.mean(dim=(2, 3)).abs().mean(dim=1).sqrt()
+    @staticmethod
+    def output_component(probe: Probe, feature: str) -> Tensor:
+        """o = sqrt(mean_c |mean_hw d(sum_k log_softmax(y)_k)/dF_c|): (B,), never 0."""
+        feature_grad = probe.grads(F.log_softmax(probe.logits, dim=1).sum(), [feature])[feature]
+        o = feature_grad.mean(dim=(2, 3)).abs().mean(dim=1).sqrt()
         # o = 0 only when the log-softmax sum is flat in F; keep the ratio finite then.
-        output_component = output_component.clamp_min(torch.finfo(output_component.dtype).tiny)
-        inner_grads = probe.grads(probe.pooled.sum(), layers)
-        channels = {name: grad.mean(dim=(2, 3)).abs() / output_component[:, None] for name, grad in inner_grads.items()}
-        ratios = torch.cat(list(channels.values()), dim=1)
-        return ScoreResult(ratios.pow(2).mean(dim=1).detach(), probe.logits.detach(), channels)
+        return o.clamp_min(torch.finfo(o.dtype).tiny)
+
+    @staticmethod
+    def inner_gradients(probe: Probe, layers: Sequence[str]) -> dict[str, Tensor]:
+        """d(sum_d f_d)/dA for each inner layer: layer -> (B, C, H, W)."""
+        return probe.grads(probe.pooled.sum(), layers)
+
+    @staticmethod
+    def ratios(grads: dict[str, Tensor], output_component: Tensor) -> dict[str, Tensor]:
+        """u_c / o per layer: layer -> (B, C)."""
+        return {name: g.mean(dim=(2, 3)).abs() / output_component[:, None] for name, g in grads.items()}
+
+    def from_probe(self, probe: Probe) -> ScoreResult:
+        o = self.output_component(probe, self.feature_name(probe.model))
+        channels = self.ratios(self.inner_gradients(probe, self.layer_names(probe.model)), o)
+        return ScoreResult(mean_square(channels).detach(), probe.logits.detach(), channels)
 
 
 def gaia_a(

@@ -1,16 +1,21 @@
-"""The intermediate quantities of GAIA for one image at one layer, for teaching."""
+"""The intermediate quantities of GAIA for one image at one layer, for teaching.
+
+Every number comes from the score methods' own steps (`GaiaZ.gradients`, `GaiaA.ratios`, ...),
+so the walk-through cannot drift from the scores it explains.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gaia_core.scores.base import mean_square
+from gaia_core.scores.gaia_a import GaiaA
+from gaia_core.scores.gaia_z import GaiaZ
 from gaia_core.scores.probe import ProbePlan, run_probe
-from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, default_gaia_z_layers, get_layer
+from gaia_core.scores.taps import get_layer
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,7 @@ class LayerWalkthrough:
     Attributes:
         layer: dotted layer name.
         z_gradient: (C, H, W) d(max logit)/dA, GAIA-Z's gradient.
-        zero_ratio_nonzero: (C,) r_c, the fraction of non-zero entries per channel.
+        nonzero_fraction: (C,) r_c, the fraction of non-zero entries per channel.
         a_gradient: (C, H, W) d(sum of pooled features)/dA, GAIA-A's inner gradient.
         output_component: o, from the last feature map.
         channel_ratio: (C,) u_c / o.
@@ -34,7 +39,7 @@ class LayerWalkthrough:
 
     layer: str
     z_gradient: np.ndarray
-    zero_ratio_nonzero: np.ndarray
+    nonzero_fraction: np.ndarray
     a_gradient: np.ndarray
     output_component: float
     channel_ratio: np.ndarray
@@ -47,7 +52,7 @@ class LayerWalkthrough:
 
 
 def walkthrough(model: nn.Module, x: Tensor, layer: str) -> LayerWalkthrough:
-    """GAIA's intermediate quantities for one image.
+    """GAIA's intermediate quantities for one image, from the score methods' own steps.
 
     Args:
         model: classifier in eval mode.
@@ -57,26 +62,26 @@ def walkthrough(model: nn.Module, x: Tensor, layer: str) -> LayerWalkthrough:
     if x.dim() != 4 or x.shape[0] != 1:
         raise ValueError("walkthrough takes one image, shaped (1, C, H, W)")
     get_layer(model, layer)
-    z_layers, a_layers = default_gaia_z_layers(model), default_gaia_a_layers(model)
-    feature = default_feature_layer(model)
-    plan = ProbePlan(taps=tuple(dict.fromkeys([layer, *z_layers, *a_layers, feature])), pooled=feature)
+    z_method, a_method = GaiaZ(), GaiaA()
+    z_layers, a_layers = z_method.layer_names(model), a_method.layer_names(model)
+    feature = a_method.feature_name(model)
+    plan = z_method.plan(model).merged(a_method.plan(model)).merged(ProbePlan(taps=(layer,)))
     probe = run_probe(model, x, plan)
-    z_grads = probe.grads(probe.logits.max(dim=1).values.sum(), list(dict.fromkeys([layer, *z_layers])))
-    z_ratios = {n: torch.count_nonzero(g, dim=(2, 3)).float() / (g.shape[2] * g.shape[3]) for n, g in z_grads.items()}
-    feature_grad = probe.grads(F.log_softmax(probe.logits, dim=1).sum(), [feature])[feature]
-    o = feature_grad.mean(dim=(2, 3)).abs().mean(dim=1).sqrt().clamp_min(torch.finfo(feature_grad.dtype).tiny)
-    a_grads = probe.grads(probe.pooled.sum(), list(dict.fromkeys([layer, *a_layers])))
-    a_ratios = {n: g.mean(dim=(2, 3)).abs() / o[:, None] for n, g in a_grads.items()}
+    z_grads = z_method.gradients(probe, list(dict.fromkeys([layer, *z_layers])))
+    z_ratios = GaiaZ.nonzero_fractions(z_grads)
+    o = GaiaA.output_component(probe, feature)
+    a_grads = GaiaA.inner_gradients(probe, list(dict.fromkeys([layer, *a_layers])))
+    a_ratios = GaiaA.ratios(a_grads, o)
     probs = probe.logits.detach().softmax(dim=1)[0]
     return LayerWalkthrough(
         layer=layer,
         z_gradient=_numpy(z_grads[layer][0]),
-        zero_ratio_nonzero=_numpy(z_ratios[layer][0]),
+        nonzero_fraction=_numpy(z_ratios[layer][0]),
         a_gradient=_numpy(a_grads[layer][0]),
         output_component=float(o[0]),
         channel_ratio=_numpy(a_ratios[layer][0]),
-        gaia_z=float(torch.cat([z_ratios[n] for n in z_layers], dim=1).pow(2).mean()),
-        gaia_a=float(torch.cat([a_ratios[n] for n in a_layers], dim=1).pow(2).mean()),
+        gaia_z=float(mean_square({n: z_ratios[n] for n in z_layers})[0]),
+        gaia_a=float(mean_square({n: a_ratios[n] for n in a_layers})[0]),
         in_gaia_z=layer in z_layers,
         in_gaia_a=layer in a_layers,
         prediction=int(probs.argmax()),
