@@ -18,7 +18,9 @@ ALL_METHODS = ("gaia_z", "gaia_a", "msp", "maxlogit", "energy", "odin", "gradnor
 
 
 def _scores(model, x):
-    return {name: r.score for name, r in score_many(model, x, [create(n) for n in ALL_METHODS]).items()}
+    scores = {name: r.score for name, r in score_many(model, x, [create(n) for n in ALL_METHODS]).items()}
+    scores["react"] = create("react").fit(model, [x])(model, x).score
+    return scores
 
 
 class _Net(nn.Module):
@@ -87,7 +89,8 @@ def test_timm_resnet18_and_torchvision_resnet18_give_identical_scores():
     assert default_feature_layer(tm) == default_feature_layer(tv) == "layer4"
     x = torch.randn(3, 3, 64, 64)
     ours, theirs = _scores(tm, x), _scores(tv, x)
-    for name in ALL_METHODS:
+    assert set(ours) == {*ALL_METHODS, "react"}
+    for name in ours:
         assert torch.equal(ours[name], theirs[name]), name
 
 
@@ -160,7 +163,6 @@ def test_unknown_timm_name_is_a_clear_error():
 def test_pretrained_timm_weights_offline_name_the_file_and_hf_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
-    monkeypatch.setattr("gaia_core.models.timm_zoo.try_to_load_from_cache", None, raising=False)
     with pytest.raises(CheckpointError, match=r"model\.safetensors.*models--timm--resnet18"):
         load_model("timm:resnet18", pretrained=True, download=False, device="cpu")
 
