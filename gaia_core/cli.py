@@ -164,12 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     from gaia_core.data import DataError
     from gaia_core.demo.data import DemoDataError
+    from gaia_core.errors import UnknownNameError
     from gaia_core.models import CheckpointError
+    from gaia_core.models.factory import FactoryError
     from gaia_core.scores import NotFittedError
     from gaia_core.scores.probe import ModelStateError
     from gaia_core.scores.taps import LayerError
 
-    return (UsageError, DataError, CheckpointError, LayerError, ModelStateError, NotFittedError, DemoDataError, OSError)
+    return (
+        *(UsageError, DataError, CheckpointError, LayerError, ModelStateError, NotFittedError, DemoDataError, OSError),
+        *(UnknownNameError, FactoryError),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -108,3 +108,9 @@ def test_operator_factories_come_from_the_environment_only():
     assert operator_factories({}) == {}
     with pytest.raises(FactoryError, match="label=package.module:function"):
         operator_factories({"GAIA_MODEL_FACTORIES": "mine=os.system"})
+
+
+def test_cli_reports_a_broken_factory_in_one_line(factories, capsys):
+    assert main(["evaluate", "--model", f"{factories}:missing", "--id", "digits", "--ood", "noise"]) != 0
+    err = capsys.readouterr().err
+    assert "has no function missing" in err and "Traceback" not in err

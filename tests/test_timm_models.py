@@ -177,3 +177,13 @@ def test_number_of_classes_is_read_from_the_checkpoint(tmp_path, name):
     loaded = load_model(name, path, device="cpu")
     assert checkpoint_classes(source.state_dict()) == 7
     assert torch.equal(loaded(torch.zeros(1, 3, 32, 32)), source(torch.zeros(1, 3, 32, 32)))
+
+
+def test_cli_takes_timm_names_and_explains_unknown_ones(capsys):
+    from gaia_core.cli import main
+
+    assert main(["evaluate", "--model", "timm:resnet5000", "--id", "digits", "--ood", "noise"]) != 0
+    err = capsys.readouterr().err
+    assert "timm has no model 'resnet5000'" in err and "Traceback" not in err
+    assert main(["models"]) == 0
+    assert "timm:<name>" in capsys.readouterr().out
