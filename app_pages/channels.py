@@ -13,6 +13,7 @@ SYMBOL = {"gaia_z": "r_c", "gaia_a": "u_c / o"}
 
 loaded = model_picker.page_model()
 st.title("Channel abnormality")
+views.gaia_applicability_note(loaded)
 st.caption(
     "GAIA-Z looks at r_c, the fraction of non-zero gradient entries of channel c (the zero ratio is "
     "1 − r_c); GAIA-A at u_c / o, the channel-averaged gradient. Both are higher on OOD images: here is "

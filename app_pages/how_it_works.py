@@ -14,6 +14,7 @@ from gaia_core.scores.walkthrough import walkthrough
 
 loaded = model_picker.page_model()
 st.title("How GAIA works")
+views.gaia_applicability_note(loaded)
 st.caption(
     "One ID image and one OOD image go through the same steps; GAIA's two scores come out at the end. "
     "Pick the images and the layer to look at."

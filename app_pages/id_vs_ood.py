@@ -17,6 +17,7 @@ READOUT_BINS = 30
 
 loaded = model_picker.page_model()
 st.title("ID vs OOD")
+views.gaia_applicability_note(loaded)
 st.caption(
     "Score the in-distribution (ID) set and OOD sets with every method; the detector should give OOD "
     "images higher scores. Thresholds keep 95% of the ID set (TPR 95%)."

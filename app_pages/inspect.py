@@ -18,6 +18,7 @@ from gaia_core.scores import create, method_label
 
 loaded = model_picker.page_model()
 st.title("Inspect images")
+views.gaia_applicability_note(loaded)
 st.caption(
     "Each image is scored by every method and placed on the scores of the ID set: its percentile among "
     "ID images and whether it is flagged as OOD at the threshold that keeps 95% of them."

@@ -19,8 +19,10 @@ from gaia_core.models import (
     ModelSpec,
     available_models,
     class_label,
+    factory,
     get_spec,
     load_model,
+    timm_zoo,
     weights_fingerprint,
 )
 from gaia_core.safety import resolve_allowed
@@ -149,20 +151,53 @@ def _pending_choice(name: str, device: str) -> ModelChoice | None:
     return ModelChoice(name, str(path), _file_sha256(path), classes, device=device)
 
 
+TIMM_OPTION = "timm"
+
+
+def _model_options() -> list[str]:
+    """Registered models, the operator's factories (GAIA_MODEL_FACTORIES; never typed by a
+    visitor), and "timm" (any of timm's convolutional architectures)."""
+    operators = attempt("GAIA_MODEL_FACTORIES is malformed", factory.operator_factories) or {}
+    return [*available_models(), *operators.values(), TIMM_OPTION]
+
+
+def _option_label(option: str) -> str:
+    if option == TIMM_OPTION:
+        return "timm — any convolutional architecture from timm (pick below)"
+    if factory.is_factory_name(option):
+        labels = {v: k for k, v in (attempt("GAIA_MODEL_FACTORIES", factory.operator_factories) or {}).items()}
+        return f"{labels.get(option, option)} — the operator's own architecture ({option})"
+    return f"{option} — {get_spec(option).description}"
+
+
+def _timm_picker(in_use: str) -> str:
+    """A searchable choice among timm's convolutional architectures; returns ``timm:<name>``."""
+    names = list(timm_zoo.conv_models())
+    current = in_use[len(timm_zoo.PREFIX) :] if timm_zoo.is_timm_name(in_use) else "resnet50"
+    choose("sb_timm", names, current if current in names else names[0])
+    arch = st.selectbox("timm architecture (type to search)", names, key="sb_timm")
+    return timm_zoo.PREFIX + arch
+
+
 def sidebar() -> LoadedModel | None:
     """The shared sidebar: model, weights, device, batch size, data root. Returns the model in use."""
     in_use = st.session_state.setdefault("model_choice", default_choice())
     with st.sidebar:
         st.subheader("Model")
-        choose("sb_model", available_models(), in_use.name)
-        name = st.selectbox(
-            "Architecture", available_models(), key="sb_model", format_func=lambda n: f"{n} — {get_spec(n).description}"
-        )
-        spec = get_spec(name)
+        options = _model_options()
+        choose("sb_model", options, TIMM_OPTION if timm_zoo.is_timm_name(in_use.name) else in_use.name)
+        name = st.selectbox("Architecture", options, key="sb_model", format_func=_option_label)
+        if name == TIMM_OPTION:
+            name = _timm_picker(in_use.name)
+        spec = attempt("Unknown model", get_spec, name) or get_spec("demo")
         if spec.family != "demo":
             sources = (["pretrained"] if spec.has_pretrained else []) + ["upload", "path"]
             choose("sb_weights", sources, sources[0])
-            labels = {"pretrained": "torchvision pretrained", "upload": "upload", "path": "path on the server"}
+            labels = {
+                "pretrained": "timm pretrained" if timm_zoo.is_timm_name(name) else "torchvision pretrained",
+                "upload": "upload",
+                "path": "path on the server",
+            }
             source = st.radio("Weights", sources, key="sb_weights", horizontal=True, format_func=labels.get)
             if source == "upload":
                 st.file_uploader(

@@ -320,3 +320,25 @@ def image_detail(
         )
         if figure is not None:
             column.plotly_chart(figure, key=f"{key}_profile_{method}")
+
+
+@st.cache_resource(max_entries=8, show_spinner="Checking whether GAIA can work on this model…")
+def _applicability(_loaded: LoadedModel, model_key: tuple, id_set: str):
+    from app_pages.scoring import get_dataset
+    from gaia_core.device import model_device
+    from gaia_core.scores.applicability import check_applicability
+
+    data = get_dataset(_loaded, id_set)
+    x = torch.stack([data[i].image for i in range(min(4, len(data)))])
+    return check_applicability(_loaded.model, x.to(model_device(_loaded.model)))
+
+
+def gaia_applicability_note(loaded: LoadedModel) -> None:
+    """A warning beside GAIA's numbers when GAIA-Z (or GAIA-A) cannot separate anything on this model,
+    checked on a few images of the ID set (`gaia_core.scores.applicability`)."""
+    id_set = st.session_state.get("id_set")
+    if not id_set:
+        return
+    report = attempt("Could not check whether GAIA applies to this model", _applicability, loaded, loaded.key, id_set)
+    if report is not None and report.note:
+        st.warning(report.note, icon=":material/warning:")

@@ -56,8 +56,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--model",
         default="demo",
-        choices=available_models(),
-        help="architecture (default: demo, the embedded digits model)",
+        metavar="MODEL",
+        help=f"architecture: {', '.join(available_models())}, timm:<name> (any timm model), or "
+        "package.module:function (your own factory returning an nn.Module; trusted code) (default: demo)",
     )
     model.add_argument(
         "--checkpoint", metavar="FILE", help="weights file (.safetensors, or a .pt/.pth state_dict read weights-only)"
@@ -164,12 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     from gaia_core.data import DataError
     from gaia_core.demo.data import DemoDataError
+    from gaia_core.errors import UnknownNameError
     from gaia_core.models import CheckpointError
+    from gaia_core.models.factory import FactoryError
     from gaia_core.scores import NotFittedError
     from gaia_core.scores.probe import ModelStateError
     from gaia_core.scores.taps import LayerError
 
-    return (UsageError, DataError, CheckpointError, LayerError, ModelStateError, NotFittedError, DemoDataError, OSError)
+    return (
+        *(UsageError, DataError, CheckpointError, LayerError, ModelStateError, NotFittedError, DemoDataError, OSError),
+        *(UnknownNameError, FactoryError),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,6 +305,7 @@ def run_evaluate(args) -> int:
             print(f"model {args.model}" + (f" ({Path(args.checkpoint).name})" if args.checkpoint else ""))
             print()
             print(format_report(result))
+            _print_applicability_note(model, id_set, methods)
             if args.csv:
                 write_csv(result, args.csv)
             if args.json:
@@ -306,6 +313,21 @@ def run_evaluate(args) -> int:
     finally:
         distributed.shutdown()
     return 0
+
+
+def _print_applicability_note(model, id_set, methods, images: int = 4) -> None:
+    """One line under the table when GAIA-Z or GAIA-A cannot separate anything on this model."""
+    import torch
+
+    from gaia_core.scores.applicability import check_applicability
+
+    if not {"gaia_z", "gaia_a"} & {m.name for m in methods} or len(id_set) == 0:
+        return
+    device = next(model.parameters()).device
+    x = torch.stack([id_set[i].image for i in range(min(images, len(id_set)))]).to(device)
+    note = check_applicability(model, x).note
+    if note:
+        print(f"note: {note}")
 
 
 def _report_skipped(result) -> None:
@@ -398,4 +420,6 @@ def run_models(args) -> int:
     for name in available_models():
         spec = get_spec(name)
         print(f"  {name:<20} [{spec.family}] {spec.description}")
+    print("  timm:<name>          [imagenet] any timm model, e.g. timm:resnet50 (preprocessing from its config)")
+    print("  package.module:fn    your own factory returning an nn.Module (trusted code)")
     return 0

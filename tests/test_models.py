@@ -99,8 +99,10 @@ def test_wrong_class_count_is_explained(tmp_path):
     with pytest.raises(
         CheckpointError, match=r"linear.weight: checkpoint \(100, 512\) vs model \(10, 512\).*number of classes"
     ):
-        load_model("cifar_resnet18", tmp_path / "c100.safetensors", device="cpu")
+        load_model("cifar_resnet18", tmp_path / "c100.safetensors", num_classes=10, device="cpu")
     assert load_model("cifar_resnet18", tmp_path / "c100.safetensors", num_classes=100, device="cpu")
+    # Without a stated number, it is read from the classifier weight's shape.
+    assert load_model("cifar_resnet18", tmp_path / "c100.safetensors", device="cpu").linear.out_features == 100
 
 
 def test_wrong_architecture_lists_missing_and_unexpected_keys(tmp_path):

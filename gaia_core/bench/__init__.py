@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import timm
 import torch
 import torchvision
 from torch import nn
@@ -54,6 +55,9 @@ class BenchCase:
 CASES = (
     BenchCase("cifar_resnet18 32x32 b64", lambda: cifar_resnet18(10), 64, 32),
     BenchCase("resnet50 224x224 b16", lambda: torchvision.models.resnet50(num_classes=1000), 16, 224),
+    BenchCase("timm:resnet50 224x224 b16", lambda: timm.create_model("resnet50", pretrained=False), 16, 224),
+    # BiT-style ResNetV2: pre-activation, weight-standardised convs, fused GroupNorm+ReLU taps.
+    BenchCase("timm:resnetv2_50x1_bit 224x224 b16", lambda: timm.create_model("resnetv2_50x1_bit"), 16, 224),
 )
 
 
@@ -229,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="cuda or cpu (default: the best available)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (median reported)")
     parser.add_argument(
-        "--cases", nargs="*", default=None, help="subset of cases by index (0: CIFAR ResNet-18, 1: ResNet-50)"
+        "--cases",
+        nargs="*",
+        default=None,
+        help="subset of cases by index (0: CIFAR ResNet-18, 1: ResNet-50, 2: timm ResNet-50, 3: timm BiT ResNetV2-50)",
     )
     parser.add_argument("--batch", type=int, default=None, help="override every case's batch size (smoke runs)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")

@@ -79,10 +79,14 @@ def image_transform(spec: ModelSpec):
 
         if spec.name in IMAGENET_MODELS:
             return T.Compose([ConvertMode(_mode(spec)), default_weights(spec.name).transforms()])
+        if spec.name.startswith("timm:"):
+            from gaia_core.models.timm_zoo import eval_transform
+
+            return T.Compose([ConvertMode(_mode(spec)), eval_transform(spec.name[len("timm:") :])])
     return T.Compose(
         [
             ConvertMode(_mode(spec)),
-            T.Resize(spec.resize_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            T.Resize(spec.resize_size, interpolation=T.InterpolationMode(spec.interpolation), antialias=True),
             T.CenterCrop(spec.input_size),
             T.ToTensor(),
             T.Normalize(spec.mean, spec.std),

@@ -43,8 +43,10 @@ class ModelSpec:
     std: tuple[float, ...]
     # num_classes -> untrained model.
     builder: Callable[[int], nn.Module] = field(repr=False, compare=False)
-    # Whether torchvision pretrained ImageNet weights exist for it.
+    # Whether pretrained ImageNet weights exist for it (torchvision's, or timm's on the HF hub).
     has_pretrained: bool = False
+    # Resampling of the resize ("bilinear", "bicubic", ...); timm models carry their own.
+    interpolation: str = "bilinear"
 
 
 def _demo_builder(num_classes: int) -> nn.Module:
@@ -111,10 +113,86 @@ def available_models() -> list[str]:
 
 
 def get_spec(name: str) -> ModelSpec:
-    try:
+    """The spec of a registered name, ``timm:<name>``, or a factory ``package.module:function``."""
+    if name in _specs():
         return _specs()[name]
-    except KeyError:
-        raise UnknownNameError(f"unknown model '{name}'; available: {', '.join(_specs())}") from None
+    from gaia_core.models import factory, timm_zoo
+
+    if timm_zoo.is_timm_name(name):
+        return _timm_spec(timm_zoo.architecture(name))
+    if factory.is_factory_name(name):
+        return _factory_spec(name)
+    raise UnknownNameError(
+        f"unknown model '{name}'; available: {', '.join(_specs())}, timm:<name> (any timm model) "
+        "or package.module:function (a factory of your own)"
+    )
+
+
+@cache
+def _timm_spec(arch: str) -> ModelSpec:
+    from gaia_core.models import timm_zoo
+
+    config = timm_zoo.data_config(arch)
+    size = int(config["input_size"][-1])
+    return ModelSpec(
+        timm_zoo.PREFIX + arch,
+        "imagenet",
+        f"timm {arch} (ImageNet-1k; preprocessing from its pretrained configuration)",
+        1000,
+        int(config["input_size"][0]),
+        size,
+        timm_zoo.resize_size(config),
+        tuple(config["mean"]),
+        tuple(config["std"]),
+        lambda k, arch=arch: timm_zoo.build(arch, k),
+        has_pretrained=timm_zoo.has_pretrained(arch),
+        interpolation=str(config.get("interpolation", "bilinear")),
+    )
+
+
+@cache
+def _factory_spec(name: str) -> ModelSpec:
+    from gaia_core.models import factory, timm_zoo
+
+    probe = factory.build(name)
+    cfg = getattr(probe, "pretrained_cfg", None)
+    config = timm_zoo.resolve_data_config({}, pretrained_cfg=cfg) if isinstance(cfg, dict) else None
+    classes = _output_classes(probe) or 1000
+    if config is None:
+        from torchvision.transforms._presets import ImageClassification
+
+        preset = ImageClassification(crop_size=224)
+        return ModelSpec(
+            name,
+            "imagenet",
+            f"your factory {name} (no pretrained_cfg on the model: ImageNet preprocessing, 224 after 256)",
+            classes,
+            3,
+            224,
+            256,
+            tuple(preset.mean),
+            tuple(preset.std),
+            lambda k: factory.build(name, k),
+        )
+    size = int(config["input_size"][-1])
+    return ModelSpec(
+        name,
+        "imagenet",
+        f"your factory {name} (preprocessing from its pretrained_cfg)",
+        classes,
+        int(config["input_size"][0]),
+        size,
+        timm_zoo.resize_size(config),
+        tuple(config["mean"]),
+        tuple(config["std"]),
+        lambda k: factory.build(name, k),
+        interpolation=str(config.get("interpolation", "bilinear")),
+    )
+
+
+def _output_classes(model: nn.Module) -> int | None:
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else None
 
 
 def load_model(
@@ -138,13 +216,20 @@ def load_model(
         random_init: accept an untrained model (tests, benchmarks).
     """
     spec = get_spec(name)
+    state = read_state_dict(checkpoint) if checkpoint is not None else None
+    if num_classes is None and state is not None:
+        num_classes = checkpoint_classes(state)
     model = spec.builder(num_classes or spec.num_classes)
-    if checkpoint is not None:
-        load_state_dict_into(model, read_state_dict(checkpoint), Path(checkpoint).name)
+    if state is not None:
+        load_state_dict_into(model, state, Path(checkpoint).name)
     elif name == "demo":
         from gaia_core.demo import DEMO_WEIGHTS
 
         load_state_dict_into(model, read_state_dict(DEMO_WEIGHTS), DEMO_WEIGHTS.name)
+    elif pretrained and spec.has_pretrained and name.startswith("timm:"):
+        from gaia_core.models import timm_zoo
+
+        timm_zoo.load_pretrained(model, timm_zoo.architecture(name), download)
     elif pretrained and spec.has_pretrained:
         torchvision_zoo.load_pretrained(model, name, download)
     elif not random_init:
@@ -156,9 +241,25 @@ def load_model(
     return model.eval().to(device or best_device())
 
 
+def checkpoint_classes(state: dict[str, torch.Tensor]) -> int | None:
+    """Number of classes of a checkpoint: rows of its classifier weight (the last 2-D weight
+    under a classifier-like prefix, else the last 2-D ``*.weight``); None when there is none."""
+    from gaia_core.models.checkpoint import _HEAD_PREFIXES
+
+    weights = [k for k, v in state.items() if k.endswith(".weight") and v.dim() == 2]
+    heads = [k for k in weights if k.startswith(_HEAD_PREFIXES) or ".fc." in k or "classifier" in k]
+    chosen = (heads or weights)[-1:] if (heads or weights) else []
+    return int(state[chosen[0]].shape[0]) if chosen else None
+
+
 def class_label(spec: ModelSpec, num_classes: int, index: int) -> str:
     """A predicted class as a person reads it: "3" (the demo's digits, or classes with no known
     names), "7 · horse" (CIFAR-10), "207 · golden retriever" (ImageNet-1k)."""
+    if spec.family == "imagenet" and num_classes == 1000 and spec.name not in torchvision_zoo.IMAGENET_MODELS:
+        from gaia_core.models import timm_zoo
+
+        label = timm_zoo.imagenet_label(index)
+        return f"{index} · {label}" if label else str(index)
     if spec.family == "imagenet" and num_classes == 1000:
         categories = torchvision_zoo.default_weights(spec.name).meta.get("categories", [])
         if 0 <= index < len(categories):

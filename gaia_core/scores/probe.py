@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.autograd.graph import GradientEdge, get_gradient_edge
 
 from gaia_core.errors import GaiaError
-from gaia_core.scores.taps import LayerError, get_layer
+from gaia_core.scores.taps import LayerError, get_layer, tap_module
 
 
 class ModelStateError(GaiaError, ValueError):
@@ -117,11 +117,17 @@ def run_probe(model: nn.Module, x: Tensor, plan: ProbePlan) -> Probe:
         for name in graph_layers:
             module = get_layer(model, name)
             handles.append(module.register_forward_pre_hook(partial(_start_graph, owner)))
-            handles.append(
-                module.register_forward_hook(
-                    partial(_record_output, owner, record, name, name in plan.taps, name == plan.pooled)
+            # The pooled layer is read at its output (F is what the pool sees); a tapped fused
+            # norm+activation at its activation's input (see taps.tap_module).
+            read_at, read_input = (module, False) if name == plan.pooled else tap_module(model, name)
+            if read_input:
+                handles.append(read_at.register_forward_pre_hook(partial(_record_input, owner, record, name)))
+            else:
+                handles.append(
+                    module.register_forward_hook(
+                        partial(_record_output, owner, record, name, name in plan.taps, name == plan.pooled)
+                    )
                 )
-            )
         if plan.head:
             head = get_layer(model, plan.head)
             handles.append(head.register_forward_pre_hook(partial(_record_head_input, owner, record, plan.head)))
@@ -168,6 +174,12 @@ def _record_output(owner: int, record: dict, name: str, tap: bool, pool: bool, m
         record["edges"][name] = get_gradient_edge(output)
     if pool:
         record["pooled"] = output.mean(dim=(2, 3))
+
+
+def _record_input(owner: int, record: dict, name: str, module, args) -> None:
+    if threading.get_ident() != owner:
+        return
+    _record_output(owner, record, name, True, False, module, args, args[0] if args else None)
 
 
 def _record_head_input(owner: int, record: dict, name: str, module, args) -> None:

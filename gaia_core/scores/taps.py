@@ -9,6 +9,11 @@ Defaults (each can be overridden with explicit dotted names):
 - Feature map F (the input of the global pool): ``layer4`` when the model has one, else
   ``features`` (torchvision DenseNet, MobileNet, EfficientNet; the DenseNets that
   ``gaia_core.models`` builds carry their final ReLU inside ``features``).
+- Any other model (timm, one's own factory) by structure: F = the last top-level child before
+  the pool/head children (``global_pool``, ``avgpool``, ``head``, ``fc``, ``classifier``, ...;
+  a fused norm+activation there is read at its ``act``, which outputs F); GAIA-Z = every
+  normalization before the head; GAIA-A = those of the last two stages, where timm's
+  ``feature_info`` names the stage ends (norms after the end of the third-to-last stage, up to F).
 - Classifier head (its input is the pooled feature vector): ``fc``, ``linear``,
   ``classifier`` or ``head``, else the last ``nn.Linear``.
 """
@@ -17,11 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from timm.layers import LayerNorm2d, LayerNormAct2d
 from torch import nn
 
 from gaia_core.errors import GaiaError
 
-NORM_TYPES = (nn.BatchNorm2d, nn.SyncBatchNorm, nn.GroupNorm, nn.InstanceNorm2d)
+# timm's fused norm+activation modules (BatchNormAct2d, GroupNormAct, LayerNormAct2d, ...) subclass
+# these, so they count as normalizations; `tap_module` decides where their value is read.
+NORM_TYPES = (nn.BatchNorm2d, nn.SyncBatchNorm, nn.GroupNorm, nn.InstanceNorm2d, LayerNorm2d, LayerNormAct2d)
 _DENSENET_LATE_STAGES = (
     "features.denseblock3",
     "features.transition3",
@@ -29,10 +37,31 @@ _DENSENET_LATE_STAGES = (
     "features.norm5",
 )
 _HEAD_NAMES = ("fc", "linear", "classifier", "head")
+# Top-level children that start the head: F is the last child before the first of them.
+_POOL_OR_HEAD_NAMES = (*_HEAD_NAMES, "global_pool", "avgpool", "pool", "head_drop", "pre_logits", "flatten")
 
 
 class LayerError(GaiaError, ValueError):
     """A layer name does not exist, or a model lacks the layers a method needs."""
+
+
+def is_fused_norm_act(module: nn.Module) -> bool:
+    """A normalization that applies its own activation (timm's ``BatchNormAct2d`` and kin)."""
+    return isinstance(module, NORM_TYPES) and isinstance(getattr(module, "act", None), nn.Module)
+
+
+def tap_module(model: nn.Module, name: str) -> tuple[nn.Module, bool]:
+    """Where a tapped layer's value is read: (module, read_input).
+
+    GAIA taps a normalization's output before the activation. A fused norm+activation
+    returns the activated value, so it is read at the input of its ``act`` submodule
+    (``read_input=True``; in eval mode its dropout is the identity). Any other layer is
+    read at its own output.
+    """
+    module = get_layer(model, name)
+    if is_fused_norm_act(module):
+        return module.act, True
+    return module, False
 
 
 def get_layer(model: nn.Module, name: str) -> nn.Module:
@@ -86,7 +115,43 @@ def resolve_layers(model: nn.Module, names: Sequence[str] | None, default: list[
 
 
 def default_gaia_z_layers(model: nn.Module) -> list[str]:
-    return _require(norm_layers(model), model, "GAIA-Z", "layers")
+    return _require(_body_norms(model), model, "GAIA-Z", "layers")
+
+
+def _body_children(model: nn.Module) -> list[str]:
+    """Top-level children that make the feature map: those before the first pool/head child."""
+    body = []
+    for name, child in model.named_children():
+        if name in _POOL_OR_HEAD_NAMES or isinstance(child, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+            break
+        body.append(name)
+    return body
+
+
+def _body_norms(model: nn.Module) -> list[str]:
+    """Normalizations of the feature extractor; for timm-style models the head's norm (applied to
+    the pooled (B, C, 1, 1) vector, e.g. ConvNeXt's ``head.norm``) is left out."""
+    norms = norm_layers(model)
+    if not _has_feature_info(model):
+        return norms
+    return norms and norm_layers(model, within=_body_children(model))
+
+
+def _has_feature_info(model: nn.Module) -> bool:
+    info = getattr(model, "feature_info", None)
+    return isinstance(info, list) and all(isinstance(i, dict) and "module" in i for i in info) and len(info) > 0
+
+
+def _structural_gaia_a_layers(model: nn.Module) -> list[str]:
+    norms = _body_norms(model)
+    info = model.feature_info if _has_feature_info(model) else []
+    if len(info) < 3:
+        return norms[len(norms) // 2 :]
+    order = [n for n, _ in model.named_modules()]
+    end = info[-3]["module"]
+    boundary = max(i for i, n in enumerate(order) if n == end or n.startswith(end + "."))
+    position = {n: i for i, n in enumerate(order)}
+    return [n for n in norms if position[n] > boundary]
 
 
 def default_gaia_a_layers(model: nn.Module) -> list[str]:
@@ -95,8 +160,7 @@ def default_gaia_a_layers(model: nn.Module) -> list[str]:
     elif has_layer(model, "features.denseblock4"):
         names = norm_layers(model, within=_DENSENET_LATE_STAGES)
     else:
-        all_norms = norm_layers(model)
-        names = all_norms[len(all_norms) // 2 :]
+        names = _structural_gaia_a_layers(model)
     return _require(names, model, "GAIA-A", "inner_layers")
 
 
@@ -104,6 +168,10 @@ def default_feature_layer(model: nn.Module) -> str:
     for name in ("layer4", "features"):
         if has_layer(model, name):
             return name
+    body = _body_children(model)
+    if body and len(body) < len(list(model.named_children())):
+        last = body[-1]
+        return f"{last}.act" if is_fused_norm_act(get_layer(model, last)) else last
     raise LayerError(
         f"cannot tell which layer of {type(model).__name__} outputs the last feature map "
         "(the input of the global average pool): pass feature_layer='<dotted name>'."
