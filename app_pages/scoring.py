@@ -31,7 +31,7 @@ from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
 from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
 from gaia_core.models import get_spec
-from gaia_core.scores import ScoreMethod, create
+from gaia_core.scores import ScoreMethod, create, create_for_model
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -130,7 +130,7 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         progress(0, total)
         methods = fit_methods(
             model,
-            [create(m) for m in request.methods],
+            [create_for_model(m, loaded.spec.std) for m in request.methods],
             fit_set,
             batch_size=batch_size,
             cache=cache,

@@ -235,7 +235,7 @@ def run_evaluate(args) -> int:
     from gaia_core.evaluation.fitting import fit_methods
     from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report
     from gaia_core.models import get_spec, load_model, weights_fingerprint
-    from gaia_core.scores import available, create
+    from gaia_core.scores import available, create_for_model
 
     _check_numbers(args)
     spec = get_spec(args.model)
@@ -269,7 +269,7 @@ def run_evaluate(args) -> int:
 
         cache = None if args.no_cache else ScoreCache(args.cache_dir)
         weights_id = weights_fingerprint(model)
-        methods = [create(name) for name in (args.methods or available())]
+        methods = [create_for_model(name, spec.std) for name in (args.methods or available())]
         methods = fit_methods(
             model,
             methods,

@@ -5,7 +5,7 @@ likely out-of-distribution**. Methods whose paper defines an ID-ness (MSP, MaxLo
 energy's negative, ODIN, GradNorm, ReAct) are negated accordingly.
 """
 
-from gaia_core.scores.base import ScoreMethod, ScoreResult, available, create, method_class, register
+from gaia_core.scores.base import ScoreMethod, ScoreResult, available, create, create_for_model, method_class, register
 from gaia_core.scores.energy import Energy
 from gaia_core.scores.gaia_a import GaiaA, gaia_a
 from gaia_core.scores.gaia_z import GaiaZ, gaia_z
@@ -30,6 +30,7 @@ __all__ = [
     "ScoreResult",
     "available",
     "create",
+    "create_for_model",
     "gaia_a",
     "gaia_z",
     "method_class",
