@@ -228,24 +228,27 @@ def _check_numbers(args) -> None:
 
 
 def run_evaluate(args) -> int:
-    from gaia_core.data import default_fit_set, evenly_spaced, resolve_dataset
+    from gaia_core.data import default_fit_set, evenly_spaced, get_preset, resolve_dataset
     from gaia_core.device import best_device
     from gaia_core.evaluation import distributed
     from gaia_core.evaluation.cache import ScoreCache
     from gaia_core.evaluation.fitting import fit_methods
     from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report
     from gaia_core.models import get_spec, load_model, weights_fingerprint
+    from gaia_core.models.normalization import spec_for_id_set
     from gaia_core.scores import available, create_for_model
 
     _check_numbers(args)
     spec = get_spec(args.model)
     id_name, ood_names, groups = _dataset_names(args, spec)
+    spec = spec_for_id_set(spec, id_name)  # CIFAR-100 checkpoints get CIFAR-100's mean/std
+    crop = get_preset(args.benchmark).crop if args.benchmark else "resize"
     context = distributed.init_distributed()
     try:
         main_process = context is None or context.is_main
 
         def resolve(name: str):
-            dataset = resolve_dataset(name, spec, data_root=args.data_root, download=args.download)
+            dataset = resolve_dataset(name, spec, data_root=args.data_root, download=args.download, crop=crop)
             return evenly_spaced(dataset, args.limit)
 
         if context is not None and args.download and not main_process:
