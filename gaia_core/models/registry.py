@@ -103,7 +103,28 @@ def _specs() -> dict[str, ModelSpec]:
             lambda k, name=name: torchvision_zoo.build(name, k),
             has_pretrained=True,
         )
+    specs.update(_paper_specs())
     return specs
+
+
+def _paper_specs() -> dict[str, ModelSpec]:
+    """The paper's other models: WRN-40-2 (CIFAR) and BiT-S-R101x1 (ImageNet-1k)."""
+    from gaia_core.models import wrn
+
+    return {
+        "wrn40_2": ModelSpec(
+            "wrn40_2",
+            "cifar",
+            "WRN-40-2 (32x32; loads the GAIA authors' / Outlier Exposure CIFAR checkpoints)",
+            10,
+            3,
+            32,
+            32,
+            CIFAR_MEAN,
+            CIFAR_STD,
+            wrn.wrn40_2,
+        )
+    }
 
 
 def available_models() -> list[str]:

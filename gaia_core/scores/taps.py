@@ -9,6 +9,8 @@ Defaults (each can be overridden with explicit dotted names):
 - Feature map F (the input of the global pool): ``layer4`` when the model has one, else
   ``features`` (torchvision DenseNet, MobileNet, EfficientNet; the DenseNets that
   ``gaia_core.models`` builds carry their final ReLU inside ``features``).
+- Models that state their paper setting (``gaia_inner_layers`` / ``gaia_feature_layer``
+  attributes: `gaia_core.models.wrn`, `gaia_core.models.bit`) get those.
 - Classifier head (its input is the pooled feature vector): ``fc``, ``linear``,
   ``classifier`` or ``head``, else the last ``nn.Linear``.
 """
@@ -90,6 +92,8 @@ def default_gaia_z_layers(model: nn.Module) -> list[str]:
 
 
 def default_gaia_a_layers(model: nn.Module) -> list[str]:
+    if getattr(model, "gaia_inner_layers", None):  # a model that states its paper setting (WRN-40-2, BiT)
+        return list(model.gaia_inner_layers)
     if has_layer(model, "layer3") and has_layer(model, "layer4"):
         names = norm_layers(model, within=("layer3", "layer4"))
     elif has_layer(model, "features.denseblock4"):
@@ -101,6 +105,8 @@ def default_gaia_a_layers(model: nn.Module) -> list[str]:
 
 
 def default_feature_layer(model: nn.Module) -> str:
+    if getattr(model, "gaia_feature_layer", None):
+        return model.gaia_feature_layer
     for name in ("layer4", "features"):
         if has_layer(model, name):
             return name
