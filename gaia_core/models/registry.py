@@ -109,9 +109,21 @@ def _specs() -> dict[str, ModelSpec]:
 
 def _paper_specs() -> dict[str, ModelSpec]:
     """The paper's other models: WRN-40-2 (CIFAR) and BiT-S-R101x1 (ImageNet-1k)."""
-    from gaia_core.models import wrn
+    from gaia_core.models import bit, wrn
 
     return {
+        "bit_s_r101x1": ModelSpec(
+            "bit_s_r101x1",
+            "imagenet",
+            "BiT-S-R101x1 (ImageNet-1k; loads Google's Big Transfer BiT-S-R101x1.npz)",
+            1000,
+            3,
+            480,
+            480,
+            (0.5, 0.5, 0.5),
+            (0.5, 0.5, 0.5),
+            bit.bit_s_r101x1,
+        ),
         "wrn40_2": ModelSpec(
             "wrn40_2",
             "cifar",
@@ -123,7 +135,7 @@ def _paper_specs() -> dict[str, ModelSpec]:
             CIFAR_MEAN,
             CIFAR_STD,
             wrn.wrn40_2,
-        )
+        ),
     }
 
 
@@ -160,7 +172,11 @@ def load_model(
     """
     spec = get_spec(name)
     model = spec.builder(num_classes or spec.num_classes)
-    if checkpoint is not None:
+    if checkpoint is not None and name == "bit_s_r101x1" and Path(checkpoint).suffix == ".npz":
+        from gaia_core.models.bit import load_bit_npz
+
+        load_bit_npz(model, checkpoint)
+    elif checkpoint is not None:
         load_state_dict_into(model, read_state_dict(checkpoint), Path(checkpoint).name)
     elif name == "demo":
         from gaia_core.demo import DEMO_WEIGHTS
@@ -181,7 +197,8 @@ def class_label(spec: ModelSpec, num_classes: int, index: int) -> str:
     """A predicted class as a person reads it: "3" (the demo's digits, or classes with no known
     names), "7 · horse" (CIFAR-10), "207 · golden retriever" (ImageNet-1k)."""
     if spec.family == "imagenet" and num_classes == 1000:
-        categories = torchvision_zoo.default_weights(spec.name).meta.get("categories", [])
+        known = spec.name if spec.name in torchvision_zoo.IMAGENET_MODELS else "resnet50"  # same 1000 classes
+        categories = torchvision_zoo.default_weights(known).meta.get("categories", [])
         if 0 <= index < len(categories):
             return f"{index} · {categories[index]}"
     if spec.family == "cifar" and num_classes == 10 and 0 <= index < 10:
