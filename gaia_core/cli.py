@@ -139,6 +139,16 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     output.add_argument("--no-progress", action="store_true", help="no progress bars")
     output.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    paper = parser.add_argument_group("the paper's protocol")
+    paper.add_argument(
+        "--paper",
+        choices=("cifar10", "cifar100", "imagenet"),
+        help="run the GAIA paper's setting: its models, preprocessing and OOD sets; metrics in our and the "
+        "authors' conventions (checkpoints from --checkpoint-dir, data from --data-root)",
+    )
+    paper.add_argument(
+        "--checkpoint-dir", default="checkpoints", metavar="DIR", help="folder of the --paper checkpoints"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,7 +237,29 @@ def _check_numbers(args) -> None:
         raise UsageError("give either --checkpoint or --pretrained, not both")
 
 
+def run_paper(args) -> int:
+    """``evaluate --paper``: each model of the paper's setting on its benchmark."""
+    import copy
+
+    from gaia_core.data.base import DatasetNotFound
+    from gaia_core.evaluation.paper import PAPER_SETTINGS, missing_files
+
+    setting = PAPER_SETTINGS[args.paper]
+    missing = missing_files(setting, args.data_root, args.checkpoint_dir)
+    if missing:
+        raise DatasetNotFound(f"the paper's {args.paper} protocol needs files that are not there: {'; '.join(missing)}")
+    for paper_model in setting.models:
+        run = copy.copy(args)
+        run.paper, run.model, run.benchmark = None, paper_model.model, setting.benchmark
+        run.checkpoint = str(Path(args.checkpoint_dir) / paper_model.checkpoint)
+        run.num_classes, run.authors_metrics = paper_model.num_classes, True
+        run_evaluate(run)
+    return 0
+
+
 def run_evaluate(args) -> int:
+    if getattr(args, "paper", None):
+        return run_paper(args)
     from gaia_core.data import default_fit_set, evenly_spaced, get_preset, resolve_dataset
     from gaia_core.device import best_device
     from gaia_core.evaluation import distributed
@@ -301,6 +333,11 @@ def run_evaluate(args) -> int:
             print(f"model {args.model}" + (f" ({Path(args.checkpoint).name})" if args.checkpoint else ""))
             print()
             print(format_report(result))
+            if getattr(args, "authors_metrics", False):
+                from gaia_core.evaluation.paper import authors_report
+
+                print()
+                print(authors_report(result))
             if args.csv:
                 write_csv(result, args.csv)
             if args.json:

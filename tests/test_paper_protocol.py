@@ -54,3 +54,41 @@ def test_paper_cifar_presets_use_the_authors_crop_and_places_set():
         assert PRESETS[name].crop == "center" and "places" in PRESETS[name].ood_sets
     assert PRESETS["openood-cifar10"].crop == "resize"
     assert "not Places365" in SOURCES["places"].location
+
+
+def test_paper_protocol_without_its_files_names_each_missing_file_in_one_line(tmp_path, capsys):
+    from gaia_core.cli import main
+
+    code = main(
+        ["evaluate", "--paper", "cifar10", "--data-root", str(tmp_path), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    for needed in ("ckpt/cifar10_resnet34.pth", "ckpt/cifar10_wrn40_2.pth", "Places/", "svhn", "cifar10"):
+        assert needed in err
+
+
+def test_authors_report_shows_each_method_in_the_authors_convention():
+    import pandas as pd
+
+    from gaia_core.evaluation.authors_metrics import authors_ood_metrics
+    from gaia_core.evaluation.paper import PAPER_SETTINGS, authors_table
+
+    class Scores:
+        def __init__(self, values):
+            self.values = values
+
+        def scores(self, method):
+            return self.values
+
+    class Result:
+        methods = ["msp"]
+        id_scores = Scores(np.arange(10.0))
+        ood_scores = {"A": Scores(np.array([8.5, 8.6, 9.0, 20.0])), "B": Scores(np.arange(5.0, 15.0))}
+
+    table = authors_table(Result(), "msp")
+    assert table.loc["A", "FPR95"] == pytest.approx(25.0)
+    expected_b = 100 * authors_ood_metrics(np.arange(10.0), np.arange(5.0, 15.0))["fpr95"]
+    assert table.loc["Average", "FPR95"] == pytest.approx((25.0 + expected_b) / 2)
+    assert isinstance(table, pd.DataFrame)
+    assert [m.model for m in PAPER_SETTINGS["imagenet"].models] == ["bit_s_r101x1"]
