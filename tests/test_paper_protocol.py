@@ -1,5 +1,7 @@
 """The paper's protocol inputs: CIFAR-100 statistics, the authors' centre-crop rule, their Places set."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -81,12 +83,12 @@ def test_authors_report_shows_each_method_in_the_authors_convention():
         def scores(self, method):
             return self.values
 
-    class Result:
-        methods = ["msp"]
-        id_scores = Scores(np.arange(10.0))
-        ood_scores = {"A": Scores(np.array([8.5, 8.6, 9.0, 20.0])), "B": Scores(np.arange(5.0, 15.0))}
-
-    table = authors_table(Result(), "msp")
+    result = SimpleNamespace(
+        methods=["msp"],
+        id_scores=Scores(np.arange(10.0)),
+        ood_scores={"A": Scores(np.array([8.5, 8.6, 9.0, 20.0])), "B": Scores(np.arange(5.0, 15.0))},
+    )
+    table = authors_table(result, "msp")
     assert table.loc["A", "FPR95"] == pytest.approx(25.0)
     expected_b = 100 * authors_ood_metrics(np.arange(10.0), np.arange(5.0, 15.0))["fpr95"]
     assert table.loc["Average", "FPR95"] == pytest.approx((25.0 + expected_b) / 2)
