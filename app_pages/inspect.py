@@ -14,7 +14,7 @@ from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import evaluate_dataset, method_config
 from gaia_core.safety import load_images
 from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
-from gaia_core.scores import create, method_label
+from gaia_core.scores import create, create_for_model, method_label
 
 loaded = model_picker.page_model()
 st.title("Inspect images")
@@ -70,7 +70,7 @@ reference = scoring.reference(loaded)
 methods = (
     reference.methods
     if reference is not None
-    else [create(m) for m in data_sets.ALL_METHODS if not create(m).needs_fit]
+    else [create_for_model(m, loaded.spec.std) for m in data_sets.ALL_METHODS if not create(m).needs_fit]
 )
 if reference is None:
     st.caption("ReAct needs the ID reference (it is fitted on ID data); it is added when the reference is ready.")

@@ -31,24 +31,27 @@ from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
 from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
 from gaia_core.models import get_spec
+from gaia_core.models.normalization import spec_for_id_set
 from gaia_core.progress import Progress
-from gaia_core.scores import ScoreMethod, create
+from gaia_core.scores import ScoreMethod, create, create_for_model
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _dataset(model_name: str, set_name: str, data_root: str, limit: int) -> ScoreDataset:
-    spec = get_spec(model_name)
+def _dataset(model_name: str, set_name: str, data_root: str, limit: int, id_set: str = "") -> ScoreDataset:
+    spec = spec_for_id_set(get_spec(model_name), id_set)  # CIFAR-100 ID: CIFAR-100's mean/std
     root = data_root_for(set_name, data_root)
     return evenly_spaced(resolve_dataset(set_name, spec, data_root=root), limit)
 
 
-def get_dataset(loaded: LoadedModel, set_name: str) -> ScoreDataset:
-    """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set."""
+def get_dataset(loaded: LoadedModel, set_name: str, id_set: str = "") -> ScoreDataset:
+    """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set;
+    normalized with the statistics of ``id_set``'s data where known (CIFAR-100)."""
     return _dataset(
         loaded.choice.name,
         set_name,
         st.session_state.get("data_root", "data"),
         int(st.session_state.get("max_per_set", 1000)),
+        id_set,
     )
 
 
@@ -108,15 +111,16 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
     existing = runner.get(request)
     if existing is not None and (not existing.finished or existing.ok or not retry):
         return existing
-    id_set = attempt(f"{set_title(request.id_set)} is not available", get_dataset, loaded, request.id_set)
-    ood_sets = [attempt(f"{set_title(s)} is not available", get_dataset, loaded, s) for s in request.ood_sets]
+    id_name = request.id_set
+    id_set = attempt(f"{set_title(id_name)} is not available", get_dataset, loaded, id_name, id_name)
+    ood_sets = [attempt(f"{set_title(s)} is not available", get_dataset, loaded, s, id_name) for s in request.ood_sets]
     if id_set is None or any(s is None for s in ood_sets):
         return None
     fit_set = id_set
     needs_fit = any(create(m).needs_fit for m in request.methods)
     if needs_fit and default_fit_set(request.id_set) != request.id_set:  # no training split read for nothing
         try:
-            fit_set = get_dataset(loaded, default_fit_set(request.id_set))
+            fit_set = get_dataset(loaded, default_fit_set(request.id_set), request.id_set)
         except DataError as err:
             st.warning(
                 f"ReAct is fitted on the ID set itself: its training split is not available ({one_line(err)})",
@@ -131,7 +135,7 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         progress(0, total)
         methods = fit_methods(
             model,
-            [create(m) for m in request.methods],
+            [create_for_model(m, spec_for_id_set(loaded.spec, request.id_set).std) for m in request.methods],
             fit_set,
             batch_size=batch_size,
             cache=cache,

@@ -141,6 +141,16 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     output.add_argument("--no-progress", action="store_true", help="no progress bars")
     output.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    paper = parser.add_argument_group("the paper's protocol")
+    paper.add_argument(
+        "--paper",
+        choices=("cifar10", "cifar100", "imagenet"),
+        help="run the GAIA paper's setting: its models, preprocessing and OOD sets; metrics in our and the "
+        "authors' conventions (checkpoints from --checkpoint-dir, data from --data-root)",
+    )
+    paper.add_argument(
+        "--checkpoint-dir", default="checkpoints", metavar="DIR", help="folder of the --paper checkpoints"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,25 +244,50 @@ def _check_numbers(args) -> None:
         raise UsageError("give either --checkpoint or --pretrained, not both")
 
 
+def run_paper(args) -> int:
+    """``evaluate --paper``: each model of the paper's setting on its benchmark."""
+    import copy
+
+    from gaia_core.data.base import DatasetNotFound
+    from gaia_core.evaluation.paper import PAPER_SETTINGS, missing_files
+
+    setting = PAPER_SETTINGS[args.paper]
+    missing = missing_files(setting, args.data_root, args.checkpoint_dir)
+    if missing:
+        raise DatasetNotFound(f"the paper's {args.paper} protocol needs files that are not there: {'; '.join(missing)}")
+    for paper_model in setting.models:
+        run = copy.copy(args)
+        run.paper, run.model, run.benchmark = None, paper_model.model, setting.benchmark
+        run.checkpoint = str(Path(args.checkpoint_dir) / paper_model.checkpoint)
+        run.num_classes, run.authors_metrics = paper_model.num_classes, True
+        run_evaluate(run)
+    return 0
+
+
 def run_evaluate(args) -> int:
-    from gaia_core.data import default_fit_set, evenly_spaced, resolve_dataset
+    if getattr(args, "paper", None):
+        return run_paper(args)
+    from gaia_core.data import default_fit_set, evenly_spaced, get_preset, resolve_dataset
     from gaia_core.device import best_device
     from gaia_core.evaluation import distributed
     from gaia_core.evaluation.cache import ScoreCache
     from gaia_core.evaluation.fitting import fit_methods
     from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report
     from gaia_core.models import get_spec, load_model, weights_fingerprint
-    from gaia_core.scores import available, create
+    from gaia_core.models.normalization import spec_for_id_set
+    from gaia_core.scores import available, create_for_model
 
     _check_numbers(args)
     spec = get_spec(args.model)
     id_name, ood_names, groups = _dataset_names(args, spec)
+    spec = spec_for_id_set(spec, id_name)  # CIFAR-100 checkpoints get CIFAR-100's mean/std
+    crop = get_preset(args.benchmark).crop if args.benchmark else "resize"
     context = distributed.init_distributed()
     try:
         main_process = context is None or context.is_main
 
         def resolve(name: str):
-            dataset = resolve_dataset(name, spec, data_root=args.data_root, download=args.download)
+            dataset = resolve_dataset(name, spec, data_root=args.data_root, download=args.download, crop=crop)
             return evenly_spaced(dataset, args.limit)
 
         if context is not None and args.download and not main_process:
@@ -276,7 +311,7 @@ def run_evaluate(args) -> int:
 
         cache = None if args.no_cache else ScoreCache(args.cache_dir)
         weights_id = weights_fingerprint(model)
-        methods = [create(name) for name in (args.methods or available())]
+        methods = [create_for_model(name, spec.std) for name in (args.methods or available())]
         methods = fit_methods(
             model,
             methods,
@@ -306,6 +341,11 @@ def run_evaluate(args) -> int:
             print()
             print(format_report(result))
             _print_applicability_note(model, id_set, methods)
+            if getattr(args, "authors_metrics", False):
+                from gaia_core.evaluation.paper import authors_report
+
+                print()
+                print(authors_report(result))
             if args.csv:
                 write_csv(result, args.csv)
             if args.json:

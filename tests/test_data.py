@@ -325,7 +325,7 @@ def test_resolve_accepts_folders_relative_to_the_data_root(tmp_path, monkeypatch
 
 
 def test_presets_name_the_papers_benchmarks():
-    assert PRESETS["cifar10"].ood_sets == ("svhn", "lsun", "tinyimagenet", "places365", "textures")
+    assert PRESETS["cifar10"].ood_sets == ("svhn", "lsun", "tinyimagenet", "places", "textures")
     assert PRESETS["cifar100"].num_classes == 100
     assert PRESETS["imagenet"].ood_sets == ("inaturalist", "sun", "places", "textures")
     openood = PRESETS["openood-cifar10"]

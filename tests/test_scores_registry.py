@@ -111,3 +111,27 @@ def test_react_must_be_fitted_and_fits_the_feature_percentile(model, x):
     assert fitted.threshold == pytest.approx(torch.quantile(features.flatten(), 0.8).item(), rel=1e-5)
     clipped = model.fc(features.clamp(max=fitted.threshold))
     torch.testing.assert_close(fitted(model, x).score, -torch.logsumexp(clipped, 1).detach())
+
+
+def test_odin_for_a_model_perturbs_in_pixel_units_eps_over_std_per_channel(model, x):
+    from gaia_core.scores import create_for_model
+
+    std = (0.5, 0.25, 0.125)
+    method = create_for_model("odin", std, epsilon=0.002)
+    assert method.input_std == std and create_for_model("msp", std) == create("msp")
+    # Pixel units: the normalized input moves by eps / std_c, i.e. normalized-unit ODIN with that step per channel.
+    leaf = x.clone().requires_grad_()
+    logits = model(leaf) / method.temperature
+    (grad,) = torch.autograd.grad(F.cross_entropy(logits, logits.argmax(1), reduction="sum"), leaf)
+    step = torch.where(grad >= 0, 1.0, -1.0) * 0.002 / torch.tensor(std).view(1, 3, 1, 1)
+    expected = -(model(x - step) / method.temperature).softmax(1).max(1).values
+    torch.testing.assert_close(method(model, x).score, expected.detach())
+    assert not torch.allclose(method(model, x).score, create("odin", epsilon=0.002)(model, x).score)
+
+
+def test_react_threshold_does_not_depend_on_how_the_id_samples_are_batched(model, x):
+    # A budget below the values per sample forces subsampling, which once weighted small batches more.
+    bigger = torch.cat([x, x.flip(0) * 0.5, x * 2])
+    one = create("react", max_fit_values=12 * 200).fit(model, [bigger])
+    uneven = create("react", max_fit_values=12 * 200).fit(model, [bigger[:1], bigger[1:9], bigger[9:]])
+    assert one.threshold == uneven.threshold

@@ -29,6 +29,8 @@ class Preset:
     ood_groups: tuple[tuple[str, tuple[str, ...]], ...]
     # Classes of the ID set (a model must output this many).
     num_classes: int
+    # How OOD images larger than the input are cut to size (see `gaia_core.data.transforms.CROP_RULES`).
+    crop: str = "resize"
 
     @property
     def ood_sets(self) -> tuple[str, ...]:
@@ -44,7 +46,8 @@ def _openood(benchmark: str, sets: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"openood:{benchmark}/{s}" for s in sets)
 
 
-_CIFAR_OOD = (("", ("svhn", "lsun", "tinyimagenet", "places365", "textures")),)
+# The authors' Places for CIFAR is the 10,000-image Places subset of the ImageNet OOD benchmark ("places").
+_CIFAR_OOD = (("", ("svhn", "lsun", "tinyimagenet", "places", "textures")),)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -64,6 +67,7 @@ PRESETS: dict[str, Preset] = {
             "cifar10",
             _CIFAR_OOD,
             10,
+            crop="center",
         ),
         Preset(
             "cifar100",
@@ -72,6 +76,7 @@ PRESETS: dict[str, Preset] = {
             "cifar100",
             _CIFAR_OOD,
             100,
+            crop="center",
         ),
         Preset(
             "imagenet",
@@ -151,13 +156,15 @@ def resolve_dataset(
     data_root: str | Path = "data",
     download: bool = False,
     loader: ImageLoader | None = None,
+    crop: str = "resize",
 ) -> ScoreDataset:
     """The dataset a name stands for, preprocessed for the model ``spec``.
 
     Accepted: a demo set ("digits", "letters", ..., "digits-train"); a named dataset (see
     `gaia_core.data.sources.SOURCES`) or ``openood:<benchmark>/<set>`` under ``data_root``; a
     folder of images; an image-list file (``<path> <label>`` lines, paths relative to
-    ``data_root``). Relative paths are tried as given, then under ``data_root``. Where a demo
+    ``data_root``). ``crop`` is the crop rule for image files (see
+    `gaia_core.data.transforms.CROP_RULES`; a preset's ``crop``). Relative paths are tried as given, then under ``data_root``. Where a demo
     set and a named dataset share a name ("textures"), the demo's wins for the demo model only.
 
     Raises:
@@ -171,7 +178,7 @@ def resolve_dataset(
         return demo_dataset(name, split or "test", array_transform(spec))
     if text in SOURCES or text.startswith("openood:"):
         try:
-            return open_source(text, data_root, image_transform(spec), download=download, loader=loader)
+            return open_source(text, data_root, image_transform(spec, crop), download=download, loader=loader)
         except KeyError as err:
             raise DatasetNotFound(str(err.args[0])) from None
     root = Path(data_root).expanduser()
@@ -179,9 +186,9 @@ def resolve_dataset(
     if not path.exists() and not path.is_absolute() and (root / path).exists():
         path = root / path
     if path.is_dir():
-        return image_folder(path, image_transform(spec), loader=loader)
+        return image_folder(path, image_transform(spec, crop), loader=loader)
     if path.is_file():
-        return image_list(path, root, image_transform(spec), loader=loader)
+        return image_list(path, root, image_transform(spec, crop), loader=loader)
     raise DatasetNotFound(
         f"no dataset '{text}': give a demo set ({', '.join(DEMO_SETS)}), a named dataset "
         f"({', '.join(SOURCES)}, openood:<benchmark>/<set>), a folder of images or an image-list file "

@@ -226,7 +226,15 @@ SOURCES: dict[str, Source] = {
         ),
         _source("inaturalist", "iNaturalist", "iNaturalist/ (images)", MOS_HELP, False, _folder("iNaturalist")),
         _source("sun", "SUN", "SUN/ (images)", MOS_HELP, False, _folder("SUN")),
-        _source("places", "Places", "Places/ (images)", MOS_HELP, False, _folder("Places")),
+        _source(
+            "places",
+            "Places",
+            "Places/ (images: the 10,000-image Places subset of the ImageNet OOD benchmark, not Places365;"
+            " the GAIA authors' Places for CIFAR and ImageNet)",
+            MOS_HELP,
+            False,
+            _folder("Places"),
+        ),
     )
 }
 

@@ -1,7 +1,9 @@
 """Preprocessing that follows the model: what its `ModelSpec` says it was trained on.
 
 - demo: grayscale, 32x32, normalized with the digits' mean and std;
-- cifar: RGB, resized (shorter side) and centre-cropped to 32x32, CIFAR mean and std;
+- cifar: RGB, 32x32 by one of two crop rules (``CROP_RULES``): "resize" (the default: shorter side
+  resized to 32, then centre-cropped) or "center" (the GAIA authors' protocol: a 32x32 centre crop at
+  full resolution, padded with zeros when smaller); the spec's mean and std;
 - imagenet: the torchvision weights' own eval transform (resize, centre crop, normalize).
 Grayscale images are converted to the model's channel count, and colour ones to grayscale.
 """
@@ -72,8 +74,22 @@ def _mode(spec: ModelSpec) -> str:
     return "L" if spec.in_channels == 1 else "RGB"
 
 
-def image_transform(spec: ModelSpec):
-    """PIL image -> model input (C, H, W) float32, for image files and uint8 arrays."""
+# Crop rules for models whose spec has no transform of its own (demo, cifar).
+CROP_RULES = {
+    "resize": "shorter side resized to the input size, then centre-cropped (keeps the whole scene)",
+    "center": "centre crop of the input size at full resolution, no resizing (the GAIA authors' CIFAR protocol)",
+}
+
+
+def image_transform(spec: ModelSpec, crop: str = "resize"):
+    """PIL image -> model input (C, H, W) float32, for image files and uint8 arrays.
+
+    Args:
+        spec: the model's preprocessing.
+        crop: "resize" or "center" (see ``CROP_RULES``); ImageNet models use their weights' own transform.
+    """
+    if crop not in CROP_RULES:
+        raise DataError(f"unknown crop rule '{crop}'; available: {', '.join(CROP_RULES)}")
     if spec.family == "imagenet":
         from gaia_core.models.torchvision_zoo import IMAGENET_MODELS, default_weights
 
@@ -86,7 +102,11 @@ def image_transform(spec: ModelSpec):
     return T.Compose(
         [
             ConvertMode(_mode(spec)),
-            T.Resize(spec.resize_size, interpolation=T.InterpolationMode(spec.interpolation), antialias=True),
+            *(
+                [T.Resize(spec.resize_size, interpolation=T.InterpolationMode(spec.interpolation), antialias=True)]
+                if crop == "resize"
+                else []
+            ),
             T.CenterCrop(spec.input_size),
             T.ToTensor(),
             T.Normalize(spec.mean, spec.std),

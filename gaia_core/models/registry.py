@@ -105,7 +105,40 @@ def _specs() -> dict[str, ModelSpec]:
             lambda k, name=name: torchvision_zoo.build(name, k),
             has_pretrained=True,
         )
+    specs.update(_paper_specs())
     return specs
+
+
+def _paper_specs() -> dict[str, ModelSpec]:
+    """The paper's other models: WRN-40-2 (CIFAR) and BiT-S-R101x1 (ImageNet-1k)."""
+    from gaia_core.models import bit, wrn
+
+    return {
+        "bit_s_r101x1": ModelSpec(
+            "bit_s_r101x1",
+            "imagenet",
+            "BiT-S-R101x1 (ImageNet-1k; loads Google's Big Transfer BiT-S-R101x1.npz)",
+            1000,
+            3,
+            480,
+            480,
+            (0.5, 0.5, 0.5),
+            (0.5, 0.5, 0.5),
+            bit.bit_s_r101x1,
+        ),
+        "wrn40_2": ModelSpec(
+            "wrn40_2",
+            "cifar",
+            "WRN-40-2 (32x32; loads the GAIA authors' / Outlier Exposure CIFAR checkpoints)",
+            10,
+            3,
+            32,
+            32,
+            CIFAR_MEAN,
+            CIFAR_STD,
+            wrn.wrn40_2,
+        ),
+    }
 
 
 def available_models() -> list[str]:
@@ -216,11 +249,17 @@ def load_model(
         random_init: accept an untrained model (tests, benchmarks).
     """
     spec = get_spec(name)
-    state = read_state_dict(checkpoint) if checkpoint is not None else None
+    # Google's BiT weights come as a .npz of TensorFlow names; everything else as a state dict.
+    npz = checkpoint is not None and name == "bit_s_r101x1" and Path(checkpoint).suffix == ".npz"
+    state = read_state_dict(checkpoint) if checkpoint is not None and not npz else None
     if num_classes is None and state is not None:
         num_classes = checkpoint_classes(state)
     model = spec.builder(num_classes or spec.num_classes)
-    if state is not None:
+    if npz:
+        from gaia_core.models.bit import load_bit_npz
+
+        load_bit_npz(model, checkpoint)
+    elif state is not None:
         load_state_dict_into(model, state, Path(checkpoint).name)
     elif name == "demo":
         from gaia_core.demo import DEMO_WEIGHTS
@@ -261,7 +300,8 @@ def class_label(spec: ModelSpec, num_classes: int, index: int) -> str:
         label = timm_zoo.imagenet_label(index)
         return f"{index} · {label}" if label else str(index)
     if spec.family == "imagenet" and num_classes == 1000:
-        categories = torchvision_zoo.default_weights(spec.name).meta.get("categories", [])
+        known = spec.name if spec.name in torchvision_zoo.IMAGENET_MODELS else "resnet50"  # same 1000 classes
+        categories = torchvision_zoo.default_weights(known).meta.get("categories", [])
         if 0 <= index < len(categories):
             return f"{index} · {categories[index]}"
     if spec.family == "cifar" and num_classes == 10 and 0 <= index < 10:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
@@ -106,3 +107,11 @@ def create(name: str, **config) -> ScoreMethod:
         return cls(**config)
     except TypeError as err:
         raise ConfigError(f"bad configuration for '{name}': {err}") from None
+
+
+def create_for_model(name: str, input_std: tuple[float, ...], **config) -> ScoreMethod:
+    """`create`, with the model's per-channel input std passed to methods that perturb the input
+    (ODIN's ε is then in pixel units, as in the original ODIN and OpenOOD)."""
+    if "input_std" in {f.name for f in dataclasses.fields(method_class(name))}:
+        config.setdefault("input_std", tuple(input_std))
+    return create(name, **config)

@@ -19,6 +19,11 @@ class GradNorm(ScoreMethod):
     With y = W h + b the weight gradient is (p - 1/K) h^T / T with p = softmax(y / T), whose L1
     norm factorises: ||p - 1/K||_1 * ||h||_1 / T. No per-sample backward is needed.
     Score = -GradNorm (ID inputs have larger gradient norms).
+
+    Scale: this is the paper's definition (KL to the uniform distribution, i.e. the cross-entropy
+    averaged over the K classes) and equals pytorch-ood's. The released GradNorm code and OpenOOD
+    sum the cross-entropy over the K classes instead, so their values are K times these: rankings,
+    and so every OOD metric, are the same; raw values are not.
     """
 
     name = "gradnorm"

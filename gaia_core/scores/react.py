@@ -40,7 +40,7 @@ class ReAct(ScoreMethod):
     temperature: float = 1.0
     # Dotted name of the classifier head; None = the default head (fc, linear, classifier, head).
     head: str | None = None
-    # At most this many feature values are kept (uniformly subsampled) to fit the percentile.
+    # At most about this many feature values fit the percentile (the same number drawn from each sample).
     max_fit_values: int = 4_000_000
 
     def head_name(self, model: nn.Module) -> str:
@@ -58,19 +58,24 @@ class ReAct(ScoreMethod):
         return ScoreResult(free_energy(clipped_logits, self.temperature), probe.logits.detach())
 
     def fit(self, model: nn.Module, batches: Iterable[Tensor]) -> ReAct:
-        """Set the threshold to the percentile of head-input values over ID batches (B, C, H, W)."""
+        """Set the threshold to the percentile of head-input values over ID batches (B, C, H, W).
+
+        Every ID sample weighs the same whatever the batching: when the values exceed
+        ``max_fit_values``, the same number of values is drawn from each sample (by a generator
+        seeded with the sample's position in the stream), so two batchings give one threshold.
+        """
         plan = ProbePlan(head=self.head_name(model))
-        generator = torch.Generator().manual_seed(0)
-        kept: list[np.ndarray] = []
+        per_sample: list[np.ndarray] = []
         for x in batches:
-            values = run_probe(model, x, plan).head_input.detach().flatten().float().cpu()
-            if values.numel() > self.max_fit_values // 8:
-                pick = torch.randperm(values.numel(), generator=generator)[: self.max_fit_values // 8]
-                values = values[pick]
-            kept.append(values.numpy())
-        if not kept:
+            values = run_probe(model, x, plan).head_input.detach().flatten(1).float().cpu().numpy()
+            per_sample.extend(values)
+        if not per_sample:
             raise ValueError("ReAct.fit got no ID batches")
-        values = np.concatenate(kept)
-        if values.size > self.max_fit_values:
-            values = np.random.default_rng(0).choice(values, self.max_fit_values, replace=False)
+        width = per_sample[0].size
+        keep = max(1, self.max_fit_values // len(per_sample))
+        if keep < width:
+            per_sample = [
+                np.random.default_rng(index).choice(row, keep, replace=False) for index, row in enumerate(per_sample)
+            ]
+        values = np.concatenate(per_sample)
         return dataclasses.replace(self, threshold=float(np.percentile(values, self.percentile)))

@@ -14,6 +14,8 @@ Defaults (each can be overridden with explicit dotted names):
   a fused norm+activation there is read at its ``act``, which outputs F); GAIA-Z = every
   normalization before the head; GAIA-A = those of the last two stages, where timm's
   ``feature_info`` names the stage ends (norms after the end of the third-to-last stage, up to F).
+- Models that state their paper setting (``gaia_inner_layers`` / ``gaia_feature_layer``
+  attributes: `gaia_core.models.wrn`, `gaia_core.models.bit`) get those.
 - Classifier head (its input is the pooled feature vector): ``fc``, ``linear``,
   ``classifier`` or ``head``, else the last ``nn.Linear``.
 """
@@ -155,6 +157,8 @@ def _structural_gaia_a_layers(model: nn.Module) -> list[str]:
 
 
 def default_gaia_a_layers(model: nn.Module) -> list[str]:
+    if getattr(model, "gaia_inner_layers", None):  # a model that states its paper setting (WRN-40-2, BiT)
+        return list(model.gaia_inner_layers)
     if has_layer(model, "layer3") and has_layer(model, "layer4"):
         names = norm_layers(model, within=("layer3", "layer4"))
     elif has_layer(model, "features.denseblock4"):
@@ -165,6 +169,8 @@ def default_gaia_a_layers(model: nn.Module) -> list[str]:
 
 
 def default_feature_layer(model: nn.Module) -> str:
+    if getattr(model, "gaia_feature_layer", None):
+        return model.gaia_feature_layer
     for name in ("layer4", "features"):
         if has_layer(model, name):
             return name
