@@ -74,3 +74,16 @@ def test_bad_names_and_strengths_are_refused_with_a_message():
         apply("melt", _image(), 0.5)
     with pytest.raises(ConfigError, match="strength"):
         apply("noise", _image(), 1.5)
+
+
+def test_a_drawing_is_framed_downsampled_and_quantized_like_the_digits():
+    from gaia_core.teaching.drawing import EmptyDrawingError, drawing_to_demo_pixels
+
+    canvas = np.zeros((200, 200, 4), dtype=np.uint8)
+    canvas[40:160, 90:110] = 255  # a vertical bar: a "1"
+    pixels = drawing_to_demo_pixels(canvas)
+    assert pixels.shape == (1, 32, 32) and pixels.dtype == np.float32
+    # The bar fills the frame's height and sits in its middle columns.
+    assert pixels[0, 8:24, 14:18].mean() > 0.4 and pixels[0, :, :6].max() < 0.05
+    with pytest.raises(EmptyDrawingError):
+        drawing_to_demo_pixels(np.zeros((50, 50, 4), dtype=np.uint8))

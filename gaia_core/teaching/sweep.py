@@ -71,6 +71,8 @@ class Sweep:
         scores: method -> (S,) scores (higher = more abnormal).
         percentiles: method -> (S,) percent of ID scores at or below the score, in [0, 100].
         thresholds: method -> the score above which an image is flagged (keeps ``tpr`` of ID).
+        threshold_percentiles: method -> the threshold's own percentile among the ID scores
+            (a score is flagged exactly when its percentile exceeds it).
         flagged: method -> (S,) bool, score > threshold.
         first_flag: method -> the smallest strength flagged, None when no strength is.
         predictions: (S,) predicted class.
@@ -84,6 +86,7 @@ class Sweep:
     scores: dict[str, np.ndarray]
     percentiles: dict[str, np.ndarray]
     thresholds: dict[str, float]
+    threshold_percentiles: dict[str, float]
     flagged: dict[str, np.ndarray]
     first_flag: dict[str, float | None]
     predictions: np.ndarray
@@ -141,7 +144,7 @@ def run_sweep(
     x = torch.stack([to_input(p) for p in pixels]).to(device)
     results = score_many(model, x, methods)
     strengths = [float(s) for s in config.strengths]
-    scores, percentiles, thresholds, flagged, first_flag = {}, {}, {}, {}, {}
+    scores, percentiles, thresholds, threshold_percentiles, flagged, first_flag = {}, {}, {}, {}, {}, {}
     for name, result in results.items():
         values = result.score.detach().double().cpu().numpy()
         scores[name] = values
@@ -149,6 +152,7 @@ def run_sweep(
             raise ConfigError(f"the ID reference has no '{name}' scores; score the ID set with every method")
         percentiles[name] = percentile_of(reference.scores[name], values)
         thresholds[name] = threshold_at_tpr(reference.scores[name], config.tpr)
+        threshold_percentiles[name] = float(percentile_of(reference.scores[name], np.array([thresholds[name]]))[0])
         flagged[name] = values > thresholds[name]
         hits = np.flatnonzero(flagged[name])
         first_flag[name] = strengths[hits[0]] if hits.size else None
@@ -169,6 +173,7 @@ def run_sweep(
         scores=scores,
         percentiles=percentiles,
         thresholds=thresholds,
+        threshold_percentiles=threshold_percentiles,
         flagged=flagged,
         first_flag=first_flag,
         predictions=predictions,
