@@ -24,8 +24,8 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
     for name, values in sweep.percentiles.items():
         fig.add_trace(
             go.Scatter(
-                x=strengths,
-                y=values,
+                x=strengths.tolist(),
+                y=np.asarray(values).tolist(),
                 mode="lines+markers",
                 name=method_label(name),
                 line={"color": colors[name]},
