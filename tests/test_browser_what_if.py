@@ -6,12 +6,12 @@ from __future__ import annotations
 import itertools
 import time
 
-from test_browser import (  # noqa: F401, F811  (pytest fixtures: app_url, browser, page)
-    app_url,  # noqa: F811
+from test_browser import (  # noqa: F401  (pytest fixtures: app_url, browser, page)
+    app_url,
     assert_no_exception,
     browser,
     open_page,
-    page,  # noqa: F811
+    page,
     screenshot,
     wait_for_text,
     wait_idle,
