@@ -56,4 +56,11 @@ PAGES = (
         ":material/school:",
         "A guided walk-through on one ID and one OOD image, formula beside each step.",
     ),
+    PageEntry(
+        "app_pages/what_if.py",
+        "What if?",
+        ":material/tune:",
+        "Draw, upload or pick an image, push noise, blur, rotation… and watch every method's score, the "
+        "prediction and GAIA's layers move from ID to OOD.",
+    ),
 )
