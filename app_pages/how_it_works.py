@@ -10,7 +10,8 @@ from gaia_core.app_support import channel_values, images
 from gaia_core.device import model_device
 from gaia_core.scores import create, score_many
 from gaia_core.scores.taps import default_gaia_a_layers, norm_layers
-from gaia_core.scores.walkthrough import walkthrough
+from gaia_core.scores.walkthrough import gaia_z_gradients, walkthrough
+from gaia_core.teaching.story import compare_layer, same_gradient_layers
 
 loaded = model_picker.page_model()
 st.title("How GAIA works")
@@ -21,12 +22,36 @@ st.caption(
 )
 
 options = data_sets.set_options(loaded.spec)
+if loaded.spec.family == "demo":
+    EXAMPLES = {
+        "The paper's story holds: a digit vs. natural patches": ("natural", 0, "layer3.0.bn1"),
+        "The story does not hold: a digit vs. textures (more zeros, yet a higher GAIA-Z)": (
+            "textures",
+            0,
+            "layer3.0.bn1",
+        ),
+    }
+
+    def _apply_example() -> None:
+        ood_set, index, layer = EXAMPLES[st.session_state["how_example"]]
+        st.session_state.update(
+            how_id_set="digits", how_id_index=0, how_ood_set=ood_set, how_ood_index=index, how_layer=layer
+        )
+
+    if "how_example" not in st.session_state:
+        st.session_state["how_example"] = next(iter(EXAMPLES))
+        _apply_example()
+    st.radio(
+        "Example",
+        list(EXAMPLES),
+        key=state.kept("how_example"),
+        on_change=_apply_example,
+        help="Two prepared pairs; change the images or the layer below to explore on your own.",
+    )
 pick = st.columns([3, 1, 3, 1])
 state.choose("how_id_set", options, st.session_state["id_set"])
 id_set = pick[0].selectbox("ID image from", options, key="how_id_set", format_func=data_sets.set_title)
 ood_default = (st.session_state["ood_sets"] or [o for o in options if o != id_set])[0]
-if loaded.spec.family == "demo":
-    ood_default = "textures"  # both scores clearly above a digit's: a clear first example
 state.choose("how_ood_set", options, ood_default)
 ood_set = pick[2].selectbox("OOD image from", options, key="how_ood_set", format_func=data_sets.set_title)
 id_data = frame.attempt(f"{data_sets.set_title(id_set)} is not available", scoring.get_dataset, loaded, id_set)
@@ -53,6 +78,11 @@ inputs = dict(zip(labels, (x_id[0], x_ood[0])))
 @st.cache_resource(max_entries=32, show_spinner="Following the gradients…")
 def walk(model_key, sample, layer_name, _model, _x):
     return walkthrough(_model, _x[None].to(model_device(_model)), layer_name)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def tied(model_key, sample, _model, _x):
+    return gaia_z_gradients(_model, _x.to(model_device(_model)))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -106,7 +136,8 @@ st.header(f"2 · Gradients at {layer}")
 st.latex(r"G = \frac{\partial \max_k y_k}{\partial A} \in \mathbb{R}^{C \times H \times W}")
 st.markdown(
     "The gradient of the top logit with respect to the layer's output A. Behind ReLUs many entries are "
-    "**exactly zero** (grey): the units were off. OOD images tend to switch more of them on."
+    "**exactly zero** (grey): the units were off. The paper's intuition is that OOD images switch more "
+    "of them on (fewer zeros); whether these two images do, at this layer, is computed in step 3."
 )
 side_by_side(
     lambda label, step: st.plotly_chart(
@@ -125,6 +156,20 @@ side_by_side(
         key=f"how_zero_{label}",
     )
 )
+id_step, ood_step = steps[labels[0]], steps[labels[1]]
+facts = compare_layer(
+    layer,
+    {"ID": id_step.nonzero_fraction, "OOD": ood_step.nonzero_fraction},
+    {"ID": id_step.gaia_z, "OOD": ood_step.gaia_z},
+)
+st.info(facts.text, icon=":material/lightbulb:")
+twins = [pair for pair in same_gradient_layers(tied(loaded.key, labels[0], loaded.model, x_id)) if layer in pair]
+for a, b in twins:
+    other = b if a == layer else a
+    st.caption(
+        f"{layer} and {other} get exactly the same gradient (in a ResNet block the main branch's last norm and "
+        "the shortcut's norm feed one sum), so their r_c are identical and GAIA-Z counts them twice."
+    )
 
 st.header("4 · GAIA-Z: zero-deflation over all normalization layers")
 st.latex(r"S_Z(x) = \frac{1}{\sum_l C_l} \sum_{l} \sum_{c=1}^{C_l} r_{l,c}^2 \qquad \text{(higher = more likely OOD)}")

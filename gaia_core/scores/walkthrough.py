@@ -91,3 +91,17 @@ def walkthrough(model: nn.Module, x: Tensor, layer: str) -> LayerWalkthrough:
 
 def _numpy(t: Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()
+
+
+def gaia_z_gradients(model: nn.Module, x: Tensor) -> dict[str, np.ndarray]:
+    """GAIA-Z's gradient G at every one of its layers for one image: layer -> (C, H, W).
+
+    Args:
+        model: classifier in eval mode.
+        x: (1, C, H, W) normalized image on the model's device.
+    """
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise ValueError("gaia_z_gradients takes one image, shaped (1, C, H, W)")
+    method = GaiaZ()
+    probe = run_probe(model, x, method.plan(model))
+    return {name: _numpy(g[0]) for name, g in method.gradients(probe, method.layer_names(model)).items()}
