@@ -77,7 +77,7 @@ if DEMO_SAMPLES_DIR.is_dir():
 
 st.subheader("Pages")
 others = PAGES[1:]
-columns = st.columns(len(others))
+columns = [column for _ in range(0, len(others), 4) for column in st.columns(4)]
 for column, page in zip(columns, others):
     with column.container(border=True):
         st.page_link(page.path, label=f"**{page.title}**")

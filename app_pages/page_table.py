@@ -45,6 +45,13 @@ PAGES = (
         "a ranking.",
     ),
     PageEntry(
+        "app_pages/layer_lab.py",
+        "Layer lab",
+        ":material/layers:",
+        "Which layers and which aggregation carry GAIA's signal: recompute every score from kept channels, "
+        "each layer alone, a held-out best subset.",
+    ),
+    PageEntry(
         "app_pages/misflagged.py",
         "Misflagged samples",
         ":material/report:",

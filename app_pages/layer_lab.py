@@ -1,0 +1,117 @@
+"""Layer lab: which layers and which aggregation carry GAIA's signal, recomputed from the per-channel
+values already kept for every scored image (no model pass)."""
+
+import streamlit as st
+
+from app_pages import model_picker, scoring, state
+from gaia_core.charts.layer_lab import per_layer_figure
+from gaia_core.evaluation.layer_lab import (
+    AGGREGATION_LABELS,
+    AGGREGATIONS,
+    LayerRecipe,
+    greedy_subset,
+    per_layer_metrics,
+    recipe_metrics,
+    stages,
+)
+from gaia_core.evaluation.metrics import METRICS
+from gaia_core.scores import method_label
+
+loaded = model_picker.page_model()
+st.title("Layer lab")
+st.caption(
+    "The paper fixes GAIA's layers (GAIA-Z: every normalization; GAIA-A: the last two stages) and its "
+    "aggregation (the mean of squares). Here both can change, and every image's score is recomputed from "
+    "its kept per-channel values at once: no model pass."
+)
+scored = scoring.needs_benchmark(loaded, "lab")
+if scored is None:
+    st.stop()
+result = scored.result
+gaia = [m for m in ("gaia_z", "gaia_a") if result.id_scores.channels.get(m)]
+if not gaia:
+    st.info(
+        "The last scoring kept no GAIA channel values; add GAIA-A or GAIA-Z on **ID vs OOD** and score again.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+controls = st.columns([1, 2, 1])
+state.choose("lab_method", gaia, gaia[0])
+method = controls[0].radio("Score", gaia, key="lab_method", format_func=method_label)
+id_channels = result.id_scores.channels[method]
+ood_channels = {title: s.channels[method] for title, s in result.ood_scores.items()}
+layers = list(id_channels)
+by_stage = stages(layers)
+
+state.choose("lab_aggregation", list(AGGREGATIONS), "mean_square")
+aggregation = controls[2].selectbox(
+    "Aggregation", list(AGGREGATIONS), key="lab_aggregation", format_func=AGGREGATION_LABELS.get
+)
+k = 16
+if aggregation == "top_k":
+    st.session_state.setdefault("lab_k", 16)
+    k = controls[2].number_input("k channels", min_value=1, max_value=4096, key=state.kept("lab_k"))
+state.choose("lab_stages", list(by_stage), list(by_stage))
+picked_stages = controls[1].multiselect("Stages", list(by_stage), key="lab_stages")
+in_stages = [layer for layer in layers if any(layer in by_stage[s] for s in picked_stages)]
+state.choose(f"lab_layers_{method}", in_stages, in_stages)
+chosen = controls[1].multiselect(
+    "Layers (network order)", in_stages, key=f"lab_layers_{method}", help="Pick stages first, then drop single layers."
+)
+if not chosen:
+    st.warning("Choose at least one layer.", icon=":material/warning:")
+    st.stop()
+
+recipe = LayerRecipe(tuple(chosen), aggregation, int(k))
+mine = recipe_metrics(id_channels, ood_channels, recipe)
+paper = recipe_metrics(id_channels, ood_channels, LayerRecipe())
+st.subheader(f"{len(chosen)} of {len(layers)} layers, {AGGREGATION_LABELS[aggregation]}")
+side = mine.copy()
+for metric in METRICS:
+    side[f"paper {metric.label}"] = paper[metric.key]
+side = side.rename(columns={m.key: f"yours {m.label}" for m in METRICS})
+side = side[[c for m in METRICS for c in (f"yours {m.label}", f"paper {m.label}")]]
+st.dataframe(
+    (100 * side).round(2),
+    column_config={c: st.column_config.NumberColumn(format="%.2f %%") for c in side.columns},
+)
+st.caption("Percent. 'paper' = every layer the values were kept for, mean of squares: the engine's own score.")
+st.download_button("Metrics as CSV", side.to_csv(index_label="OOD set").encode(), f"layer_lab_{method}.csv", "text/csv")
+
+st.subheader("Each layer alone")
+per_layer = per_layer_metrics(id_channels, ood_channels, aggregation, int(k))
+st.plotly_chart(
+    per_layer_figure(per_layer, f"{method_label(method)}: each layer alone, network order"), key="lab_curve"
+)
+best = per_layer[per_layer["set"] != "Average"].sort_values("auroc", ascending=False).groupby("set").head(1)
+st.caption(
+    "Best single layer per OOD set (AUROC): "
+    + "; ".join(f"{row.set}: {row.layer} ({100 * row.auroc:.1f}%)" for row in best.itertuples())
+)
+st.download_button(
+    "Per-layer table as CSV", per_layer.to_csv(index=False).encode(), f"layer_lab_{method}_per_layer.csv", "text/csv"
+)
+
+st.subheader("Best subset (held out)")
+st.caption(
+    "Greedy forward selection of layers on a random half of the ID and OOD images, measured on the other half. "
+    "Tuning layers on the OOD sets you then report is optimistic: the held-out half is the honest number, "
+    "and it still used these OOD sets' kind of images to choose."
+)
+if st.button("Search the best subset", key="lab_search"):
+    search = greedy_subset(id_channels, ood_channels, aggregation, int(k))
+    st.session_state["lab_search_result"] = (method, aggregation, int(k), search)
+found = st.session_state.get("lab_search_result")
+if found is not None and found[:3] == (method, aggregation, int(k)):
+    search = found[3]
+    st.markdown(f"Chosen layers, in the order added: **{', '.join(search.layers)}**")
+    held_out = (100 * search.report).round(2).rename(columns={m.key: m.label for m in METRICS})
+    default = (100 * search.default_report).round(2).rename(columns={m.key: f"paper {m.label}" for m in METRICS})
+    st.dataframe(held_out.join(default))
+    st.download_button(
+        "Subset result as CSV",
+        held_out.join(default).to_csv(index_label="OOD set").encode(),
+        f"layer_lab_{method}_subset.csv",
+        "text/csv",
+    )
