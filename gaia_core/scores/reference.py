@@ -18,18 +18,33 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def _keep_outputs(model: nn.Module, names: Sequence[str], kept: dict[str, Tensor]) -> list:
+def _keep_outputs(model: nn.Module, names: Sequence[str], kept: dict[str, Tensor], outputs: Sequence[str] = ()) -> list:
     def hook(module, args, output, name):
         output.retain_grad()
         kept[name] = output
         return output.clone()
 
-    return [model.get_submodule(n).register_forward_hook(lambda m, a, o, n=n: hook(m, a, o, n)) for n in names]
+    def pre_hook(module, args, name):
+        return (hook(module, args, args[0], name), *args[1:])
+
+    from gaia_core.scores.taps import is_fused_norm_act
+
+    handles = []
+    for n in names:
+        module = model.get_submodule(n)
+        if is_fused_norm_act(module) and n not in outputs:
+            # A fused norm+activation is tapped before its activation (see taps.tap_module).
+            handles.append(module.act.register_forward_pre_hook(lambda m, a, n=n: pre_hook(m, a, n)))
+        else:
+            handles.append(module.register_forward_hook(lambda m, a, o, n=n: hook(m, a, o, n)))
+    return handles
 
 
-def _forward(model: nn.Module, x: Tensor, names: Sequence[str]) -> tuple[Tensor, dict[str, Tensor]]:
+def _forward(
+    model: nn.Module, x: Tensor, names: Sequence[str], outputs: Sequence[str] = ()
+) -> tuple[Tensor, dict[str, Tensor]]:
     kept: dict[str, Tensor] = {}
-    handles = _keep_outputs(model, names, kept)
+    handles = _keep_outputs(model, names, kept, outputs)
     try:
         logits = model(x)
     finally:
@@ -70,7 +85,7 @@ def straightforward_gaia_a(
     Returns:
         (scores (B,), layer -> u_c / o (B, C_layer)).
     """
-    logits, kept = _forward(model, x, [*inner_layers, feature_layer])
+    logits, kept = _forward(model, x, [*inner_layers, feature_layer], outputs=[feature_layer])
     F.log_softmax(logits, dim=1).sum().backward(retain_graph=True)
     o = kept[feature_layer].grad.mean(dim=(2, 3)).abs().mean(dim=1).sqrt()
     for t in kept.values():
