@@ -22,6 +22,7 @@ from plotly.offline import get_plotlyjs
 from gaia_core import charts
 from gaia_core.app_support import tables
 from gaia_core.app_support.images import dataset_inputs, upscale
+from gaia_core.app_support.tables import AppSupportError
 from gaia_core.attribution.overlay import denormalize
 from gaia_core.data.base import ScoreDataset
 from gaia_core.evaluation.ood_tables import METRIC_COLUMNS, BenchmarkResult
@@ -93,7 +94,11 @@ def _gallery_html(
         ranked = scores.table.sort_values(method, ascending=False)
         k = min(options.gallery_size, len(ranked))
         for heading, rows in (("most abnormal", ranked.head(k)), ("least abnormal", ranked.tail(k)[::-1])):
-            x, _ = dataset_inputs(datasets[title], rows["index"].tolist())
+            try:
+                x, _ = dataset_inputs(datasets[title], rows["index"].tolist())
+            except AppSupportError as error:
+                parts.append(f"<h3>{html.escape(title)}: {heading}</h3><p>{html.escape(str(error))}</p>")
+                continue
             cells = []
             for picture, (_, row) in zip(denormalize(x, mean, std), rows.iterrows()):
                 caption = f"{row['sample_id']} · {row[method]:.4g}"
