@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def test_download_report_button_writes_the_html_report_and_camera_saves_a_png(page, app_url, tmp_path):  # noqa: F811
     open_page(page, app_url, "id_vs_ood")
-    limit = page.locator("[data-testid='stSidebar']").get_by_label("Images per set (at most)")
+    limit = page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Images per set (at most)")
     limit.fill("20")
     limit.press("Enter")
     wait_idle(page)
