@@ -9,6 +9,7 @@ from app_pages import data_sets, frame, model_picker, scoring, state, views
 from gaia_core import charts
 from gaia_core.app_support import tables
 from gaia_core.attribution.readout import READOUTS
+from gaia_core.evaluation.report import PNG_EXPORT_CONFIG, report_html
 from gaia_core.scores import method_label
 
 ALL_OOD = "All OOD sets together"
@@ -85,6 +86,15 @@ st.caption(
     "FPR95: OOD images accepted when 95% of ID images are. AUROC, AUPR-In (ID positive), AUPR-Out (OOD "
     "positive). Best per column highlighted."
 )
+st.download_button(
+    "Download report",
+    lambda: report_html(result, scored.datasets, loaded.spec.mean, loaded.spec.std),
+    file_name="gaia_report.html",
+    mime="text/html",
+    key="report_download",
+    icon=":material/download:",
+    help="One HTML file with the metrics, charts and image galleries; it opens without a network.",
+)
 
 st.subheader("Score distributions")
 state.choose("hist_method", methods, methods[0])
@@ -94,7 +104,9 @@ threshold = tables.thresholds_at_tpr(result.id_scores.table, [method])[method]
 figure = charts.score_histogram(
     scores, id_title, threshold, method_label(method), sample_ids=tables.per_set(sets, "sample_id"), colors=colors
 )
-event = st.plotly_chart(figure, key="hist_chart", on_select="rerun", selection_mode=("points", "box"))
+event = st.plotly_chart(
+    figure, key="hist_chart", on_select="rerun", selection_mode=("points", "box"), config=PNG_EXPORT_CONFIG
+)
 chosen = charts.rows_in_selection(event.selection.points if event else [], scores, charts.histogram_edges(scores))
 if chosen:
     picked = tables.selected_rows(scored.table, chosen)
@@ -113,7 +125,7 @@ curves = {
     )
     for m in methods
 }
-st.plotly_chart(charts.roc_figure(curves), key="roc_chart")
+st.plotly_chart(charts.roc_figure(curves), key="roc_chart", config=PNG_EXPORT_CONFIG)
 
 st.subheader("How concentrated are the attribution maps?")
 st.caption(
@@ -149,7 +161,9 @@ if values is not None:
         colors=colors,
     )
     if figure is not None:
-        event = st.plotly_chart(figure, key="readout_chart", on_select="rerun", selection_mode=("points", "box"))
+        event = st.plotly_chart(
+            figure, key="readout_chart", on_select="rerun", selection_mode=("points", "box"), config=PNG_EXPORT_CONFIG
+        )
         chosen = charts.rows_in_selection(
             event.selection.points if event else [],
             per_set_readouts,

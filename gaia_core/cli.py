@@ -139,6 +139,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     output.add_argument(
         "--json", metavar="FILE", help="write metrics (fractions), skipped files and every sample's scores as JSON"
     )
+    output.add_argument(
+        "--html", metavar="FILE", help="write a self-contained HTML report (charts, metrics, image galleries)"
+    )
     output.add_argument("--no-progress", action="store_true", help="no progress bars")
     output.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     paper = parser.add_argument_group("the paper's protocol")
@@ -331,7 +334,7 @@ def run_evaluate(args) -> int:
             batch_size=args.batch_size,
             num_workers=args.workers,
             cache=cache,
-            keep_channels=False,
+            keep_channels=bool(args.html),
             progress_bar=not args.no_progress and main_process,
             weights_id=weights_id,
         )
@@ -350,6 +353,11 @@ def run_evaluate(args) -> int:
                 write_csv(result, args.csv)
             if args.json:
                 write_json(result, args.json, model=args.model, checkpoint=args.checkpoint, weights_id=weights_id)
+            if args.html:
+                from gaia_core.evaluation.report import write_report
+
+                titled = dict(zip([result.id_scores.title, *result.ood_scores], [id_set, *ood_sets]))
+                write_report(result, titled, spec.mean, spec.std, args.html)
     finally:
         distributed.shutdown()
     return 0

@@ -1,0 +1,207 @@
+"""One self-contained HTML report of an ID-vs-OOD benchmark, to hand out after a class.
+
+The file holds the metrics table, every method's score histograms with the 95%-TPR threshold,
+the ROC curves, the per-layer violins (when per-channel values were kept) and a gallery of the
+most and least abnormal images of every set with their scores. Images are embedded as base64
+PNG and plotly.js is inlined once, so the file opens without a network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from plotly.offline import get_plotlyjs
+
+from gaia_core import charts
+from gaia_core.app_support import tables
+from gaia_core.app_support.images import dataset_inputs, upscale
+from gaia_core.app_support.tables import AppSupportError
+from gaia_core.attribution.overlay import denormalize
+from gaia_core.data.base import ScoreDataset
+from gaia_core.evaluation.ood_tables import METRIC_COLUMNS, BenchmarkResult
+
+# plotly config of every chart of the report and of the app: the camera button saves a PNG.
+PNG_EXPORT_CONFIG = {"toImageButtonOptions": {"format": "png", "scale": 2}, "displaylogo": False}
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the report shows."""
+
+    # Report title (the HTML <title> and the first heading).
+    title: str = "GAIA Explorer: ID vs OOD report"
+    # Images per set in each gallery row (most abnormal, least abnormal).
+    gallery_size: int = 6
+    # Thumbnail side in pixels (small inputs are enlarged without blurring).
+    thumb_side: int = 96
+    # True positive rate on the ID set that sets the OOD threshold.
+    tpr: float = 0.95
+
+
+def _png_data_uri(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure_html(figure, div_id: str) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PNG_EXPORT_CONFIG)
+
+
+def _metrics_html(result: BenchmarkResult) -> str:
+    parts = []
+    for which in [None, *result.ood_scores]:
+        table = tables.metrics_by_method(result.metrics, which).rename(columns=METRIC_COLUMNS)
+        table.index = [charts.method_label(m) for m in table.index]
+        caption = "Average over the OOD sets" if which is None else f"OOD set: {which}"
+        parts.append(
+            f"<h3>{html.escape(caption)}</h3>"
+            + (100 * table).to_html(float_format=lambda v: f"{v:.2f}", classes="metrics", border=0)
+        )
+    return "\n".join(parts)
+
+
+def _layer_values(result: BenchmarkResult) -> tuple[str, dict[str, dict[str, np.ndarray]]] | None:
+    """The first method with per-channel values: set title -> layer -> (N,) per-image layer means."""
+    sets = {result.id_scores.title: result.id_scores, **result.ood_scores}
+    for method in result.methods:
+        if all(method in s.channels and s.channels[method] for s in sets.values()):
+            return method, {title: charts.layer_means(s.channels[method]) for title, s in sets.items()}
+    return None
+
+
+def _gallery_html(
+    result: BenchmarkResult,
+    datasets: Mapping[str, ScoreDataset],
+    mean: Sequence[float],
+    std: Sequence[float],
+    options: ReportOptions,
+) -> str:
+    method = result.methods[0]
+    label = html.escape(charts.method_label(method))
+    parts = [f"<p>Ranked by {label} (higher = more abnormal).</p>"]
+    sets = {result.id_scores.title: result.id_scores, **result.ood_scores}
+    for title, scores in sets.items():
+        if title not in datasets:
+            continue
+        ranked = scores.table.sort_values(method, ascending=False)
+        k = min(options.gallery_size, len(ranked))
+        for heading, rows in (("most abnormal", ranked.head(k)), ("least abnormal", ranked.tail(k)[::-1])):
+            try:
+                x, _ = dataset_inputs(datasets[title], rows["index"].tolist())
+            except AppSupportError as error:
+                parts.append(f"<h3>{html.escape(title)}: {heading}</h3><p>{html.escape(str(error))}</p>")
+                continue
+            cells = []
+            for picture, (_, row) in zip(denormalize(x, mean, std), rows.iterrows()):
+                caption = f"{row['sample_id']} · {row[method]:.4g}"
+                cells.append(
+                    f'<figure><img src="{_png_data_uri(upscale(picture, options.thumb_side))}" '
+                    f'alt="{html.escape(str(row["sample_id"]))}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+                )
+            parts.append(f"<h3>{html.escape(title)}: {heading}</h3><div class='gallery'>{''.join(cells)}</div>")
+    return "\n".join(parts)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+table.metrics { border-collapse: collapse; margin-bottom: 1rem; }
+table.metrics th, table.metrics td { padding: 0.25rem 0.75rem; text-align: right; border-bottom: 1px solid #ddd; }
+.gallery { display: flex; flex-wrap: wrap; gap: 0.5rem; }
+.gallery figure { margin: 0; text-align: center; font-size: 0.75rem; }
+.gallery img { image-rendering: pixelated; display: block; }
+"""
+
+
+def report_html(
+    result: BenchmarkResult,
+    datasets: Mapping[str, ScoreDataset],
+    mean: Sequence[float],
+    std: Sequence[float],
+    options: ReportOptions = ReportOptions(),
+) -> str:
+    """The report as one HTML document (str) that needs no network to open.
+
+    Args:
+        result: the benchmark; per-layer violins need its per-channel values (``keep_channels``).
+        datasets: set title -> the dataset its table's ``index`` column refers to; sets missing
+            here get no gallery.
+        mean, std: per-channel normalization of the model's inputs, to show the images.
+        options: what to show.
+    """
+    id_title = result.id_scores.title
+    sets = {id_title: result.id_scores, **result.ood_scores}
+    colors = charts.dataset_colors(sets, id_title)
+    thresholds = tables.thresholds_at_tpr(result.id_scores.table, result.methods, options.tpr)
+    sample_ids = tables.per_set(sets, "sample_id")
+    figures = []
+    for method in result.methods:
+        figures.append(
+            charts.score_histogram(
+                tables.per_set(sets, method),
+                id_title,
+                thresholds[method],
+                charts.method_label(method),
+                sample_ids=sample_ids,
+                colors=colors,
+                threshold_label=f"{100 * options.tpr:.0f}% TPR threshold",
+            )
+        )
+    ood_all = {m: np.concatenate([s.scores(m) for s in result.ood_scores.values()]) for m in result.methods}
+    roc = charts.roc_figure({m: charts.roc_points(result.id_scores.scores(m), ood_all[m]) for m in result.methods})
+    layered = _layer_values(result)
+    violin = None
+    if layered is not None:
+        method, values = layered
+        violin = charts.layer_distribution_figure(
+            values,
+            y_label=f"{charts.method_label(method)}: per-image mean over channels",
+            id_name=id_title,
+            title=f"{charts.method_label(method)}: per-layer distribution, ID vs OOD",
+            colors=colors,
+        )
+    counts = ", ".join(f"{html.escape(t)} ({len(s.table)})" for t, s in sets.items())
+    body = [
+        f"<h1>{html.escape(options.title)}</h1>",
+        f"<p>ID set: {html.escape(id_title)}. Sets and images: {counts}. Every score: higher = more abnormal. "
+        f"Thresholds keep {100 * options.tpr:.0f}% of the ID set.</p>",
+        "<h2>Metrics of every method (%)</h2>",
+        "<p>FPR95: OOD images accepted when 95% of ID images are. AUROC, AUPR-In (ID positive), "
+        "AUPR-Out (OOD positive).</p>",
+        _metrics_html(result),
+        "<h2>Score distributions</h2>",
+        *(_figure_html(f, f"histogram-{m}") for f, m in zip(figures, result.methods)),
+        "<h2>ROC curves (all OOD sets together)</h2>",
+        _figure_html(roc, "roc"),
+    ]
+    if violin is not None:
+        body += ["<h2>Per-layer distributions</h2>", _figure_html(violin, "layers")]
+    body += ["<h2>Most and least abnormal images</h2>", _gallery_html(result, datasets, mean, std, options)]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(options.title)}</title><style>{_STYLE}</style>"
+        f"<script type='text/javascript'>{get_plotlyjs()}</script></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def write_report(
+    result: BenchmarkResult,
+    datasets: Mapping[str, ScoreDataset],
+    mean: Sequence[float],
+    std: Sequence[float],
+    path: str | Path,
+    options: ReportOptions = ReportOptions(),
+) -> Path:
+    """Writes `report_html` to ``path`` (UTF-8) and returns the path."""
+    path = Path(path)
+    path.write_text(report_html(result, datasets, mean, std, options), encoding="utf-8")
+    return path

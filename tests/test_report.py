@@ -1,0 +1,86 @@
+"""The HTML report: one self-contained file (metrics, charts, embedded images) that opens offline
+in Chromium with every chart drawn, and whose charts save as PNG from the camera button."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gaia_core.cli import main
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+METHODS = ["gaia_z", "msp"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    argv = ["evaluate", "--model", "demo", "--ood", "letters", "noise", "--methods", *METHODS]
+    code = main([*argv, "--limit", "30", "--batch-size", "15", "--no-progress", "--no-cache", "--html", str(path)])
+    assert code == 0
+    return path
+
+
+def test_report_holds_the_metrics_one_chart_per_section_and_the_gallery_images(report):
+    text = report.read_text(encoding="utf-8")
+    for heading in ("Average over the OOD sets", "OOD set: letters", "OOD set: noise", "GAIA-Z", "MSP"):
+        assert heading in text
+    assert "AUROC" in text and "FPR95" in text
+    # One histogram per method, the ROC curves, the per-layer violins (GAIA-Z kept its channels).
+    div_ids = re.findall(r'<div id="([\w-]+)" class="plotly-graph-div"', text)
+    assert div_ids == ["histogram-gaia_z", "histogram-msp", "roc", "layers"]
+    # Three sets, most and least abnormal, six each.
+    assert len(re.findall(r'<img src="data:image/png;base64,', text)) == 3 * 2 * 6
+    assert text.count("<script type='text/javascript'>") == 1  # plotly.js inlined once
+
+
+def test_report_loads_nothing_from_the_network(report):
+    text = report.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", text)
+    assert "cdn.plot.ly" not in re.sub(r"<script type='text/javascript'>.*?</script>", "", text, flags=re.S)
+
+
+def _offline_page(browser, report):
+    context = browser.new_context(accept_downloads=True)
+    fetched = []
+
+    def block(route):
+        fetched.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(?!file:|data:|blob:).*"), block)
+    page = context.new_page()
+    page.goto(report.as_uri())
+    page.wait_for_function("document.querySelectorAll('.plotly-graph-div .main-svg').length >= 4", timeout=30_000)
+    return page, fetched
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_report_opens_offline_in_chromium_with_every_chart_drawn_and_png_download(report, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page, fetched = _offline_page(browser, report)
+            assert fetched == []
+            drawn = page.evaluate(
+                "[...document.querySelectorAll('.plotly-graph-div')].map(d => d.querySelectorAll('.trace').length)"
+            )
+            assert len(drawn) == 4 and all(n > 0 for n in drawn)
+            loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+            assert loaded
+            roc = page.locator("#roc")
+            roc.hover()
+            with page.expect_download() as download:
+                roc.locator(".modebar-btn[data-title^='Download plot']").click()
+            saved = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved)
+            assert saved.suffix == ".png" and saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        finally:
+            browser.close()
