@@ -9,13 +9,13 @@ import torch
 from PIL import Image
 
 from app_pages import frame, model_picker, scoring, state
-from gaia_core.charts import method_label
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
 from gaia_core.data.transforms import array_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import method_config
 from gaia_core.safety import load_images
+from gaia_core.scores import method_label
 from gaia_core.teaching.drawing import drawing_to_demo_pixels
 from gaia_core.teaching.images import picture_to_pixels, pixels_to_uint8
 from gaia_core.teaching.perturbations import PERTURBATIONS

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, base_layout, method_colors, method_label
+from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, base_layout, method_colors
+from gaia_core.scores import method_label
 from gaia_core.teaching.sweep import Sweep
 
 

@@ -23,9 +23,10 @@ from gaia_core import charts
 from gaia_core.app_support import tables
 from gaia_core.app_support.images import dataset_inputs, upscale
 from gaia_core.app_support.tables import AppSupportError
-from gaia_core.attribution.overlay import denormalize
 from gaia_core.data.base import ScoreDataset
-from gaia_core.evaluation.ood_tables import METRIC_COLUMNS, BenchmarkResult
+from gaia_core.data.transforms import denormalize
+from gaia_core.evaluation.metrics import METRICS
+from gaia_core.evaluation.ood_tables import BenchmarkResult
 
 # plotly config of every chart of the report and of the app: the camera button saves a PNG.
 PNG_EXPORT_CONFIG = {"toImageButtonOptions": {"format": "png", "scale": 2}, "displaylogo": False}
@@ -58,7 +59,7 @@ def _figure_html(figure, div_id: str) -> str:
 def _metrics_html(result: BenchmarkResult) -> str:
     parts = []
     for which in [None, *result.ood_scores]:
-        table = tables.metrics_by_method(result.metrics, which).rename(columns=METRIC_COLUMNS)
+        table = tables.metrics_by_method(result.metrics, which).rename(columns={m.key: m.label for m in METRICS})
         table.index = [charts.method_label(m) for m in table.index]
         caption = "Average over the OOD sets" if which is None else f"OOD set: {which}"
         parts.append(
