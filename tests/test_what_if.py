@@ -4,18 +4,17 @@ import torch
 
 from gaia_core.data.arrays import demo_dataset
 from gaia_core.data.transforms import array_transform
-from gaia_core.demo import load_demo_model
 from gaia_core.demo.data import load_demo_set
 from gaia_core.evaluation.metrics import threshold_at_tpr
 from gaia_core.evaluation.scoring import evaluate_dataset
-from gaia_core.models import get_spec
+from gaia_core.models import get_spec, load_model
 from gaia_core.scores import available, create
 from gaia_core.teaching.sweep import IdReference, SweepConfig, percentile_of, run_sweep
 
 
 @pytest.fixture(scope="module")
 def demo():
-    model = load_demo_model("cpu").eval()
+    model = load_model("demo", device="cpu")
     methods = [create(m) for m in available() if not create(m).needs_fit]
     id_scores = evaluate_dataset(model, demo_dataset("digits"), methods, keep_channels=True)
     return model, methods, IdReference.from_scores(id_scores), array_transform(get_spec("demo"))

@@ -12,10 +12,9 @@ import torch
 
 from gaia_core.data.arrays import demo_dataset
 from gaia_core.data.transforms import array_transform
-from gaia_core.demo import load_demo_model
 from gaia_core.demo.data import load_demo_set
 from gaia_core.evaluation.scoring import evaluate_dataset
-from gaia_core.models import get_spec
+from gaia_core.models import get_spec, load_model
 from gaia_core.scores import available, create
 from gaia_core.teaching.perturbations import perturbation_names
 from gaia_core.teaching.sweep import IdReference, SweepConfig, run_sweep
@@ -23,7 +22,7 @@ from gaia_core.teaching.sweep import IdReference, SweepConfig, run_sweep
 
 def main(repeats: int = 3) -> None:
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    model = load_demo_model("cpu").eval()
+    model = load_model("demo", device="cpu")
     methods = [create(m) for m in available() if not create(m).needs_fit]
     id_scores = evaluate_dataset(model, demo_dataset("digits"), methods, keep_channels=True)
     reference = IdReference.from_scores(id_scores)
