@@ -18,7 +18,7 @@ def scored_app():
     at = open_page(new_app(), "app_pages/id_vs_ood.py")
     at.button(key="score_button").click()
     at.run()
-    settle(at)
+    settle(at, timeout_s=560)
     assert "Scored" in texts(at.success)
     return at
 
