@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlparse
 
-from app_pages.page_table import PAGES
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, app_url, pytestmark  # noqa: F401 (fixture, skip mark)
+from tests.test_browser import CHROMIUM, LAUNCH_ARGS, PAGES, app_url, pytestmark, wait_idle  # noqa: F401 (fixture, skip mark)
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -20,10 +18,9 @@ def test_no_page_requests_anything_off_the_loopback_address(app_url):  # noqa: F
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("request", lambda request: requested.append(request.url))
-            for entry in PAGES:
-                page.goto(f"{app_url}/{Path(entry.path).stem}")
-                page.wait_for_selector("h1", timeout=120_000)
-                page.wait_for_timeout(1500)
+            for path in PAGES:
+                page.goto(f"{app_url}/{path}")
+                wait_idle(page)
         finally:
             browser.close()
     outside = [u for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")]
