@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -17,6 +18,7 @@ from app_pages.page_table import PAGES
 from gaia_core.errors import GaiaError, one_line
 
 LOG = logging.getLogger("gaia_explorer")
+PAGE_ICON = Path(__file__).resolve().parents[1] / "assets" / "page_icon.png"
 T = TypeVar("T")
 # Out of memory is the user's to fix too (a smaller batch size or a smaller model).
 USER_ERRORS = (GaiaError, torch.OutOfMemoryError)
@@ -24,7 +26,8 @@ USER_ERRORS = (GaiaError, torch.OutOfMemoryError)
 
 def navigation() -> Any:
     """Page config and ``st.navigation`` over `PAGES`; returns the page to run."""
-    st.set_page_config(page_title="GAIA Explorer", page_icon=":material/radar:", layout="wide")
+    # A local PNG: a ":material/…:" page icon makes the browser fetch the tab icon from fonts.gstatic.com.
+    st.set_page_config(page_title="GAIA Explorer", page_icon=str(PAGE_ICON), layout="wide")
     return st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=k == 0) for k, p in enumerate(PAGES)])
 
 

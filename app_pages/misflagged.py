@@ -49,7 +49,7 @@ if shown == "errors":
     id_rows, ood_rows = tables.misflagged(table, method, thresholds[method], order == "desc")
     titles = ("ID images flagged as OOD", "OOD images accepted as ID")
     st.caption(
-        f"{method_label(method)} threshold {thresholds[method]:.4g}: {len(id_rows)} ID false alarms, "
+        f"{method_label(method)} threshold {thresholds[method]:.6g}: {len(id_rows)} ID false alarms, "
         f"{len(ood_rows)} OOD images missed."
     )
 else:
@@ -68,7 +68,14 @@ def remember_focus(table_key: str, rows: pd.DataFrame) -> None:
         )
 
 
-for title, rows, key in ((titles[0], id_rows, "mis_id_rows"), (titles[1], ood_rows, "mis_ood_rows")):
+# The tables' keys name the list they show: when the method, order, threshold or filter changes,
+# the row tick starts afresh instead of staying on a position that now holds another image;
+# the detail below follows the image (its sample id), not the row.
+list_state = f"{method}_{order}_{tpr:.2f}_{shown}"
+for title, rows, key in (
+    (titles[0], id_rows, f"mis_id_rows_{list_state}"),
+    (titles[1], ood_rows, f"mis_ood_rows_{list_state}"),
+):
     st.subheader(f"{title} ({len(rows)})")
     if rows.empty:
         st.caption("None at this threshold.")
@@ -81,7 +88,11 @@ for title, rows, key in ((titles[0], id_rows, "mis_id_rows"), (titles[1], ood_ro
         key=key,
         on_select=partial(remember_focus, key, rows),
         selection_mode="single-row",
-        column_config={"confidence": st.column_config.NumberColumn(format="percent")},
+        column_config={
+            "confidence": st.column_config.NumberColumn(format="percent"),
+            # enough significant digits to compare each score with the threshold (GAIA-A's are ~1e-2)
+            **{method_label(m): st.column_config.NumberColumn(format="%.6g") for m in methods},
+        },
     )
     views.gallery(loaded, scored, rows, method, limit=12)
 
@@ -119,6 +130,7 @@ else:
         config,
         readout,
         key="mis_detail",
+        tpr=tpr,
     )
 
 if config is not None and not both.empty:

@@ -111,6 +111,9 @@ def target_picker(loaded: LoadedModel, predicted: int, key: str) -> int | None:
     """The class an attribution map explains: None (the predicted class) or one the user picks."""
     predicted_class = -1  # a selectbox shows a None option as "no choice"
     classes = [predicted_class, *range(loaded.choice.num_classes or loaded.spec.num_classes)]
+    # The predicted class is part of the key: a new image in focus gets a fresh box that names its
+    # own prediction (a kept widget would show the previous image's "predicted: …" label).
+    key = f"{key}_{predicted}"
     choose(key, classes, predicted_class, keep=False)
     picked = st.selectbox(
         "Explain class",
@@ -223,6 +226,7 @@ def image_detail(
     config: AttributionConfig | None,
     readout: str,
     key: str,
+    tpr: float = 0.95,
 ) -> None:
     """Everything about one image: the picture and its attribution map, every score placed on
     the ID reference, and its per-layer profile against the ID mean.
@@ -232,11 +236,13 @@ def image_detail(
         row: its table row (pred, confidence and one score per method).
         channels: method -> layer -> (C_layer,) its GAIA per-channel values.
         reference: the scored ID set (None: scores are shown without a reference).
+        tpr: the fraction of ID images the thresholds keep (the page's own TPR, so the detail
+            agrees with the lists beside it).
     """
     methods = [m for m in ALL_METHODS if m in row]
     thresholds = None
     if reference is not None:
-        thresholds = tables.thresholds_at_tpr(reference.result.id_scores.table, methods)
+        thresholds = tables.thresholds_at_tpr(reference.result.id_scores.table, methods, tpr)
     verdicts = tables.score_verdicts(
         {m: float(row[m]) for m in methods}, None if reference is None else reference.result.id_scores.table, thresholds
     )
@@ -271,21 +277,23 @@ def image_detail(
         if len(flagged):
             st.markdown(
                 f"**Flagged as OOD by {int(flagged.sum())} of {len(flagged)} methods** "
-                "(each at the threshold that keeps 95% of the ID set)"
+                f"(each at the threshold that keeps {tpr:.0%} of the ID set)"
             )
+            shown = verdicts.drop(columns=["method"])
         else:
-            st.caption("No ID reference yet: scores are shown without percentiles.")
+            st.caption("No ID reference yet (computing…): scores are shown without percentiles or thresholds.")
+            shown = verdicts[["label", "score"]]
         st.dataframe(
-            verdicts.drop(columns=["method"]),
+            shown,
             hide_index=True,
             key=f"{key}_verdicts",
             column_config={
                 "label": "method",
-                "score": st.column_config.NumberColumn("score", format="%.4g"),
+                "score": st.column_config.NumberColumn("score", format="%.6g"),
                 "id_percentile": st.column_config.ProgressColumn(
                     "ID percentile", min_value=0, max_value=100, format="%.1f%%"
                 ),
-                "threshold": st.column_config.NumberColumn("95% TPR threshold", format="%.4g"),
+                "threshold": st.column_config.NumberColumn(f"{tpr:.0%} TPR threshold", format="%.6g"),
                 "flagged": st.column_config.CheckboxColumn("flagged as OOD"),
             },
         )

@@ -286,7 +286,7 @@ def test_the_attribution_map_explains_the_predicted_class_or_the_one_picked():
     predicted = at.dataframe(key="inspect_table").value["prediction"].iloc[0]
     assert f"Saliency for {predicted}" in image_captions(at)
     other = next(c for c in range(10) if str(c) != predicted)
-    at.selectbox(key="inspect_detail_target").set_value(other)
+    at.selectbox(key=f"inspect_detail_target_{predicted}").set_value(other)
     at.run()
     assert_clean(at)
     assert f"Saliency for {other}" in image_captions(at)

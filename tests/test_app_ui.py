@@ -1,0 +1,58 @@
+"""AppTest checks that what a page shows agrees with the controls beside it (issue 14)."""
+
+import pytest
+
+from gaia_core.app_support import tables
+from tests.test_app import assert_clean, new_app, open_page, settle, texts
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_score_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache_ui")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def scored_app():
+    at = open_page(new_app(), "app_pages/id_vs_ood.py")
+    at.button(key="score_button").click()
+    at.run()
+    settle(at, timeout_s=560)
+    assert "Scored" in texts(at.success)
+    return at
+
+
+def misflagged_at(at, tpr: float):
+    at = open_page(at, "app_pages/misflagged.py")
+    at.slider(key="mis_tpr").set_value(tpr)
+    at.run()
+    return at
+
+
+def misflagged_list(at, prefix: str):
+    return next(df for df in at.dataframe if df.key and df.key.startswith(prefix))
+
+
+def test_misflagged_detail_uses_the_page_tpr_threshold_not_95_percent(scored_app):
+    at = misflagged_at(scored_app, 0.9)
+    id_rows = misflagged_list(at, "mis_id_rows_").value
+    assert len(id_rows), "at TPR 0.90 some ID images are flagged"
+    at.session_state["mis_focus"] = (str(id_rows["sample_id"].iloc[-1]), id_rows[tables.SET_COLUMN].iloc[-1])
+    at.run()
+    assert_clean(at)
+    assert "keeps 90% of the ID set" in texts(at.markdown)
+    method = at.selectbox(key="mis_method").value
+    verdicts = at.dataframe(key="mis_detail_verdicts").value
+    row = verdicts[verdicts["label"] == tables.method_label(method)].iloc[0]
+    assert f"threshold {row['threshold']:.6g}:" in texts(at.caption)
+    assert bool(row["flagged"]), "an image listed as flagged reads flagged in its own detail"
+
+
+def test_misflagged_row_tick_starts_afresh_when_the_order_changes(scored_app):
+    at = misflagged_at(scored_app, 0.95)
+    before = {df.key for df in at.dataframe if df.key and df.key.startswith("mis_")}
+    at.radio(key="mis_sort").set_value("asc")
+    at.run()
+    after = {df.key for df in at.dataframe if df.key and df.key.startswith("mis_")}
+    assert before.isdisjoint(after - {"mis_detail_verdicts"}) and before != after
