@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
 import torch
 
 from app_pages.page_table import PAGES
+from gaia_core.demo import ASSETS_DIR
 from gaia_core.errors import GaiaError, one_line
 
 LOG = logging.getLogger("gaia_explorer")
-PAGE_ICON = Path(__file__).resolve().parents[1] / "assets" / "page_icon.png"
+PAGE_ICON = ASSETS_DIR / "page_icon.png"
 T = TypeVar("T")
 # Out of memory is the user's to fix too (a smaller batch size or a smaller model).
 USER_ERRORS = (GaiaError, torch.OutOfMemoryError)

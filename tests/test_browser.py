@@ -64,9 +64,7 @@ def app_url(tmp_path_factory):
             str(port),
             "--server.address",
             "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        ],  # usage statistics are off by .streamlit/config.toml, which the offline test checks
         cwd=ROOT,
         env=env,
         stdout=log,
