@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, PAGES, app_url, pytestmark, wait_idle  # noqa: F401 (fixture, skip mark)
+from test_browser import CHROMIUM, LAUNCH_ARGS, PAGES, app_url, pytestmark, wait_idle  # noqa: F401 (fixture, skip mark)
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 

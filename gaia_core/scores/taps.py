@@ -177,7 +177,13 @@ def default_feature_layer(model: nn.Module) -> str:
     body = _body_children(model)
     if body and len(body) < len(list(model.named_children())):
         last = body[-1]
-        return f"{last}.act" if is_fused_norm_act(get_layer(model, last)) else last
+        module = get_layer(model, last)
+        if is_fused_norm_act(module):
+            return f"{last}.act"
+        # A plain norm registered last is followed by an activation module registered elsewhere
+        # (a shared ReLU): its output is not what the pool sees, so the structure cannot tell F.
+        if not isinstance(module, NORM_TYPES):
+            return last
     raise LayerError(
         f"cannot tell which layer of {type(model).__name__} outputs the last feature map "
         "(the input of the global average pool): pass feature_layer='<dotted name>'."
