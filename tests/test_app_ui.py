@@ -1,9 +1,9 @@
 """AppTest checks that what a page shows agrees with the controls beside it (issue 14)."""
 
 import pytest
+from test_app import assert_clean, new_app, open_page, settle, texts
 
 from gaia_core.app_support import tables
-from test_app import assert_clean, new_app, open_page, settle, texts
 
 
 @pytest.fixture(scope="module", autouse=True)

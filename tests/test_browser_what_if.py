@@ -49,8 +49,12 @@ def test_draw_on_the_canvas_then_move_the_slider(page, app_url):  # noqa: F811
     wait_for_text(page, "Flagged as OOD by", timeout_s=300)
     assert_no_exception(page)
     screenshot(page, "whatif_drawn")
-    slider = page.locator("[data-testid='stSlider'] [role='slider']").first
-    slider.focus()
+    track = page.locator("[data-testid='stSlider']").first
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 4, box["y"] + box["height"] * 0.75)  # the thumb at strength 0 takes focus
+    wait_idle(page)
     for _ in range(14):
         page.keyboard.press("ArrowRight")
     wait_idle(page)
