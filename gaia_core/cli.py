@@ -177,19 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from gaia_core.data import DataError
-    from gaia_core.demo.data import DemoDataError
-    from gaia_core.errors import UnknownNameError
-    from gaia_core.models import CheckpointError
-    from gaia_core.models.factory import FactoryError
-    from gaia_core.scores import NotFittedError
-    from gaia_core.scores.probe import ModelStateError
-    from gaia_core.scores.taps import LayerError
+    """What the command line reports in one line: every `GaiaError`, files it could not read or
+    write (OSError), and running out of memory (with what to lower)."""
+    from gaia_core.errors import GaiaError
 
-    return (
-        *(UsageError, DataError, CheckpointError, LayerError, ModelStateError, NotFittedError, DemoDataError, OSError),
-        *(UnknownNameError, FactoryError),
-    )
+    return (GaiaError, OSError, _out_of_memory())
+
+
+def _out_of_memory() -> type[BaseException]:
+    import torch
+
+    return torch.OutOfMemoryError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message = " ".join(str(err).split()) or type(err).__name__
+        if isinstance(err, _out_of_memory()):
+            message = f"out of memory ({message[:200]}); lower --batch-size (or --limit, or use a smaller model)"
         print(f"gaia: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -191,3 +191,23 @@ def test_pretrained_reads_the_cache_and_downloads_only_with_download(capsys, tmp
         *QUICK,
     )
     assert code == 2 and len(fetched) == 1 and fetched[0].endswith(".pth")  # asked for; the stub writes nothing
+
+
+def test_user_errors_are_one_line_and_bugs_are_not_swallowed(capsys, monkeypatch):
+    import torch
+
+    import gaia_core.cli as cli
+
+    def out_of_memory(args):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(cli, "run_evaluate", out_of_memory)
+    code, _, err = run(capsys, "evaluate")
+    assert code == 2 and err.count("\n") == 1 and "lower --batch-size" in err
+
+    def bug(args):
+        raise ZeroDivisionError("a bug, not a user error")
+
+    monkeypatch.setattr(cli, "run_evaluate", bug)
+    with pytest.raises(ZeroDivisionError):
+        main(["evaluate"])
