@@ -36,7 +36,8 @@ st.markdown(
     "on, should be caught before its prediction is trusted. **GAIA** (Chen et al., NeurIPS 2023, *Delving into "
     "Gradient-based Attribution Abnormality for OOD Detection*) looks at the gradients that attribution methods "
     "are made of: on in-distribution images most gradient entries of a feature map are exactly zero (ReLUs are "
-    "off), while OOD images switch more units on, so their gradients are **less sparse** (GAIA-Z, zero-deflation) "
+    "off), while, the paper argues, OOD images switch more units on, so their gradients are **less sparse** (GAIA-Z, "
+    "zero-deflation) "
     "and their **channel-wise averages are larger** (GAIA-A). Both scores need one forward and one backward pass, "
     "no training and no OOD data. Every score in this app is an abnormality: **higher = more likely OOD**."
 )
