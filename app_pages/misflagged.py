@@ -10,7 +10,7 @@ from app_pages import data_sets, model_picker, scoring, state, views
 from gaia_core.app_support import channel_values, images, tables
 from gaia_core.scores import method_label
 
-SHOWN = ["sample_id", tables.SET_COLUMN, "pred", "confidence"]
+SHOWN = ["sample_id", tables.SET_COLUMN, "label", "pred", "correct", "confidence"]
 
 loaded = model_picker.page_model()
 st.title("Misflagged samples")
@@ -19,7 +19,7 @@ scored = scoring.needs_benchmark(loaded, "misflagged")
 if scored is None:
     st.stop()
 methods = scored.result.methods
-table = scored.table
+table = scored.table.assign(correct=tables.model_correct(scored.table))
 
 pick = st.columns([2, 2, 2])
 state.choose("mis_method", methods, "gaia_a" if "gaia_a" in methods else methods[0])
@@ -48,15 +48,19 @@ shown = st.radio("Show", list(views_available), key="mis_filter", horizontal=Tru
 if shown == "errors":
     id_rows, ood_rows = tables.misflagged(table, method, thresholds[method], order == "desc")
     titles = ("ID images flagged as OOD", "OOD images accepted as ID")
+    wrong, labelled = tables.mistakes_among(id_rows)
     st.caption(
         f"{method_label(method)} threshold {thresholds[method]:.6g}: {len(id_rows)} ID false alarms, "
-        f"{len(ood_rows)} OOD images missed."
+        f"{len(ood_rows)} OOD images missed. {wrong} of the {labelled} labelled false alarms are images the "
+        "model itself misclassifies."
     )
 else:
     rows = tables.disagreement(table, gaia, "msp", thresholds, shown)
     rows = rows.sort_values(method, ascending=order == "asc", kind="stable")
     id_rows, ood_rows = rows[rows[tables.IS_ID_COLUMN]], rows[~rows[tables.IS_ID_COLUMN]]
     titles = ("ID images (a false alarm of the method that flags them)", "OOD images (caught by one method only)")
+if st.checkbox("Only ID images the model misclassifies", key=state.kept("mis_wrong_only")):
+    id_rows = id_rows[id_rows["correct"].eq(False)]
 
 
 def remember_focus(table_key: str, rows: pd.DataFrame) -> None:
@@ -71,7 +75,7 @@ def remember_focus(table_key: str, rows: pd.DataFrame) -> None:
 # The tables' keys name the list they show: when the method, order, threshold or filter changes,
 # the row tick starts afresh instead of staying on a position that now holds another image;
 # the detail below follows the image (its sample id), not the row.
-list_state = f"{method}_{order}_{tpr:.2f}_{shown}"
+list_state = f"{method}_{order}_{tpr:.2f}_{shown}_{bool(st.session_state.get('mis_wrong_only'))}"
 for title, rows, key in (
     (titles[0], id_rows, f"mis_id_rows_{list_state}"),
     (titles[1], ood_rows, f"mis_ood_rows_{list_state}"),
@@ -80,7 +84,8 @@ for title, rows, key in (
     if rows.empty:
         st.caption("None at this threshold.")
         continue
-    columns = SHOWN + [method] + [m for m in methods if m != method]
+    ids = SHOWN if rows is id_rows else [c for c in SHOWN if c not in ("label", "correct")]  # OOD images have no label
+    columns = ids + [method] + [m for m in methods if m != method]
     st.dataframe(
         rows[columns].rename(columns={m: method_label(m) for m in methods}),
         hide_index=True,
@@ -97,7 +102,7 @@ for title, rows, key in (
     views.gallery(loaded, scored, rows, method, limit=12)
 
 both = pd.concat([id_rows.assign(error=titles[0]), ood_rows.assign(error=titles[1])])
-export = both[["error", *SHOWN, "label", "index", "path", *methods]]
+export = both[["error", *SHOWN, "index", "path", *methods]]
 st.download_button(
     "Export the list (CSV)",
     export.to_csv(index=False).encode(),

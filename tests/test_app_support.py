@@ -207,3 +207,10 @@ def test_image_summary_lists_prediction_flags_and_scores_per_image():
     flagged = tables.image_summary(table, ["gaia_z", "msp"], str, {"gaia_z": 0.2, "msp": -0.5})
     assert list(flagged["flagged by"]) == ["0 of 2", "2 of 2"]
     assert list(flagged.columns).index("flagged by") == 3
+
+
+def test_model_correct_and_the_mistakes_among_false_alarms():
+    rows = pd.DataFrame({"label": [3, 7, 2, -1], "pred": [3, 1, 5, 4]})
+    assert list(tables.model_correct(rows)) == [True, False, False, None]
+    assert tables.mistakes_among(rows) == (2, 3)
+    assert tables.mistakes_among(rows.iloc[:0]) == (0, 0)

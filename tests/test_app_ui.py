@@ -57,3 +57,17 @@ def test_misflagged_row_tick_starts_afresh_when_the_order_changes(scored_app):
     at.run()
     after = {df.key for df in at.dataframe if df.key and df.key.startswith("mis_")}
     assert before.isdisjoint(after - {"mis_detail_verdicts"}) and before != after
+
+
+def test_misflagged_shows_true_labels_and_filters_the_models_own_mistakes(scored_app):
+    at = misflagged_at(scored_app, 0.9)
+    id_rows = misflagged_list(at, "mis_id_rows_").value
+    assert {"label", "pred", "correct"} <= set(id_rows.columns)
+    wrong = int((id_rows["correct"] == False).sum())  # noqa: E712 (object column: True/False/None)
+    assert f"{wrong} of the {len(id_rows)} labelled false alarms" in texts(at.caption)
+    at.checkbox(key="mis_wrong_only").check().run()
+    assert_clean(at)
+    only = [df.value for df in at.dataframe if df.key and df.key.startswith("mis_id_rows_")]
+    assert (only[0]["correct"] == False).all() if only else wrong == 0  # noqa: E712
+    if only:
+        assert len(only[0]) == wrong

@@ -214,3 +214,16 @@ def image_summary(
     for method in methods:
         summary[method_label(method)] = table[method].to_numpy()
     return summary
+
+
+def model_correct(table: pd.DataFrame) -> pd.Series:
+    """Per row: True when the model's prediction equals the true label, False when it does not,
+    None when the row has no label (label < 0, e.g. every OOD image)."""
+    labels, preds = table["label"].to_numpy(), table["pred"].to_numpy()
+    return pd.Series([bool(p == y) if y >= 0 else None for p, y in zip(preds, labels)], index=table.index, dtype=object)
+
+
+def mistakes_among(rows: pd.DataFrame) -> tuple[int, int]:
+    """(how many of ``rows`` the model misclassifies, how many of them have a label)."""
+    correct = model_correct(rows).dropna()
+    return int((~correct.astype(bool)).sum()), len(correct)
