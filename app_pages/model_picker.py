@@ -22,6 +22,7 @@ from gaia_core.models import (
     factory,
     get_spec,
     load_model,
+    output_classes,
     timm_zoo,
     weights_fingerprint,
 )
@@ -63,7 +64,7 @@ class LoadedModel:
     @property
     def model_classes(self) -> int:
         """Classes the loaded model outputs."""
-        return _output_classes(self.model) or self.choice.num_classes or self.spec.num_classes
+        return output_classes(self.model) or self.choice.num_classes or self.spec.num_classes
 
     @property
     def title(self) -> str:
@@ -72,11 +73,6 @@ class LoadedModel:
         else:
             weights = "pretrained" if self.choice.pretrained else "shipped weights"
         return f"{self.choice.name} ({weights}) on {self.choice.device}"
-
-
-def _output_classes(model: nn.Module) -> int | None:
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return linears[-1].out_features if linears else None
 
 
 @st.cache_resource(max_entries=3, show_spinner="Loading the model…")

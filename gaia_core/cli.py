@@ -438,10 +438,6 @@ def write_json(result, path: str | Path, **about) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# datasets, models
-
-
-# ---------------------------------------------------------------------------------------------
 # layers
 
 
@@ -542,6 +538,10 @@ def run_layers(args) -> int:
     if args.csv:
         per_layer.to_csv(args.csv, index=False)
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# datasets, models
 
 
 def run_datasets(args) -> int:

@@ -6,7 +6,14 @@ from gaia_core.models.checkpoint import (
     read_state_dict,
     weights_fingerprint,
 )
-from gaia_core.models.registry import ModelSpec, available_models, class_label, get_spec, load_model
+from gaia_core.models.registry import (
+    ModelSpec,
+    available_models,
+    class_label,
+    get_spec,
+    load_model,
+    output_classes,
+)
 
 __all__ = [
     "CheckpointError",
@@ -16,6 +23,7 @@ __all__ = [
     "get_spec",
     "load_model",
     "load_state_dict_into",
+    "output_classes",
     "read_state_dict",
     "weights_fingerprint",
 ]

@@ -190,7 +190,7 @@ def _factory_spec(name: str) -> ModelSpec:
     probe = factory.build(name)
     cfg = getattr(probe, "pretrained_cfg", None)
     config = timm_zoo.resolve_data_config({}, pretrained_cfg=cfg) if isinstance(cfg, dict) else None
-    classes = _output_classes(probe) or 1000
+    classes = output_classes(probe) or 1000
     if config is None:
         from torchvision.transforms._presets import ImageClassification
 
@@ -223,7 +223,8 @@ def _factory_spec(name: str) -> ModelSpec:
     )
 
 
-def _output_classes(model: nn.Module) -> int | None:
+def output_classes(model: nn.Module) -> int | None:
+    """Classes a model outputs: the width of its last nn.Linear (None without one)."""
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     return linears[-1].out_features if linears else None
 
