@@ -15,6 +15,7 @@ import torch
 
 from app_pages.page_table import PAGES
 from gaia_core.demo import ASSETS_DIR
+from gaia_core.device import configure_server_threads
 from gaia_core.errors import GaiaError, one_line
 
 LOG = logging.getLogger("gaia_explorer")
@@ -22,6 +23,7 @@ PAGE_ICON = ASSETS_DIR / "page_icon.png"
 T = TypeVar("T")
 # Out of memory is the user's to fix too (a smaller batch size or a smaller model).
 USER_ERRORS = (GaiaError, torch.OutOfMemoryError)
+SERVER_THREADS = configure_server_threads()  # once per server: sessions run in parallel already
 
 
 def navigation() -> Any:

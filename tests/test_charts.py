@@ -374,12 +374,14 @@ def test_id_set_keeps_its_colour_and_each_set_has_its_own():
     assert len(set(colors.values())) == 3
 
 
-def test_builders_use_the_white_template(scores):
+def test_app_charts_leave_the_look_to_streamlit_and_standalone_ones_use_the_white_template(scores):
     import plotly.io as pio
 
     fig = charts.score_histogram(scores, "digits", 0.0, "MSP")
-    assert fig.layout.template.to_plotly_json() == pio.templates["plotly_white"].to_plotly_json()
-    assert fig.layout.template.to_plotly_json() != pio.templates["plotly"].to_plotly_json()
+    # Plotly's default template, which Streamlit sets to its theme's: no template is validated per figure.
+    assert fig.layout.template.to_plotly_json() == pio.templates[pio.templates.default].to_plotly_json()
+    white = charts.style.standalone(fig)
+    assert white.layout.template.to_plotly_json() == pio.templates["plotly_white"].to_plotly_json()
 
 
 def test_builders_do_not_mutate_their_inputs_and_are_deterministic(scores, channel_values):

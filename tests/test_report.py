@@ -37,6 +37,8 @@ def test_report_holds_the_metrics_one_chart_per_section_and_the_gallery_images(r
     # Three sets, most and least abnormal, six each.
     assert len(re.findall(r'<img src="data:image/png;base64,', text)) == 3 * 2 * 6
     assert text.count("<script type='text/javascript'>") == 1  # plotly.js inlined once
+    # No Streamlit theme styles the report: its charts carry the white template (white plot area).
+    assert text.count('"plot_bgcolor":"white"') == len(div_ids)
 
 
 def test_report_loads_nothing_from_the_network(report):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 from PIL import Image
 from plotly.offline import get_plotlyjs
 
@@ -23,6 +24,7 @@ from gaia_core import charts
 from gaia_core.app_support import tables
 from gaia_core.app_support.images import dataset_inputs, upscale
 from gaia_core.app_support.tables import AppSupportError
+from gaia_core.charts.style import standalone
 from gaia_core.data.base import ScoreDataset
 from gaia_core.data.transforms import denormalize
 from gaia_core.evaluation.metrics import METRICS
@@ -53,7 +55,9 @@ def _png_data_uri(rgb: np.ndarray) -> str:
 
 
 def _figure_html(figure, div_id: str) -> str:
-    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=PNG_EXPORT_CONFIG)
+    return standalone(go.Figure(figure)).to_html(
+        full_html=False, include_plotlyjs=False, div_id=div_id, config=PNG_EXPORT_CONFIG
+    )
 
 
 def _metrics_html(result: BenchmarkResult) -> str:
