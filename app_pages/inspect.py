@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages import data_sets, frame, model_picker, scoring, state, views
 from app_pages.layer_percentiles import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
-from gaia_core.app_support.samples import demo_samples, with_label
+from gaia_core.app_support.samples import demo_samples, sample_name, source_index, with_label
 from gaia_core.app_support.upload_report import loader_notes
 from gaia_core.data import UploadedImages, image_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
@@ -180,9 +180,10 @@ if reference is not None:
 if reference is not None and config is not None:
     st.subheader("Attribution maps: your images next to ID images")
     id_title = reference.result.id_scores.title
-    id_x, id_ids = images.dataset_inputs(
-        reference.datasets[id_title], np.linspace(0, len(reference.datasets[id_title]) - 1, 6).astype(int)
-    )
+    id_data = reference.datasets[id_title]
+    id_picks = np.linspace(0, len(id_data) - 1, 6).astype(int)
+    id_x, _ = images.dataset_inputs(id_data, id_picks)
+    id_ids = [sample_name(id_title, source_index(id_data, i)) for i in id_picks][: len(id_x)]
     inspected_x, inspected_ids = images.dataset_inputs(dataset, table["index"][:12])
     views.comparison_grid(
         loaded,

@@ -155,8 +155,7 @@ def test_misflagged_names_images_by_set_and_index_and_shows_the_focused_images_l
     captions = image_captions(at)
     assert "digits #" in captions and "true label" in captions and "digits:" not in captions
 
-    first = id_table.iloc[0]
-    index = int(first["image"].split("#")[1])
+    index = int(id_table.iloc[0]["image"].split("#")[1])  # the position in the whole set, as the sample id says
     at.session_state["mis_focus"] = (f"digits:{index}", "digits")
     at.run()
     assert_clean(at)

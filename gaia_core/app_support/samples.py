@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from gaia_core.app_support.tables import SET_COLUMN
+from gaia_core.data.base import ScoreDataset, SubsetDataset
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,27 @@ def demo_samples(directory: str | Path | None = None) -> list[DemoSample]:
     ]
 
 
-def row_name(row: Mapping, class_name: Callable[[int], str] = str) -> str:
-    """A scored row's name ("digits #17 · true label 3"), from its set, dataset index and label."""
-    return with_label(sample_name(row[SET_COLUMN], row["index"]), int(row.get("label", -1)), class_name)
+def source_index(dataset: ScoreDataset, index: int) -> int:
+    """The position in the whole set of item ``index`` of ``dataset``, through any subsets (the app
+    scores an evenly spaced subset: its item 35 may be the set's image 420)."""
+    index = int(index)
+    while isinstance(dataset, SubsetDataset):
+        index, dataset = int(dataset.indices[index]), dataset.parent
+    return index
 
 
-def sample_names(table: pd.DataFrame) -> pd.Series:
-    """Per row of a `gaia_core.app_support.tables.combined_table`: "<set> #<index>"."""
-    return pd.Series(
-        [sample_name(s, i) for s, i in zip(table[SET_COLUMN], table["index"])], index=table.index, dtype=object
-    )
+def row_name(row: Mapping, datasets: Mapping[str, ScoreDataset], class_name: Callable[[int], str] = str) -> str:
+    """A scored row's name with its label ("digits #420 · true label 3").
+
+    Args:
+        row: a row of a `gaia_core.app_support.tables.combined_table` (set, index, label).
+        datasets: set title -> the dataset its ``index`` refers to.
+    """
+    name = sample_name(row[SET_COLUMN], source_index(datasets[row[SET_COLUMN]], row["index"]))
+    return with_label(name, int(row.get("label", -1)), class_name)
+
+
+def sample_names(table: pd.DataFrame, datasets: Mapping[str, ScoreDataset]) -> pd.Series:
+    """Per row of a `gaia_core.app_support.tables.combined_table`: "<set> #<position in the whole set>"."""
+    names = [sample_name(s, source_index(datasets[s], i)) for s, i in zip(table[SET_COLUMN], table["index"])]
+    return pd.Series(names, index=table.index, dtype=object)
