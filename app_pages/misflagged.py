@@ -90,7 +90,7 @@ for title, rows, key in (
         st.caption("None at this threshold.")
         continue
     ids = SHOWN if rows is id_rows else [c for c in SHOWN if c not in ("label", "correct")]  # OOD images have no label
-    columns = ids + [method] + [m for m in methods if m != method]
+    columns = ids + [method] + [m for m in methods if m != method] + ["sample_id"]  # the set's own id, last
     st.dataframe(
         rows[columns].rename(columns={m: method_label(m) for m in methods}),
         hide_index=True,
@@ -107,7 +107,7 @@ for title, rows, key in (
     views.gallery(loaded, scored, rows, method, limit=12)
 
 both = pd.concat([id_rows.assign(error=titles[0]), ood_rows.assign(error=titles[1])])
-export = both[["error", *SHOWN, "sample_id", "index", "path", *methods]]
+export = both[["error", *SHOWN, "index", "path", *methods, "sample_id"]]
 st.download_button(
     "Export the list (CSV)",
     export.to_csv(index=False).encode(),
