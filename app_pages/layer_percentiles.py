@@ -35,7 +35,8 @@ def layer_percentile_charts(
     st.caption(
         "Each bar: this image's score restricted to one layer (the layer's mean of squared channel values, "
         "what GAIA averages) as a percentile of the ID images' scores at that layer, layers in network order. "
-        "Bars above the 95th percentile are more abnormal there than 95% of ID images."
+        "Bars above the dashed line (the 95th percentile) are highlighted: there the image is more abnormal than 95% "
+        "of ID images."
     )
     for column, method in zip(st.columns(len(methods)), methods):
         profile = attempt("Per-layer percentiles", layer_percentiles, image_channels[method], id_channels[method])

@@ -20,7 +20,8 @@ def layer_percentile_figure(
         profile: `gaia_core.app_support.layer_profile.layer_percentiles` output (columns layer,
             position, value, id_low, id_median, id_high, percentile in [0, 100]).
         title: figure title.
-        line: a percentile drawn as a dashed line; bars above it are coloured as abnormal.
+        line: a percentile drawn as a dashed line (unlabelled: say so beside the chart); bars
+            above it are coloured as abnormal.
         value_label: what the per-layer value is (shown on hover).
         height: figure height in pixels.
 
@@ -44,12 +45,8 @@ def layer_percentile_figure(
             ),
         )
     )
-    fig.add_hline(
-        y=line,
-        line={"color": THRESHOLD_COLOR, "dash": "dash", "width": 1},
-        annotation_text=f"{line:g}th percentile",
-        annotation_position="top left",
-    )
+    # No text on the line: it would sit on the bars (the caption beside the chart names the line).
+    fig.add_hline(y=line, line={"color": THRESHOLD_COLOR, "dash": "dash", "width": 1})
     base_layout(fig, title, height, xaxis_title="layer (network order)", yaxis_title="percentile among ID images")
     fig.update_yaxes(range=[0, 105])
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(rows["layer"]), tickangle=-45)
