@@ -10,7 +10,7 @@ from app_pages import data_sets, frame, model_picker, scoring, state, views
 from app_pages.layer_percentiles import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
 from gaia_core.app_support.samples import demo_samples, sample_name, source_index, with_label
-from gaia_core.app_support.upload_report import loader_notes
+from gaia_core.app_support.upload_report import loader_notes, preview
 from gaia_core.data import UploadedImages, image_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
@@ -48,6 +48,22 @@ sample_column.multiselect(
     help="Named by set and position in the set (a file name such as digits/0.png is not the label).",
 )
 
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def decode(name, digest, _data):
+    """One file through the guarded decoder, once per name and content (not on every rerun)."""
+    return load_images([(name, _data)])
+
+
+def decoded_files(files):
+    """File name -> LoadedImage of the files the decoder accepts."""
+    return {image.name: image for name, data in files for image in decode(name, digest_of(data), data)[0]}
+
+
+def digest_of(data):
+    return hashlib.sha256(data).hexdigest()
+
+
 # Only the uploads the loader accepted are kept for later visits; a refusal is shown while the
 # upload that caused it is in the uploader, never again after leaving the page and coming back.
 in_uploader = [(f.name, f.getvalue()) for f in st.session_state.get("inspect_upload") or []]
@@ -55,7 +71,7 @@ decoded = {}  # file name -> LoadedImage (what the loader did to it)
 if in_uploader:
     kept_files = []
     for name, data in in_uploader:
-        accepted, rejected = load_images([(name, data)])
+        accepted, rejected = decode(name, digest_of(data), data)
         for error in rejected:
             st.error(f"**Not inspected:** {one_line(error)}", icon=":material/broken_image:")
         kept_files.extend((name, data) for _ in accepted)
@@ -63,7 +79,7 @@ if in_uploader:
     st.session_state["inspect_files"] = kept_files
 uploads = st.session_state.get("inspect_files") or []
 if uploads and not in_uploader:
-    decoded = {image.name: image for image in load_images(uploads)[0]}
+    decoded = decoded_files(uploads)
     upload_column.caption(
         f"Still inspecting {len(uploads)} uploaded image(s) from before; remove them with "
         "the button or upload new ones."
@@ -80,7 +96,7 @@ if not good:
         icon=":material/upload:",
     )
     st.stop()
-decoded |= {image.name: image for image in load_images(good[len(uploads) :])[0]}
+decoded |= decoded_files(good[len(uploads) :])
 
 reference = scoring.reference(loaded)
 methods = (
@@ -98,7 +114,7 @@ def score_images(model_key, names, digests, methods_key, batch_size, _model, _fi
     return dataset, evaluate_dataset(_model, dataset, _methods, batch_size=batch_size, keep_channels=True)
 
 
-digests = tuple(hashlib.sha256(data).hexdigest() for _, data in good)
+digests = tuple(digest_of(data) for _, data in good)
 methods_key = repr([method_config(m) for m in methods])
 scored = frame.attempt(
     "Scoring failed",
@@ -151,7 +167,7 @@ if file_name in decoded:
     as_loaded = decoded[file_name]
     original, model_view, notes = st.columns([1, 1, 2])
     original.image(
-        images.upscale(np.asarray(as_loaded.image.convert("RGB")), 128),
+        preview(as_loaded.image),
         caption=f"As decoded ({as_loaded.image.width}×{as_loaded.image.height})",
         width="stretch",
     )

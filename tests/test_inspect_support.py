@@ -17,7 +17,7 @@ from gaia_core.app_support.samples import (
     with_label,
 )
 from gaia_core.app_support.tables import image_summary
-from gaia_core.app_support.upload_report import is_grey, loader_notes, to_model_input
+from gaia_core.app_support.upload_report import is_grey, loader_notes, preview, to_model_input
 from gaia_core.data import demo_dataset
 from gaia_core.data.base import SubsetDataset
 from gaia_core.demo.data import load_demo_set
@@ -102,3 +102,8 @@ def test_resizing_and_cropping_are_described_as_torchvision_does_them(size, expe
 def test_grey_means_no_colour_anywhere():
     assert is_grey(Image.new("RGB", (4, 4), (7, 7, 7)))
     assert not is_grey(Image.new("RGB", (4, 4), (7, 7, 8)))
+
+
+def test_the_preview_of_an_upload_is_shrunk_when_large_and_enlarged_when_tiny():
+    assert preview(Image.new("RGB", (4000, 3000), (1, 2, 3))).shape == (384, 512, 3)
+    assert preview(Image.new("L", (8, 8), 5)).shape == (128, 128, 3)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from gaia_core.app_support.images import upscale
 from gaia_core.models import ModelSpec
 from gaia_core.safety.images import LoadedImage
 
@@ -69,3 +70,13 @@ def loader_notes(loaded: LoadedImage, spec: ModelSpec) -> list[str]:
         notes.append("grey repeated to three channels")
     notes.append(to_model_input(width, height, spec))
     return notes
+
+
+def preview(image: Image.Image, max_side: int = 512, min_side: int = 128) -> np.ndarray:
+    """A decoded upload as a uint8 (H, W, 3) picture to show beside the model's input: shrunk so its
+    longer side is at most ``max_side`` (a 40-megapixel photo is not sent to the browser whole),
+    small pictures enlarged without blurring up to ``min_side``."""
+    shown = image.convert("RGB")
+    if max(shown.size) > max_side:
+        shown.thumbnail((max_side, max_side), Image.BILINEAR)
+    return upscale(np.asarray(shown), min_side)
