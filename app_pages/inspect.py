@@ -1,5 +1,6 @@
-"""Inspect images: upload images or pick samples; per image its prediction, every score on the ID
-reference, attribution maps and its per-layer profile against the ID mean."""
+"""Inspect images: upload images or pick samples; per image its prediction (and true label, where it has
+one), every score on the ID reference, what the loader did beside what the model sees, attribution maps,
+its per-layer profile against the ID mean and each layer's percentile among the ID images."""
 
 import hashlib
 
@@ -27,7 +28,14 @@ st.caption(
     "ID images and whether it is flagged as OOD at the threshold that keeps 95% of them."
 )
 
-catalog = {sample.path: sample for sample in demo_samples()}
+
+@st.cache_resource(show_spinner=False)
+def sample_catalog():
+    """The demo's sample PNGs by path, with their names and true labels (read once per server)."""
+    return {sample.path: sample for sample in demo_samples()}
+
+
+catalog = sample_catalog()
 samples = list(catalog)
 upload_column, sample_column = st.columns([3, 2])
 upload_column.file_uploader(
