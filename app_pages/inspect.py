@@ -1,5 +1,6 @@
-"""Inspect images: upload images or pick samples; per image its prediction, every score on the ID
-reference, attribution maps and its per-layer profile against the ID mean."""
+"""Inspect images: upload images or pick samples; per image its prediction (and true label, where it has
+one), every score on the ID reference, what the loader did beside what the model sees, attribution maps,
+its per-layer profile against the ID mean and each layer's percentile among the ID images."""
 
 import hashlib
 
@@ -7,7 +8,10 @@ import numpy as np
 import streamlit as st
 
 from app_pages import data_sets, frame, model_picker, scoring, state, views
+from app_pages.layer_percentiles import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
+from gaia_core.app_support.samples import demo_samples, sample_name, source_index, with_label
+from gaia_core.app_support.upload_report import loader_notes, preview
 from gaia_core.data import UploadedImages, image_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
@@ -24,7 +28,15 @@ st.caption(
     "ID images and whether it is flagged as OOD at the threshold that keeps 95% of them."
 )
 
-samples = sorted(f"{p.parent.name}/{p.name}" for p in DEMO_SAMPLES_DIR.glob("*/*.png"))
+
+@st.cache_resource(show_spinner=False)
+def sample_catalog():
+    """The demo's sample PNGs by path, with their names and true labels (read once per server)."""
+    return {sample.path: sample for sample in demo_samples()}
+
+
+catalog = sample_catalog()
+samples = list(catalog)
 upload_column, sample_column = st.columns([3, 2])
 upload_column.file_uploader(
     "Upload images (PNG, JPEG, GIF, BMP, TIFF, WebP, PPM)",
@@ -36,12 +48,46 @@ upload_column.file_uploader(
     help="Files are checked by content and size; a bad file gets its own message and the others are still used.",
 )
 state.choose("inspect_samples", samples, ["digits/0.png", "letters/1.png"] if loaded.spec.family == "demo" else [])
-sample_column.multiselect("…or pick samples of the demo's sets", samples, key="inspect_samples")
+sample_column.multiselect(
+    "…or pick samples of the demo's sets",
+    samples,
+    key="inspect_samples",
+    format_func=lambda path: with_label(catalog[path].name, catalog[path].label),
+    help="Named by set and position in the set (a file name such as digits/0.png is not the label).",
+)
 
-uploads = st.session_state.get("inspect_files") or [
-    (f.name, f.getvalue()) for f in st.session_state.get("inspect_upload") or []
-]
-if uploads and not st.session_state.get("inspect_upload"):
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def decode(name, digest, _data):
+    """One file through the guarded decoder, once per name and content (not on every rerun)."""
+    return load_images([(name, _data)])
+
+
+def decoded_files(files):
+    """File name -> LoadedImage of the files the decoder accepts."""
+    return {image.name: image for name, data in files for image in decode(name, digest_of(data), data)[0]}
+
+
+def digest_of(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# Only the uploads the loader accepted are kept for later visits; a refusal is shown while the
+# upload that caused it is in the uploader, never again after leaving the page and coming back.
+in_uploader = [(f.name, f.getvalue()) for f in st.session_state.get("inspect_upload") or []]
+decoded = {}  # file name -> LoadedImage (what the loader did to it)
+if in_uploader:
+    kept_files = []
+    for name, data in in_uploader:
+        accepted, rejected = decode(name, digest_of(data), data)
+        for error in rejected:
+            st.error(f"**Not inspected:** {one_line(error)}", icon=":material/broken_image:")
+        kept_files.extend((name, data) for _ in accepted)
+        decoded |= {image.name: image for image in accepted}
+    st.session_state["inspect_files"] = kept_files
+uploads = st.session_state.get("inspect_files") or []
+if uploads and not in_uploader:
+    decoded = decoded_files(uploads)
     upload_column.caption(
         f"Still inspecting {len(uploads)} uploaded image(s) from before; remove them with "
         "the button or upload new ones."
@@ -49,22 +95,16 @@ if uploads and not st.session_state.get("inspect_upload"):
     if upload_column.button("Forget uploaded images", key="inspect_forget"):
         st.session_state["inspect_files"] = []
         st.rerun()
-files = list(uploads) + [(name, (DEMO_SAMPLES_DIR / name).read_bytes()) for name in st.session_state["inspect_samples"]]
-if not files:
+picked = [catalog[path] for path in st.session_state["inspect_samples"]]
+good = list(uploads) + [(sample.name, (DEMO_SAMPLES_DIR / sample.path).read_bytes()) for sample in picked]
+labels = np.array([-1] * len(uploads) + [sample.label for sample in picked], dtype=np.int64)
+if not good:
     st.info(
         "Upload one or more images, or pick samples, to see how abnormal they look to the model.",
         icon=":material/upload:",
     )
     st.stop()
-
-good = []
-for name, data in files:
-    accepted, rejected = load_images([(name, data)])
-    for error in rejected:
-        st.error(f"**Not inspected:** {one_line(error)}", icon=":material/broken_image:")
-    good.extend((name, data) for _ in accepted)
-if not good:
-    st.stop()
+decoded |= decoded_files(good[len(uploads) :])
 
 reference = scoring.reference(loaded)
 methods = (
@@ -77,17 +117,18 @@ if reference is None:
 
 
 @st.cache_resource(max_entries=32, show_spinner="Scoring the images…")
-def score_images(model_key, digests, methods_key, batch_size, _model, _files, _transform, _methods):
+def score_images(model_key, names, digests, methods_key, batch_size, _model, _files, _transform, _methods):
     dataset = UploadedImages(_files, _transform, name="inspected")
     return dataset, evaluate_dataset(_model, dataset, _methods, batch_size=batch_size, keep_channels=True)
 
 
-digests = tuple(hashlib.sha256(data).hexdigest() for _, data in good)
+digests = tuple(digest_of(data) for _, data in good)
 methods_key = repr([method_config(m) for m in methods])
 scored = frame.attempt(
     "Scoring failed",
     score_images,
     loaded.key,
+    tuple(name for name, _ in good),
     digests,
     methods_key,
     int(st.session_state.get("batch_size", 64)),
@@ -99,7 +140,7 @@ scored = frame.attempt(
 if scored is None:
     st.stop()
 dataset, result = scored
-table = result.table
+table = result.table.assign(label=labels[result.table["index"].to_numpy()])  # samples' true labels
 names = [m.name for m in methods]
 
 thresholds = None if reference is None else tables.thresholds_at_tpr(reference.result.id_scores.table, names)
@@ -120,28 +161,53 @@ rows = event.selection.rows if event is not None else []
 focus = rows[0] if rows else 0
 st.caption("Select a row to see that image in detail; scores are abnormalities, higher = more likely OOD.")
 
-st.subheader(f"Detail: {table.loc[focus, 'sample_id']}")
+focus_row = table.loc[focus]
+st.subheader(f"Detail: {focus_row['sample_id']}")
+if focus_row["label"] >= 0:
+    verdict = "right" if focus_row["pred"] == focus_row["label"] else "wrong"
+    st.markdown(
+        f"True label **{model_picker.class_name(loaded, int(focus_row['label']))}**: the model's prediction "
+        f"**{model_picker.class_name(loaded, int(focus_row['pred']))}** is **{verdict}**."
+    )
+x = dataset[int(focus_row["index"])].image
+file_name = dataset.files[int(focus_row["index"])][0]
+if file_name in decoded:
+    as_loaded = decoded[file_name]
+    original, model_view, notes = st.columns([1, 1, 2])
+    original.image(
+        preview(as_loaded.image),
+        caption=f"As decoded ({as_loaded.image.width}×{as_loaded.image.height})",
+        width="stretch",
+    )
+    model_view.image(
+        images.display_image(x, loaded.spec.mean, loaded.spec.std, 128),
+        caption=f"What the model sees ({x.shape[-1]}×{x.shape[-2]}, {'grey' if x.shape[0] == 1 else 'colour'})",
+        width="stretch",
+    )
+    notes.markdown("**What the loader did**\n\n" + "\n".join(f"- {n}" for n in loader_notes(as_loaded, loaded.spec)))
 config, readout = views.attribution_picker()
-x = dataset[int(table.loc[focus, "index"])].image
 channels = {m: channel_values.row_channels(result.channels[m], focus) for m in result.channels}
 views.image_detail(
     loaded,
     x,
-    str(table.loc[focus, "sample_id"]),
-    table.loc[focus].to_dict(),
+    str(focus_row["sample_id"]),
+    focus_row.to_dict(),
     channels,
     reference,
     config,
     readout,
     key="inspect_detail",
 )
+if reference is not None:
+    layer_percentile_charts(channels, reference.result.id_scores.channels, key="inspect_detail")
 
 if reference is not None and config is not None:
     st.subheader("Attribution maps: your images next to ID images")
     id_title = reference.result.id_scores.title
-    id_x, id_ids = images.dataset_inputs(
-        reference.datasets[id_title], np.linspace(0, len(reference.datasets[id_title]) - 1, 6).astype(int)
-    )
+    id_data = reference.datasets[id_title]
+    id_picks = np.linspace(0, len(id_data) - 1, 6).astype(int)
+    id_x, _ = images.dataset_inputs(id_data, id_picks)
+    id_ids = [sample_name(id_title, source_index(id_data, i)) for i in id_picks][: len(id_x)]
     inspected_x, inspected_ids = images.dataset_inputs(dataset, table["index"][:12])
     views.comparison_grid(
         loaded,

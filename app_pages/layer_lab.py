@@ -5,17 +5,23 @@ import streamlit as st
 
 from app_pages import model_picker, scoring, state
 from gaia_core.charts.layer_lab import per_layer_figure
-from gaia_core.evaluation.layer_lab import (
-    AGGREGATION_LABELS,
-    AGGREGATIONS,
-    LayerRecipe,
-    greedy_subset,
-    per_layer_metrics,
-    recipe_metrics,
-    stages,
-)
+from gaia_core.evaluation import layer_lab
+from gaia_core.evaluation.layer_lab import AGGREGATION_LABELS, AGGREGATIONS, LayerRecipe, greedy_subset, stages
 from gaia_core.evaluation.metrics import METRICS
 from gaia_core.scores import method_label
+
+
+# Keyed by the scoring request (which fixes every kept channel value), the method and the recipe:
+# a rerun of the page (any widget click) reads the tables back instead of recomputing them.
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_recipe_metrics(request, method, recipe, _id_channels, _ood_channels):
+    return layer_lab.recipe_metrics(_id_channels, _ood_channels, recipe)
+
+
+@st.cache_data(max_entries=16, show_spinner="Measuring each layer alone…")
+def cached_per_layer_metrics(request, method, aggregation, k, _id_channels, _ood_channels):
+    return layer_lab.per_layer_metrics(_id_channels, _ood_channels, aggregation, k)
+
 
 loaded = model_picker.page_model()
 st.title("Layer lab")
@@ -64,8 +70,8 @@ if not chosen:
     st.stop()
 
 recipe = LayerRecipe(tuple(chosen), aggregation, int(k))
-mine = recipe_metrics(id_channels, ood_channels, recipe)
-paper = recipe_metrics(id_channels, ood_channels, LayerRecipe())
+mine = cached_recipe_metrics(scored.request, method, recipe, id_channels, ood_channels)
+paper = cached_recipe_metrics(scored.request, method, LayerRecipe(), id_channels, ood_channels)
 st.subheader(f"{len(chosen)} of {len(layers)} layers, {AGGREGATION_LABELS[aggregation]}")
 side = mine.copy()
 for metric in METRICS:
@@ -80,7 +86,7 @@ st.caption("Percent. 'paper' = every layer the values were kept for, mean of squ
 st.download_button("Metrics as CSV", side.to_csv(index_label="OOD set").encode(), f"layer_lab_{method}.csv", "text/csv")
 
 st.subheader("Each layer alone")
-per_layer = per_layer_metrics(id_channels, ood_channels, aggregation, int(k))
+per_layer = cached_per_layer_metrics(scored.request, method, aggregation, int(k), id_channels, ood_channels)
 st.plotly_chart(
     per_layer_figure(per_layer, f"{method_label(method)}: each layer alone, network order"), key="lab_curve"
 )

@@ -7,10 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import data_sets, model_picker, scoring, state, views
+from app_pages.layer_percentiles import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
+from gaia_core.app_support.samples import sample_names, with_label
 from gaia_core.scores import method_label
 
-SHOWN = ["sample_id", tables.SET_COLUMN, "label", "pred", "correct", "confidence"]
+# "image" names a row by its set and index ("digits #17"): a file name or "digits:17" reads like a label.
+SHOWN = ["image", tables.SET_COLUMN, "label", "pred", "correct", "confidence"]
 
 loaded = model_picker.page_model()
 st.title("Misflagged samples")
@@ -19,7 +22,9 @@ scored = scoring.needs_benchmark(loaded, "misflagged")
 if scored is None:
     st.stop()
 methods = scored.result.methods
-table = scored.table.assign(correct=tables.model_correct(scored.table))
+table = scored.table.assign(
+    correct=tables.model_correct(scored.table), image=sample_names(scored.table, scored.datasets)
+)
 
 pick = st.columns([2, 2, 2])
 state.choose("mis_method", methods, "gaia_a" if "gaia_a" in methods else methods[0])
@@ -85,7 +90,7 @@ for title, rows, key in (
         st.caption("None at this threshold.")
         continue
     ids = SHOWN if rows is id_rows else [c for c in SHOWN if c not in ("label", "correct")]  # OOD images have no label
-    columns = ids + [method] + [m for m in methods if m != method]
+    columns = ids + [method] + [m for m in methods if m != method] + ["sample_id"]  # the set's own id, last
     st.dataframe(
         rows[columns].rename(columns={m: method_label(m) for m in methods}),
         hide_index=True,
@@ -102,7 +107,7 @@ for title, rows, key in (
     views.gallery(loaded, scored, rows, method, limit=12)
 
 both = pd.concat([id_rows.assign(error=titles[0]), ood_rows.assign(error=titles[1])])
-export = both[["error", *SHOWN, "index", "path", *methods]]
+export = both[["error", *SHOWN, "index", "path", *methods, "sample_id"]]
 st.download_button(
     "Export the list (CSV)",
     export.to_csv(index=False).encode(),
@@ -128,7 +133,7 @@ else:
     views.image_detail(
         loaded,
         x[0],
-        f"{row[tables.SET_COLUMN]} · {row['sample_id']}",
+        with_label(row["image"], int(row["label"]), lambda k: model_picker.class_name(loaded, k)),
         row.to_dict(),
         channels,
         scored,
@@ -137,8 +142,12 @@ else:
         key="mis_detail",
         tpr=tpr,
     )
+    layer_percentile_charts(channels, scored.result.id_scores.channels, key="mis_detail")
 
 if config is not None and not both.empty:
     st.subheader("Attribution maps side by side")
-    groups = {title: views.row_inputs(scored, rows.head(6)) for title, rows in zip(titles, (id_rows, ood_rows))}
+    groups = {}
+    for title, rows in zip(titles, (id_rows, ood_rows)):
+        x, ids = views.row_inputs(scored, rows.head(6))
+        groups[title] = (x, list(rows["image"].head(6)) if len(ids) == len(rows.head(6)) else ids)
     views.comparison_grid(loaded, groups, config, readout, key="mis")

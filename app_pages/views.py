@@ -16,7 +16,7 @@ from app_pages.model_picker import LoadedModel, class_name
 from app_pages.scoring import Scored
 from app_pages.state import choose
 from gaia_core import charts
-from gaia_core.app_support import channel_values, images, tables
+from gaia_core.app_support import channel_values, images, samples, tables
 from gaia_core.attribution import (
     NOISE_TUNNEL_TYPES,
     AttributionConfig,
@@ -204,7 +204,7 @@ def gallery(
         return
     columns = st.columns(6)
     for k, (picture, (_, row)) in enumerate(zip(denormalize(x, loaded.spec.mean, loaded.spec.std), shown.iterrows())):
-        text = f"{row['sample_id']}"
+        text = samples.row_name(row, scored.datasets, lambda c: class_name(loaded, c))
         if caption_column:
             text += f" · {method_label(caption_column)} {row[caption_column]:.4g}"
         columns[k % 6].image(images.upscale(picture, THUMB), caption=text, width="stretch")

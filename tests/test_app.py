@@ -136,7 +136,7 @@ def test_inspect_flags_noise_and_accepts_a_digit():
     assert_clean(at)
     summary = at.dataframe(key="inspect_table").value.set_index("image")
     flags = summary["flagged by"].str.split(" of ").str[0].astype(int)
-    assert flags["noise/0.png"] > flags["digits/0.png"]
+    assert flags["noise #0"] > flags["digits #0"]
 
 
 def test_an_image_too_large_in_pixels_is_refused_with_a_message():

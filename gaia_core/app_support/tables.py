@@ -199,7 +199,9 @@ def image_summary(
         thresholds: method -> flag-as-OOD threshold; with them, a "flagged by" column ("2 of 7").
 
     Returns:
-        columns image, prediction, confidence, [flagged by], then one column per method's label.
+        columns image, prediction, confidence, [true label, correct: when some row has a label
+        (`model_correct`; empty / None for rows without one)], [flagged by], then one column per
+        method's label.
     """
     summary = pd.DataFrame(
         {
@@ -208,6 +210,9 @@ def image_summary(
             "confidence": table["confidence"].to_numpy(),
         }
     )
+    if "label" in table.columns and (table["label"].to_numpy() >= 0).any():
+        summary["true label"] = [class_name(int(y)) if y >= 0 else "" for y in table["label"]]
+        summary["correct"] = model_correct(table).to_numpy()
     if thresholds is not None:
         counts = flag_counts(table, {m: thresholds[m] for m in methods})
         summary["flagged by"] = [f"{n} of {len(methods)}" for n in counts]
