@@ -148,13 +148,15 @@ def comparison_grid(
     if not groups:
         st.info("No images to compare.")
         return
-    x_all = torch.cat([x for x, _ in groups.values()])
-    result = attribution_maps(loaded, x_all, config)
-    if result is None:
+    # Maps per group: a group that recurs across sessions (the ID images) stays cached.
+    results = [attribution_maps(loaded, x, config) for x, _ in groups.values()]
+    if any(r is None for r in results):
         return
-    vmax = common_vmax(result.maps)
-    values = np.atleast_1d(READOUTS[readout].compute(result.maps))
-    tiles = overlays(loaded, x_all, result.maps, vmax)
+    maps = np.concatenate([r.maps for r in results])
+    x_all = torch.cat([x for x, _ in groups.values()])
+    vmax = common_vmax(maps)
+    values = np.atleast_1d(READOUTS[readout].compute(maps))
+    tiles = overlays(loaded, x_all, maps, vmax)
     start, labels = 0, []
     for title, (x, captions) in groups.items():
         st.markdown(f"**{title}**")
@@ -170,7 +172,7 @@ def comparison_grid(
     )
     st.download_button(
         "Download the grid (PNG)",
-        grid_png(tiles, 6, labels),
+        lambda: grid_png(tiles, 6, labels),  # encoded on click, not on every rerun
         file_name=f"gaia_{config.method}_grid.png",
         mime="image/png",
         key=f"{key}_grid_png",
@@ -266,7 +268,7 @@ def image_detail(
             )
             st.download_button(
                 "Map (PNG)",
-                to_png_bytes(tile),
+                lambda: to_png_bytes(tile),
                 file_name=f"{name}_{config.method}.png",
                 mime="image/png",
                 key=f"{key}_map_png",

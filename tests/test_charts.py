@@ -141,6 +141,15 @@ def test_score_position_figure_marks_value_and_threshold_and_states_the_verdict(
     assert "not flagged" in calm.layout.title.text
 
 
+@pytest.mark.parametrize("value", [16.9, 17.1])
+def test_score_position_labels_point_away_from_each_other_so_they_never_overlap(value):
+    fig = charts.score_position_figure(value, np.arange(20, dtype=float), threshold=17.0, method_label="GAIA-A")
+    labels = {a.text: a for a in fig.layout.annotations}
+    left, right = sorted(labels.values(), key=lambda a: a.x)
+    assert (left.xanchor, right.xanchor) == ("right", "left")  # the lower x's label extends leftwards
+    assert {left.text, right.text} == {"95% TPR threshold", "this image"}
+
+
 # --- ROC and metrics table -----------------------------------------------------------------
 
 

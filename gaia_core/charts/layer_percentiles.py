@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, ChartError, base_layout
+from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, ChartError, figure, horizontal_line
 
 _ABNORMAL_COLOR = "#D55E00"
 _NEEDED = {"layer", "position", "value", "id_low", "id_median", "id_high", "percentile"}
@@ -31,23 +31,30 @@ def layer_percentile_figure(
         raise ChartError(f"the layer profile needs columns {sorted(_NEEDED)} and at least one row")
     rows = profile.sort_values("position", kind="stable")
     colors = [_ABNORMAL_COLOR if p > line else ID_COLOR for p in rows["percentile"]]
-    fig = go.Figure(
-        go.Bar(
-            x=list(rows["layer"]),
-            y=list(rows["percentile"]),
-            marker={"color": colors},
-            customdata=rows[["value", "id_low", "id_median", "id_high"]].to_numpy(),
-            name="this image",
-            hovertemplate=(
-                "%{x}<br>ID percentile %{y:.1f}<br>"
-                f"{value_label}: %{{customdata[0]:.4g}}<br>"
-                "ID median %{customdata[2]:.4g} (band %{customdata[1]:.4g} – %{customdata[3]:.4g})<extra></extra>"
-            ),
-        )
+    bar = go.Bar(
+        x=list(rows["layer"]),
+        y=list(rows["percentile"]),
+        marker={"color": colors},
+        customdata=rows[["value", "id_low", "id_median", "id_high"]].to_numpy(),
+        name="this image",
+        hovertemplate=(
+            "%{x}<br>ID percentile %{y:.1f}<br>"
+            f"{value_label}: %{{customdata[0]:.4g}}<br>"
+            "ID median %{customdata[2]:.4g} (band %{customdata[1]:.4g} – %{customdata[3]:.4g})<extra></extra>"
+        ),
     )
     # No text on the line: it would sit on the bars (the caption beside the chart names the line).
-    fig.add_hline(y=line, line={"color": THRESHOLD_COLOR, "dash": "dash", "width": 1})
-    base_layout(fig, title, height, xaxis_title="layer (network order)", yaxis_title="percentile among ID images")
-    fig.update_yaxes(range=[0, 105])
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(rows["layer"]), tickangle=-45)
-    return fig
+    return figure(
+        [bar],
+        title,
+        height,
+        shapes=[horizontal_line(line, THRESHOLD_COLOR, dash="dash", width=1)],
+        xaxis={
+            "title": {"text": "layer (network order)"},
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": list(rows["layer"]),
+            "tickangle": -45,
+        },
+        yaxis={"title": {"text": "percentile among ID images"}, "range": [0, 105]},
+    )

@@ -12,6 +12,7 @@ from gaia_core.charts.style import (
     ChartError,
     as_values,
     base_layout,
+    figure,
     resolve_colors,
     set_label,
 )
@@ -88,11 +89,11 @@ def layer_profile_figure(
     missing = [layer for layer in layers if any(layer not in ref for ref in references)]
     if missing:
         raise ChartError(f"the ID reference lacks layers {missing}; compute it with the same layers")
-    fig = go.Figure()
+    traces = []
     if id_band is not None:
         lows = [float(id_band[layer][0]) for layer in layers]
         highs = [float(id_band[layer][1]) for layer in layers]
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=layers,
                 y=lows,
@@ -103,7 +104,7 @@ def layer_profile_figure(
                 name=f"{band_label} (low)",
             )
         )
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=layers,
                 y=highs,
@@ -116,7 +117,7 @@ def layer_profile_figure(
                 hovertemplate="%{x}<br>ID band %{customdata[0]:.4g} – %{customdata[1]:.4g}<extra></extra>",
             )
         )
-    fig.add_trace(
+    traces.append(
         go.Scatter(
             x=layers,
             y=[float(id_mean[layer]) for layer in layers],
@@ -126,7 +127,7 @@ def layer_profile_figure(
             hovertemplate="%{x}<br>ID mean %{y:.4g}<extra></extra>",
         )
     )
-    fig.add_trace(
+    traces.append(
         go.Scatter(
             x=layers,
             y=[float(profile[layer]) for layer in layers],
@@ -136,9 +137,13 @@ def layer_profile_figure(
             hovertemplate=f"%{{x}}<br>{sample_label} %{{y:.4g}}<extra></extra>",
         )
     )
-    fig = base_layout(fig, title, height, xaxis_title="layer (network order)", yaxis_title=y_label)
-    fig.update_xaxes(type="category", tickangle=-45)
-    return fig
+    return figure(
+        traces,
+        title,
+        height,
+        xaxis={"title": {"text": "layer (network order)"}, "type": "category", "tickangle": -45},
+        yaxis={"title": {"text": y_label}},
+    )
 
 
 def layer_distribution_figure(

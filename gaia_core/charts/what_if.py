@@ -7,7 +7,14 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, base_layout, method_colors
+from gaia_core.charts.style import (
+    ID_COLOR,
+    THRESHOLD_COLOR,
+    figure,
+    horizontal_line,
+    method_colors,
+    vertical_line,
+)
 from gaia_core.scores import method_label
 from gaia_core.teaching.sweep import Sweep
 
@@ -21,9 +28,9 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
     """
     strengths = sweep.strengths
     colors = method_colors(sweep.percentiles)
-    fig = go.Figure()
+    traces = []
     for name, values in sweep.percentiles.items():
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=strengths.tolist(),
                 y=np.asarray(values).tolist(),
@@ -37,7 +44,7 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
         first = sweep.first_flag[name]
         if first is not None:
             i = sweep.index(first)
-            fig.add_trace(
+            traces.append(
                 go.Scatter(
                     x=[first],
                     y=[values[i]],
@@ -49,38 +56,60 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
                 )
             )
     level = float(np.median(list(sweep.threshold_percentiles.values())))
-    fig.add_hline(y=level, line={"dash": "dash", "color": THRESHOLD_COLOR}, annotation_text="95%-TPR threshold")
+    # Built in one go: this chart is redrawn on every slider move (see `figure`).
+    shapes, annotations = _strength_marks(sweep, current, "prediction flips")
+    shapes.append(horizontal_line(level, THRESHOLD_COLOR, dash="dash"))
+    annotations.append(
+        {"x": 1, "xref": "paper", "y": level, "yref": "y", "text": "95%-TPR threshold", "showarrow": False}
+        | {"xanchor": "right", "yanchor": "bottom"}
+    )
+    return figure(
+        traces,
+        title,
+        420,
+        shapes=shapes,
+        annotations=annotations,
+        xaxis_title="strength",
+        yaxis={"title": {"text": "percentile among ID scores"}, "range": [-2, 102]},
+    )
+
+
+def _strength_marks(sweep: Sweep, current: float | None, flip_label: str) -> tuple[list[dict], list[dict]]:
+    """Dotted verticals where the prediction flips (labelled ``flip_label`` unless empty) and a
+    grey band at the ``current`` strength."""
+    shapes, annotations = [], []
     for flip in sweep.flips:
-        fig.add_vline(x=flip, line={"dash": "dot", "color": "#999999"}, annotation_text="prediction flips")
+        shape, annotation = vertical_line(flip, "#999999", flip_label, "right", dash="dot")
+        shapes.append(shape)
+        if flip_label:
+            annotations.append(annotation)
     if current is not None:
-        fig.add_vline(x=current, line={"width": 8, "color": "rgba(0,0,0,0.12)"})
-    base_layout(fig, title, 420, xaxis_title="strength", yaxis_title="percentile among ID scores")
-    fig.update_yaxes(range=[-2, 102])
-    return fig
+        shapes.append(vertical_line(current, "rgba(0,0,0,0.12)", "", "right", width=8)[0])
+    return shapes, annotations
 
 
 def prediction_curve(sweep: Sweep, class_name: Callable[[int], str] = str, current: float | None = None) -> go.Figure:
     """Confidence of the predicted class against strength, each point labelled with its class."""
     labels = [class_name(int(p)) for p in sweep.predictions]
-    fig = go.Figure(
-        go.Scatter(
-            x=sweep.strengths,
-            y=sweep.confidences,
-            mode="lines+markers+text",
-            text=labels,
-            textposition="top center",
-            line={"color": ID_COLOR},
-            hovertemplate="strength %{x:.2f}<br>predicted %{text}<br>confidence %{y:.1%}<extra></extra>",
-            name="prediction",
-        )
+    curve = go.Scatter(
+        x=sweep.strengths,
+        y=sweep.confidences,
+        mode="lines+markers+text",
+        text=labels,
+        textposition="top center",
+        line={"color": ID_COLOR},
+        hovertemplate="strength %{x:.2f}<br>predicted %{text}<br>confidence %{y:.1%}<extra></extra>",
+        name="prediction",
     )
-    for flip in sweep.flips:
-        fig.add_vline(x=flip, line={"dash": "dot", "color": "#999999"})
-    if current is not None:
-        fig.add_vline(x=current, line={"width": 8, "color": "rgba(0,0,0,0.12)"})
-    base_layout(fig, "Prediction and confidence", 300, xaxis_title="strength", yaxis_title="confidence")
-    fig.update_yaxes(range=[0, 1.12], tickformat=".0%")
-    return fig
+    shapes, _ = _strength_marks(sweep, current, "")
+    return figure(
+        [curve],
+        "Prediction and confidence",
+        300,
+        shapes=shapes,
+        xaxis_title="strength",
+        yaxis={"title": {"text": "confidence"}, "range": [0, 1.12], "tickformat": ".0%"},
+    )
 
 
 def layer_profile_bars(
@@ -97,13 +126,8 @@ def layer_profile_bars(
     """
     layers = list(sweep.layer_profiles[method])
     image = [float(sweep.layer_profiles[method][layer][index]) for layer in layers]
-    fig = go.Figure(
-        [
-            go.Bar(
-                x=layers, y=[id_means.get(layer, np.nan) for layer in layers], name="ID mean", marker_color=ID_COLOR
-            ),
-            go.Bar(x=layers, y=image, name=f"this image at {sweep.strengths[index]:.2f}", marker_color="#D55E00"),
-        ]
-    )
-    base_layout(fig, f"{method_label(method)}: per-layer {quantity}", 320, barmode="group", yaxis_title=quantity)
-    return fig
+    bars = [
+        go.Bar(x=layers, y=[id_means.get(layer, np.nan) for layer in layers], name="ID mean", marker_color=ID_COLOR),
+        go.Bar(x=layers, y=image, name=f"this image at {sweep.strengths[index]:.2f}", marker_color="#D55E00"),
+    ]
+    return figure(bars, f"{method_label(method)}: per-layer {quantity}", 320, barmode="group", yaxis_title=quantity)
