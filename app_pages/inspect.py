@@ -154,7 +154,7 @@ event = st.dataframe(
     selection_mode="single-row",
     column_config={
         "confidence": st.column_config.NumberColumn(format="percent"),
-        **{method_label(m): st.column_config.NumberColumn(format="%.4g") for m in names},
+        **{method_label(m): st.column_config.NumberColumn(format=views.SCORE_FORMAT) for m in names},
     },
 )
 rows = event.selection.rows if event is not None else []

@@ -101,7 +101,7 @@ for title, rows, key in (
         column_config={
             "confidence": st.column_config.NumberColumn(format="percent"),
             # enough significant digits to compare each score with the threshold (GAIA-A's are ~1e-2)
-            **{method_label(m): st.column_config.NumberColumn(format="%.6g") for m in methods},
+            **{method_label(m): st.column_config.NumberColumn(format=views.SCORE_FORMAT) for m in methods},
         },
     )
     views.gallery(loaded, scored, rows, method, limit=12)

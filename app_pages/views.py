@@ -38,6 +38,8 @@ from gaia_core.device import model_device
 from gaia_core.scores import method_label
 
 THUMB = 96  # pixels of a gallery thumbnail's shorter side
+# Scores in every table: enough digits to compare with a threshold (0.0084 vs 0.008397 reads wrong).
+SCORE_FORMAT = "%.6g"
 PROFILE_LABELS = {
     "gaia_z": ("GAIA-Z: non-zero ratio of the gradient per layer", "mean over channels of r_c"),
     "gaia_a": ("GAIA-A: channel-average ratio per layer", "mean over channels of u_c / o"),
@@ -291,11 +293,11 @@ def image_detail(
             key=f"{key}_verdicts",
             column_config={
                 "label": "method",
-                "score": st.column_config.NumberColumn("score", format="%.6g"),
+                "score": st.column_config.NumberColumn("score", format=SCORE_FORMAT),
                 "id_percentile": st.column_config.ProgressColumn(
                     "ID percentile", min_value=0, max_value=100, format="%.1f%%"
                 ),
-                "threshold": st.column_config.NumberColumn(f"{tpr:.0%} TPR threshold", format="%.6g"),
+                "threshold": st.column_config.NumberColumn(f"{tpr:.0%} TPR threshold", format=SCORE_FORMAT),
                 "flagged": st.column_config.CheckboxColumn("flagged as OOD"),
             },
         )

@@ -104,30 +104,27 @@ def session_image(session: int) -> bytes:
     return buffer.getvalue()
 
 
-async def wait_rendered(page, ready: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
-    """Wait until ``ready()`` holds while the app's script is not running and nothing is a
-    loading skeleton (checked every 50 ms)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (
-            await page.locator(IDLE).count() == 1
-            and await page.locator("[data-testid='stSkeleton']").count() == 0
-            and await ready()
-        ):
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"the page was not ready in {timeout_s:.0f} s")
+# Evaluated in the page (one round trip per wait, not per poll): the script is not running, no
+# element is a loading skeleton, and the action's own condition holds.
+_RENDERED = """([condition, argument]) => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (!app || app.dataset.testScriptState !== "notRunning") return false;
+    if (document.querySelector("[data-testid='stSkeleton']")) return false;
+    return new Function("argument", condition)(argument);
+}"""
+# Conditions (JavaScript function bodies of ``argument``).
+HAS_TEXT = "return document.body.innerText.includes(argument);"
+DETAIL_IS_NOT = """const h = [...document.querySelectorAll("h3")].find(e => e.innerText.startsWith("Detail:"));
+    return !!h && h.innerText !== argument;"""
+NO_EXACT_TEXT = """return ![...document.querySelectorAll("[data-testid='stImageCaption'], p, div")]
+    .some(e => e.childElementCount === 0 && e.innerText.trim() === argument);"""
+DETAIL_TEXT = """const h = [...document.querySelectorAll("h3")].find(e => e.innerText.startsWith("Detail:"));
+    return h ? h.innerText : "";"""
 
 
-def has_text(page, text: str) -> Callable[[], Awaitable[bool]]:
-    async def ready() -> bool:
-        return await page.get_by_text(text).count() > 0
-
-    return ready
-
-
-def _detail_heading(page):
-    return page.locator("h3", has_text="Detail:").first
+async def wait_rendered(page, condition: str, argument: str, timeout_s: float) -> None:
+    """Wait until the page has finished rerunning and ``condition`` holds (polled every 100 ms)."""
+    await page.wait_for_function(_RENDERED, arg=[condition, argument], polling=100, timeout=timeout_s * 1000)
 
 
 @dataclass
@@ -152,36 +149,32 @@ async def student(
     context = await browser.new_context(viewport={"width": 1400, "height": 1600})
     page = await context.new_page()
 
-    async def timed(name: str, act: Callable[[], Awaitable[None]], ready: Callable[[], Awaitable[bool]]) -> None:
+    async def timed(name: str, act: Callable[[], Awaitable[None]], condition: str, argument: str) -> None:
         times.last = name
         start, start_cpu = time.monotonic(), cpu() if cpu else 0.0
         await act()
         await asyncio.sleep(0.1)  # let the action reach the server before checking for idle
-        await wait_rendered(page, ready, timeout_s)
+        await wait_rendered(page, condition, argument, timeout_s)
         times.seconds[name] = time.monotonic() - start
         if cpu:
             await asyncio.sleep(0.5)  # what the server still sends after the page looks done
             times.cpu[name] = cpu() - start_cpu
 
     try:
-        await timed("open", lambda: page.goto(f"{url}/inspect"), has_text(page, "Detail:"))
+        await timed("open", lambda: page.goto(f"{url}/inspect"), HAS_TEXT, "Detail:")
         image = {"name": f"student-{session}.png", "mimeType": "image/png", "buffer": session_image(session)}
         uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']").first
-        before = await _detail_heading(page).inner_text()
-
-        async def detail_changed() -> bool:
-            return await _detail_heading(page).inner_text() != before
-
+        before = await page.evaluate(f"() => {{ {DETAIL_TEXT} }}")
         # Uploads are listed first, so the detail turns to the uploaded image once it is scored.
-        await timed("upload", lambda: uploader.set_input_files(image), detail_changed)
-        before = await _detail_heading(page).inner_text()
+        await timed("upload", lambda: uploader.set_input_files(image), DETAIL_IS_NOT, before)
+        before = await page.evaluate(f"() => {{ {DETAIL_TEXT} }}")
 
         async def click_second_row() -> None:
             grid = await page.locator("[data-testid='stDataFrame']").first.bounding_box()
             await page.mouse.click(grid["x"] + 15, grid["y"] + 52 + 35)
 
-        await timed("detail", click_second_row, detail_changed)
-        await timed("open what-if", lambda: page.goto(f"{url}/what_if"), has_text(page, "Flagged as OOD by"))
+        await timed("detail", click_second_row, DETAIL_IS_NOT, before)
+        await timed("open what-if", lambda: page.goto(f"{url}/what_if"), HAS_TEXT, "Flagged as OOD by")
 
         async def move_slider() -> None:
             track = page.locator("[data-testid='stSlider']").first
@@ -189,10 +182,7 @@ async def student(
             box = await track.bounding_box()
             await page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.75)
 
-        async def strength_moved() -> bool:
-            return await page.get_by_text("strength 0.00", exact=True).count() == 0
-
-        await timed("slider", move_slider, strength_moved)
+        await timed("slider", move_slider, NO_EXACT_TEXT, "strength 0.00")
     except Exception as err:  # a failed session is reported with the others, not raised
         times.error = f"{times.last}: {type(err).__name__}: {err}".splitlines()[0]
     finally:

@@ -71,3 +71,21 @@ def test_misflagged_shows_true_labels_and_filters_the_models_own_mistakes(scored
     assert (only[0]["correct"] == False).all() if only else wrong == 0  # noqa: E712
     if only:
         assert len(only[0]) == wrong
+
+
+def test_score_tables_show_six_significant_digits_on_inspect_and_misflagged(scored_app):
+    import json
+
+    inspect = open_page(scored_app, "app_pages/inspect.py")
+    inspect.multiselect(key="inspect_samples").set_value(["digits/0.png", "noise/0.png"])
+    inspect.run()
+    settle(inspect)
+    tables_shown = [
+        inspect.dataframe(key="inspect_table"),
+        misflagged_list(misflagged_at(inspect, 0.95), "mis_id_rows_"),
+    ]
+    for table in tables_shown:
+        config = json.loads(table.proto.columns)
+        score_columns = [c for c in ("GAIA-A", "GAIA-Z", "MSP") if c in config]
+        assert score_columns, config.keys()
+        assert all(config[c]["type_config"]["format"] == "%.6g" for c in score_columns), config
