@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_pages.frame import attempt
 from app_pages.state import choose
+from gaia_core.app_support.samples import DemoSample, demo_samples, with_label
 from gaia_core.app_support.sets import set_title
 from gaia_core.data import PRESETS, SOURCES
 from gaia_core.demo.data import DEMO_SETS
@@ -17,7 +18,28 @@ ALL_METHODS = tuple(available())
 GAIA_METHODS = ("gaia_a", "gaia_z")
 FAMILY_PRESET = {"demo": "demo", "cifar": "cifar10", "imagenet": "imagenet"}
 
-__all__ = ["ALL_METHODS", "GAIA_METHODS", "default_sets", "ensure_data_defaults", "set_options", "set_title"]
+__all__ = [
+    "ALL_METHODS",
+    "GAIA_METHODS",
+    "default_sets",
+    "ensure_data_defaults",
+    "sample_catalog",
+    "sample_title",
+    "set_options",
+    "set_title",
+]
+
+
+@st.cache_resource(show_spinner=False)
+def sample_catalog() -> dict[str, DemoSample]:
+    """The demo's sample PNGs by path, with their names and true labels (read once per server)."""
+    return {sample.path: sample for sample in demo_samples()}
+
+
+def sample_title(path: str) -> str:
+    """What a sample's picker shows: "digits #0 · true label 1" (its file name is not its label)."""
+    sample = sample_catalog()[path]
+    return with_label(sample.name, sample.label)
 
 
 def extra_folders() -> list[str]:

@@ -10,7 +10,7 @@ import streamlit as st
 from app_pages import data_sets, frame, model_picker, scoring, state, views
 from app_pages.layer_percentiles import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
-from gaia_core.app_support.samples import demo_samples, sample_name, source_index, with_label
+from gaia_core.app_support.samples import sample_name, source_index
 from gaia_core.app_support.upload_report import loader_notes, preview
 from gaia_core.data import UploadedImages, image_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
@@ -29,13 +29,7 @@ st.caption(
 )
 
 
-@st.cache_resource(show_spinner=False)
-def sample_catalog():
-    """The demo's sample PNGs by path, with their names and true labels (read once per server)."""
-    return {sample.path: sample for sample in demo_samples()}
-
-
-catalog = sample_catalog()
+catalog = data_sets.sample_catalog()
 samples = list(catalog)
 upload_column, sample_column = st.columns([3, 2])
 upload_column.file_uploader(
@@ -52,7 +46,7 @@ sample_column.multiselect(
     "…or pick samples of the demo's sets",
     samples,
     key="inspect_samples",
-    format_func=lambda path: with_label(catalog[path].name, catalog[path].label),
+    format_func=data_sets.sample_title,
     help="Named by set and position in the set (a file name such as digits/0.png is not the label).",
 )
 

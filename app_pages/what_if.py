@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from app_pages import frame, model_picker, scoring, state
+from app_pages import data_sets, frame, model_picker, scoring, state
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
 from gaia_core.data.transforms import array_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
@@ -29,7 +29,7 @@ st.caption(
     "percentile of the ID reference, so all share one axis; above the dashed line a method flags the image as OOD."
 )
 
-samples = sorted(f"{p.parent.name}/{p.name}" for p in DEMO_SAMPLES_DIR.glob("*/*.png"))
+samples = list(data_sets.sample_catalog())
 
 
 def _sample_pixels(name: str) -> np.ndarray:
@@ -41,7 +41,7 @@ source = st.radio("Start from", ["A sample", "An upload", "A drawing"], horizont
 pixels = None
 if source == "A sample":
     state.choose("whatif_sample", samples, "digits/0.png" if "digits/0.png" in samples else samples[0])
-    name = st.selectbox("Sample", samples, key="whatif_sample")
+    name = st.selectbox("Sample", samples, key="whatif_sample", format_func=data_sets.sample_title)
     pixels = _sample_pixels(name)
 elif source == "An upload":
     upload = st.file_uploader("Upload one image", key="whatif_upload")
@@ -87,7 +87,9 @@ st.caption(f"At strength 1: {PERTURBATIONS[perturbation].at_full_strength}.")
 other = None
 if PERTURBATIONS[perturbation].needs_other:
     state.choose("whatif_other", samples, "textures/0.png" if "textures/0.png" in samples else samples[-1])
-    other = _sample_pixels(st.selectbox("Blend toward", samples, key="whatif_other"))
+    other = _sample_pixels(
+        st.selectbox("Blend toward", samples, key="whatif_other", format_func=data_sets.sample_title)
+    )
 
 reference = scoring.reference(loaded)
 if reference is None:
@@ -156,6 +158,10 @@ if firsts:
     )
 else:
     numbers_column.write("No method flags the image at any strength.")
+if firsts and sweep.all_flag:
+    numbers_column.write("Every method flags it at strength " + ", ".join(f"{s:.2f}" for s in sweep.all_flag) + ".")
+elif firsts:
+    numbers_column.write("At no strength does every method flag it.")
 if sweep.flips:
     numbers_column.write("The prediction flips at strength " + ", ".join(f"{s:.2f}" for s in sweep.flips) + ".")
 

@@ -78,3 +78,16 @@ def test_what_if_scores_an_uploaded_drawing_and_the_slider_moves_the_current_str
     assert not at.exception
     blended = [t for t in _curves(at)["data"] if t.get("mode") == "lines+markers"]
     assert [t["y"] for t in blended] != [t["y"] for t in lines]  # other perturbation, other curves
+
+
+def test_what_if_names_samples_by_set_and_index_with_their_true_label():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    _settle(at)
+    picker = at.selectbox(key="whatif_sample")
+    assert "digits #0 · true label 1" in picker.options  # digits/0.png is a 1
+    assert "letters #1" in picker.options and not any(o.endswith(".png") for o in picker.options)
+    at.selectbox(key="whatif_perturbation").set_value("blend").run()
+    assert "textures #0" in at.selectbox(key="whatif_other").options

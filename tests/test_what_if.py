@@ -84,3 +84,18 @@ def test_the_sweep_depends_on_seed_and_image(demo):
     a, b, c = _sweep(demo, "noise", seed=0), _sweep(demo, "noise", seed=1), _sweep(demo, "noise", image_index=1)
     assert not np.allclose(a.scores["gaia_z"][1:], b.scores["gaia_z"][1:])
     assert not np.allclose(a.scores["gaia_z"], c.scores["gaia_z"])
+
+
+def test_all_flag_lists_exactly_the_strengths_where_every_method_flags(demo):
+    import dataclasses
+
+    sweep = _sweep(demo, "noise")
+    n = len(sweep.strengths)
+    a, b = np.zeros(n, bool), np.zeros(n, bool)
+    a[3:9], b[5:], a[12] = True, True, True
+    known = dataclasses.replace(sweep, flagged={"one": a, "two": b})
+    assert known.all_flag == [float(sweep.strengths[k]) for k in (5, 6, 7, 8, 12)]
+    assert dataclasses.replace(sweep, flagged={"one": a, "two": ~b}).all_flag == [
+        float(s) for s in sweep.strengths[3:5]
+    ]
+    assert dataclasses.replace(sweep, flagged={"one": a & ~a}).all_flag == []

@@ -98,6 +98,12 @@ class Sweep:
     def strengths(self) -> np.ndarray:
         return np.asarray(self.config.strengths, dtype=np.float64)
 
+    @property
+    def all_flag(self) -> list[float]:
+        """Strengths at which every method flags the image (empty when there is none)."""
+        every = np.logical_and.reduce([np.asarray(f, dtype=bool) for f in self.flagged.values()])
+        return [float(s) for s in self.strengths[every]]
+
     def index(self, strength: float) -> int:
         """Position of the swept strength nearest to ``strength``."""
         return int(np.abs(self.strengths - strength).argmin())
