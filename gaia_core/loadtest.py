@@ -213,6 +213,11 @@ class LoadReport:
     cpu_by_action: dict[str, float]
     errors: list[str]
 
+    @property
+    def server_busy(self) -> float:
+        """Server CPU seconds per wall second over the run (1.0 = one core all the time)."""
+        return self.server_cpu_total / self.wall_seconds if self.wall_seconds > 0 else float("nan")
+
     def lines(self) -> list[str]:
         out = [
             f"{self.sessions} session(s), {self.completed} completed, wall {self.wall_seconds:.1f} s; "
@@ -220,6 +225,8 @@ class LoadReport:
             f"server CPU per action: {self.server_cpu_per_action:.3f} s "
             f"({self.server_cpu_total:.2f} s for {self.sessions * len(ACTIONS)} actions)",
             f"latency over all actions: p50 {self.latency_all['p50']:.2f} s, p95 {self.latency_all['p95']:.2f} s",
+            f"the server was busy {self.server_busy:.0%} of one core over the run; the rest of the wait is the "
+            "browsers and whatever else shares the machine",
         ]
         for name, stats in self.latency.items():
             cpu = f", server CPU {self.cpu_by_action[name]:.3f} s" if name in self.cpu_by_action else ""
@@ -299,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(report.lines()), flush=True)
         reports.append(report)
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2))
+        args.json.write_text(json.dumps([{**asdict(r), "server_busy": r.server_busy} for r in reports], indent=2))
     return 0 if all(r.completed == r.sessions for r in reports) else 1
 
 

@@ -62,4 +62,5 @@ def test_one_student_goes_through_every_action_and_the_server_cpu_is_accounted_p
     assert all(cpu > 0 for cpu in report.cpu_by_action.values())
     assert sum(report.cpu_by_action.values()) == pytest.approx(report.server_cpu_total, abs=0.2)
     assert report.server_cpu_per_action == pytest.approx(report.server_cpu_total / len(loadtest.ACTIONS))
+    assert 0 < report.server_busy == pytest.approx(report.server_cpu_total / report.wall_seconds)
     assert "server CPU per action" in "\n".join(report.lines())
