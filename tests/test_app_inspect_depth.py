@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import io
 import json
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+import test_app
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "assets" / "samples"
+from test_app import SAMPLES, assert_clean, image_captions, open_page, settle, texts
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -26,49 +23,14 @@ def _private_score_cache(tmp_path_factory):
         yield
 
 
-def settle(at: AppTest, timeout_s: float = 400) -> AppTest:
-    deadline = time.monotonic() + timeout_s
-    while at.get("progress") and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-    assert not at.get("progress"), "background work did not finish"
-    return at
-
-
 def new_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.run()
+    at = test_app.new_app()
     at.session_state["max_per_set"] = 60  # small sets: the ID reference and the benchmark score fast
     return at
 
 
-def open_page(at: AppTest, path: str) -> AppTest:
-    at.switch_page(path)
-    at.run()
-    return settle(at)
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
 def charts(at: AppTest, key_part: str) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart") if key_part in str(c.proto.id)]
-
-
-def image_captions(at: AppTest) -> str:
-    return "\n".join(caption for image in at.get("image") for caption in image.captions)
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def test_inspect_names_samples_by_set_and_index_with_their_true_label_and_whether_the_model_is_right():

@@ -7,6 +7,7 @@ images behind it. Screenshots go to test-artifacts/ (kept by CI as artifacts).
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -151,6 +152,24 @@ def wait_for_text(page, text: str, timeout_s: float = 180) -> None:
 
 def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def draw_strokes(page, strokes) -> None:
+    """Draw on the page's last canvas with the mouse: each stroke is a list of (x, y) points in
+    fractions of the canvas, drawn pen-down through 10 moves per segment."""
+    canvas = page.locator("canvas").last
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None and box["width"] > 100, "the drawing canvas did not render"
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    for stroke in strokes:
+        page.mouse.move(x0 + stroke[0][0] * w, y0 + stroke[0][1] * h)
+        page.mouse.down()
+        for (ax, ay), (bx, by) in itertools.pairwise(stroke):
+            for t in range(1, 11):
+                page.mouse.move(x0 + (ax + (bx - ax) * t / 10) * w, y0 + (ay + (by - ay) * t / 10) * h)
+        page.mouse.up()
+        time.sleep(0.3)
 
 
 def select_tallest_bar(page, chart) -> None:

@@ -5,15 +5,14 @@ test_browser_report.py and test_report.py (opened offline)."""
 
 from __future__ import annotations
 
-import itertools
 import re
-import time
 
 import pytest
 from test_browser import (  # noqa: F401  (pytest fixtures: app_url, browser, page)
     app_url,
     assert_no_exception,
     browser,
+    draw_strokes,
     open_page,
     page,
     screenshot,
@@ -32,22 +31,6 @@ DRAWINGS = {
 VERDICT = re.compile(r"Flagged as OOD by (\d+) of (\d+) methods")
 
 
-def _draw(tab, strokes) -> None:
-    canvas = tab.locator("canvas").last
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box is not None and box["width"] > 100, "the drawing canvas did not render"
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    for stroke in strokes:
-        tab.mouse.move(x0 + stroke[0][0] * w, y0 + stroke[0][1] * h)
-        tab.mouse.down()
-        for (ax, ay), (bx, by) in itertools.pairwise(stroke):
-            for t in range(1, 11):
-                tab.mouse.move(x0 + (ax + (bx - ax) * t / 10) * w, y0 + (ay + (by - ay) * t / 10) * h)
-        tab.mouse.up()
-        time.sleep(0.3)
-
-
 def _readout(tab) -> tuple[str, int, int]:
     """The prediction metric and the verdict count shown for the current strength."""
     prediction = tab.locator("[data-testid='stMetricValue']").first.inner_text().strip()
@@ -62,7 +45,7 @@ def test_teacher_draws_a_three_then_a_letter_then_a_scribble(page, app_url):  # 
         open_page(page, app_url, "what_if")  # a fresh session: an empty canvas
         page.get_by_text("A drawing").first.click()
         wait_idle(page)
-        _draw(page, strokes)
+        draw_strokes(page, strokes)
         wait_for_text(page, "Flagged as OOD by", timeout_s=300)
         assert_no_exception(page)
         screenshot(page, f"teacher_draw_{name}")

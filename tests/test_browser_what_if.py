@@ -3,13 +3,13 @@ see the curves. Screenshots go to test-artifacts/ (whatif_*.png)."""
 
 from __future__ import annotations
 
-import itertools
 import time
 
 from test_browser import (  # noqa: F401  (pytest fixtures: app_url, browser, page)
     app_url,
     assert_no_exception,
     browser,
+    draw_strokes,
     open_page,
     page,
     screenshot,
@@ -17,25 +17,7 @@ from test_browser import (  # noqa: F401  (pytest fixtures: app_url, browser, pa
     wait_idle,
 )
 
-
-def _draw_a_three(tab) -> None:
-    canvas = tab.locator("canvas").last
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box is not None and box["width"] > 100, "the drawing canvas did not render"
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    strokes = [
-        [(0.3, 0.2), (0.7, 0.2), (0.7, 0.5)],
-        [(0.4, 0.5), (0.7, 0.5), (0.7, 0.8), (0.3, 0.8)],
-    ]
-    for stroke in strokes:
-        tab.mouse.move(x0 + stroke[0][0] * w, y0 + stroke[0][1] * h)
-        tab.mouse.down()
-        for (ax, ay), (bx, by) in itertools.pairwise(stroke):
-            for t in range(1, 11):
-                tab.mouse.move(x0 + (ax + (bx - ax) * t / 10) * w, y0 + (ay + (by - ay) * t / 10) * h)
-        tab.mouse.up()
-        time.sleep(0.3)
+THREE = [[(0.3, 0.2), (0.7, 0.2), (0.7, 0.5)], [(0.4, 0.5), (0.7, 0.5), (0.7, 0.8), (0.3, 0.8)]]
 
 
 def test_draw_on_the_canvas_then_move_the_slider(page, app_url):  # noqa: F811
@@ -43,7 +25,7 @@ def test_draw_on_the_canvas_then_move_the_slider(page, app_url):  # noqa: F811
     assert_no_exception(page)
     page.get_by_text("A drawing").first.click()
     wait_idle(page)
-    _draw_a_three(page)
+    draw_strokes(page, THREE)
     time.sleep(2)
     screenshot(page, "whatif_after_drawing")
     wait_for_text(page, "Flagged as OOD by", timeout_s=300)
