@@ -15,6 +15,7 @@ from gaia_core.cli import main
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 METHODS = ["gaia_z", "msp"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,11 @@ def test_report_holds_the_metrics_one_chart_per_section_and_the_gallery_images(r
     assert div_ids == ["histogram-gaia_z", "histogram-msp", "roc", "layers"]
     # Three sets, most and least abnormal, six each.
     assert len(re.findall(r'<img src="data:image/png;base64,', text)) == 3 * 2 * 6
+    # Named as on the app's pages, by set and position with the true label ("digits:3" reads like a label).
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", text)
+    assert all(
+        re.fullmatch(r"(digits #\d+ · true label \d|letters #\d+|noise #\d+) · [-\d.e]+", c) for c in captions
+    ), captions
     assert text.count("<script type='text/javascript'>") == 1  # plotly.js inlined once
     # No Streamlit theme styles the report: its charts carry the white template (white plot area).
     assert text.count('"plot_bgcolor":"white"') == len(div_ids)
@@ -81,6 +87,8 @@ def test_report_opens_offline_in_chromium_with_every_chart_drawn_and_png_downloa
             assert len(drawn) == 4 and all(n > 0 for n in drawn)
             loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
             assert loaded
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "report_offline.png"), full_page=True)
             roc = page.locator("#roc")
             roc.hover()
             with page.expect_download() as download:

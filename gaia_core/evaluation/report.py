@@ -23,6 +23,7 @@ from plotly.offline import get_plotlyjs
 from gaia_core import charts
 from gaia_core.app_support import tables
 from gaia_core.app_support.images import dataset_inputs, upscale
+from gaia_core.app_support.samples import sample_name, source_index, with_label
 from gaia_core.app_support.tables import AppSupportError
 from gaia_core.charts.style import standalone
 from gaia_core.data.base import ScoreDataset
@@ -106,7 +107,8 @@ def _gallery_html(
                 continue
             cells = []
             for picture, (_, row) in zip(denormalize(x, mean, std), rows.iterrows()):
-                caption = f"{row['sample_id']} · {row[method]:.4g}"
+                name = with_label(sample_name(title, source_index(datasets[title], row["index"])), row["label"])
+                caption = f"{name} · {row[method]:.4g}"
                 cells.append(
                     f'<figure><img src="{_png_data_uri(upscale(picture, options.thumb_side))}" '
                     f'alt="{html.escape(str(row["sample_id"]))}"><figcaption>{html.escape(caption)}</figcaption></figure>'
