@@ -177,7 +177,8 @@ if values is not None:
     per_set_readouts = {t: r.values[readout] for t, r in values.items()}
     readout_show = show_picker("readout_show", ood_titles)
     separation = frame.attempt("Readout AUROC", readout_separation, per_set_readouts, id_title, readout) or {}
-    summary = [s.describe(t) for t, s in separation.items() if s is not None and readout_show in (None, t)]
+    separation = {t: s for t, s in separation.items() if s is not None and readout_show in (None, t)}
+    summary = [s.describe(t) for t, s in separation.items()]
     figure = frame.attempt(
         "Readout chart",
         charts.readout_distribution_figure,
@@ -195,7 +196,11 @@ if values is not None:
             figure, key="readout_chart", on_select="rerun", selection_mode=("points", "box"), config=PNG_EXPORT_CONFIG
         )
         if len(summary) > 1:
-            st.caption("AUROC of ID vs each OOD set on this readout: " + "; ".join(summary) + ".")
+            st.caption(
+                "AUROC of ID vs each OOD set on this readout alone: "
+                + "; ".join(s.short(t) for t, s in separation.items())
+                + "."
+            )
         shown_readouts = {t: per_set_readouts[t] for t in shown_sets(per_set_readouts, id_title, readout_show)}
         chosen = charts.rows_in_selection(
             event.selection.points if event else [],

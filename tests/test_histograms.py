@@ -42,6 +42,7 @@ def test_histograms_start_in_box_selection_over_an_x_range(six_sets):
         assert fig.layout.dragmode == "select"
         assert fig.layout.selectdirection == "h"  # a drag across bars selects them whatever their height
         assert fig.layout.clickmode == "event+select"
+        assert fig.layout.legend.orientation == "v" and fig.layout.legend.x > 1  # right of the plot, off the title
 
 
 def test_id_set_colour_is_used_by_no_ood_set_and_no_ood_set_is_blue(six_sets):
@@ -138,6 +139,7 @@ def test_readout_auroc_of_id_vs_each_ood_set_has_the_known_value_and_direction()
     assert sparsity["noise"].ood_more_concentrated is False
     assert sparsity["blank"] is None
     assert sparsity["letters"].describe("letters") == "letters: AUROC 0.94, OOD more concentrated"
+    assert sparsity["noise"].short("noise") == "noise 0.91 (OOD less concentrated)"
     entropy = readout_separation(values, "digits", "entropy")  # higher entropy = more spread
     assert entropy["letters"].ood_more_concentrated is False
 

@@ -79,8 +79,15 @@ class Separation:
 
     def describe(self, name: str) -> str:
         """``"letters: AUROC 0.83, OOD more concentrated"``."""
-        way = "more" if self.ood_more_concentrated else "less"
-        return f"{name}: AUROC {self.best_auroc:.2f}, OOD {way} concentrated"
+        return f"{name}: AUROC {self.best_auroc:.2f}, OOD {self._way} concentrated"
+
+    def short(self, name: str) -> str:
+        """``"letters 0.83 (OOD more concentrated)"``, for a list of sets after "AUROC"."""
+        return f"{name} {self.best_auroc:.2f} (OOD {self._way} concentrated)"
+
+    @property
+    def _way(self) -> str:
+        return "more" if self.ood_more_concentrated else "less"
 
 
 def readout_separation(values: Mapping[str, np.ndarray], id_name: str, readout: str) -> dict[str, Separation | None]:

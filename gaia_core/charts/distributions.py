@@ -27,6 +27,8 @@ from gaia_core.charts.style import (
 )
 
 _HOVER_IDS = 5  # sample ids listed in a bar's hover text
+# The sets listed top-down right of the plot: a legend above it wraps onto the title on narrow pages.
+_SIDE_LEGEND = {"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top"}
 
 
 def histogram_edges(scores: Mapping[str, np.ndarray], bins: int = 50) -> np.ndarray:
@@ -296,6 +298,7 @@ def score_histogram(
         height,
         xaxis_title=f"{method_label} score ({SCORE_AXIS_NOTE})",
         yaxis_title="probability density",
+        legend=_SIDE_LEGEND,
     )
 
 
@@ -331,7 +334,9 @@ def readout_distribution_figure(
         title += f" ({missing} maps without a readout left out)"
     if note:
         title += f"<br><sup>{note}</sup>"
-    return base_layout(fig, title, height, xaxis_title=readout_label, yaxis_title="probability density")
+    return base_layout(
+        fig, title, height, xaxis_title=readout_label, yaxis_title="probability density", legend=_SIDE_LEGEND
+    )
 
 
 def percentile_of(value: float, id_scores: np.ndarray) -> float:
