@@ -216,7 +216,7 @@ def _turn_page(key: str, step: int) -> None:
 
 def _pager(key: str, page: int, pages: int, first: int, last: int, total: int) -> None:
     """Previous / next buttons around "images first–last of total (page k of n)"."""
-    back, where, forward = st.columns([1, 4, 1], vertical_alignment="center")
+    back, where, forward = st.columns([2, 5, 2], vertical_alignment="center")
     back.button(
         "Previous",
         key=f"{key}_prev",
