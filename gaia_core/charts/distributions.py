@@ -102,8 +102,10 @@ def rows_in_selection(
         points: selected points as Streamlit returns them (``event.selection.points``):
             dicts with ``customdata`` = ``[bin_index, set_name, ...]``, or, without it,
             ``curve_number`` (trace i is the i-th set of ``scores``) and ``x`` (bar centre).
-        scores: the same set name -> (N_set,) values the figure was built from.
-        edges: the figure's bin edges (`histogram_edges` with the same ``bins``).
+            Points of other traces (the ID outline, a threshold marker) are ignored.
+        scores: the set name -> (N_set,) values of the sets the figure draws, in its order
+            (with ``show``, only the sets `shown_sets` returns).
+        edges: the figure's bin edges (`histogram_edges` of every set, with the same ``bins``).
 
     Returns:
         set name -> increasing row indices, only for sets with a selected bar.
