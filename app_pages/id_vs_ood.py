@@ -8,13 +8,29 @@ import streamlit as st
 from app_pages import data_sets, frame, model_picker, scoring, state, views
 from gaia_core import charts
 from gaia_core.app_support import tables
+from gaia_core.app_support.readouts import readout_separation
 from gaia_core.attribution.readout import READOUTS
+from gaia_core.charts.distributions import shown_sets
 from gaia_core.evaluation.report import PNG_EXPORT_CONFIG, report_html
 from gaia_core.scores import method_label
 
 ALL_OOD = "All OOD sets together"
 AVERAGE = "Average over the OOD sets"
 READOUT_BINS = 30
+SHOW_ALL = "all OOD sets"
+SELECT_HINT = (
+    "Drag across bars to see the images behind them (to pick single bars with a click, choose Pan in "
+    "the chart's toolbar first)."
+)
+
+
+def show_picker(key: str, ood_titles: list[str]) -> str | None:
+    """The "Show" control: every OOD set, or one at a time (the ID set is always drawn); returns
+    the OOD set to show alone, or None for all."""
+    state.choose(key, [SHOW_ALL, *ood_titles], SHOW_ALL)
+    picked = st.segmented_control("Show", [SHOW_ALL, *ood_titles], key=key) or SHOW_ALL
+    return None if picked == SHOW_ALL else picked
+
 
 loaded = model_picker.page_model()
 st.title("ID vs OOD")
@@ -99,21 +115,30 @@ st.download_button(
 st.subheader("Score distributions")
 state.choose("hist_method", methods, methods[0])
 method = st.segmented_control("Method", methods, key="hist_method", format_func=method_label) or methods[0]
+show = show_picker("hist_show", ood_titles)
 scores = tables.per_set(sets, method)
 threshold = tables.thresholds_at_tpr(result.id_scores.table, [method])[method]
 figure = charts.score_histogram(
-    scores, id_title, threshold, method_label(method), sample_ids=tables.per_set(sets, "sample_id"), colors=colors
+    scores,
+    id_title,
+    threshold,
+    method_label(method),
+    sample_ids=tables.per_set(sets, "sample_id"),
+    colors=colors,
+    show=show,
 )
 event = st.plotly_chart(
     figure, key="hist_chart", on_select="rerun", selection_mode=("points", "box"), config=PNG_EXPORT_CONFIG
 )
-chosen = charts.rows_in_selection(event.selection.points if event else [], scores, charts.histogram_edges(scores))
+# Bins span every set, shown or not; trace i is the i-th shown set.
+shown_scores = {name: scores[name] for name in shown_sets(scores, id_title, show)}
+chosen = charts.rows_in_selection(event.selection.points if event else [], shown_scores, charts.histogram_edges(scores))
 if chosen:
     picked = tables.selected_rows(scored.table, chosen)
     st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
-    views.gallery(loaded, scored, picked.sort_values(method, ascending=False), method)
+    views.gallery(loaded, scored, picked.sort_values(method, ascending=False), method, key="hist_gallery")
 else:
-    st.caption("Click a bar (or drag a box) to see the images behind it.")
+    st.caption(SELECT_HINT)
 
 st.subheader("ROC curves")
 state.choose("roc_set", [ALL_OOD, *ood_titles], ALL_OOD)
@@ -150,6 +175,10 @@ if values is not None:
         f"{readout_key.max_samples} images per set at most."
     )
     per_set_readouts = {t: r.values[readout] for t, r in values.items()}
+    readout_show = show_picker("readout_show", ood_titles)
+    separation = frame.attempt("Readout AUROC", readout_separation, per_set_readouts, id_title, readout) or {}
+    separation = {t: s for t, s in separation.items() if s is not None and readout_show in (None, t)}
+    summary = [s.describe(t) for t, s in separation.items()]
     figure = frame.attempt(
         "Readout chart",
         charts.readout_distribution_figure,
@@ -159,20 +188,29 @@ if values is not None:
         bins=READOUT_BINS,
         sample_ids={t: r.sample_ids for t, r in values.items()},
         colors=colors,
+        show=readout_show,
+        note=" · ".join(summary) if len(summary) == 1 else None,
     )
     if figure is not None:
         event = st.plotly_chart(
             figure, key="readout_chart", on_select="rerun", selection_mode=("points", "box"), config=PNG_EXPORT_CONFIG
         )
+        if len(summary) > 1:
+            st.caption(
+                "AUROC of ID vs each OOD set on this readout alone: "
+                + "; ".join(s.short(t) for t, s in separation.items())
+                + "."
+            )
+        shown_readouts = {t: per_set_readouts[t] for t in shown_sets(per_set_readouts, id_title, readout_show)}
         chosen = charts.rows_in_selection(
             event.selection.points if event else [],
-            per_set_readouts,
+            shown_readouts,
             charts.histogram_edges(per_set_readouts, READOUT_BINS),
         )
         if chosen:
             ids = {t: [values[t].sample_ids[k] for k in rows] for t, rows in chosen.items()}
             picked = tables.selected_rows(scored.table, ids, column="sample_id")
             st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
-            views.gallery(loaded, scored, picked, None)
+            views.gallery(loaded, scored, picked, None, key="readout_gallery")
         else:
-            st.caption("Click a bar (or drag a box) to see the images behind it.")
+            st.caption(SELECT_HINT)

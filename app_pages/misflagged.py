@@ -104,7 +104,7 @@ for title, rows, key in (
             **{method_label(m): st.column_config.NumberColumn(format=views.SCORE_FORMAT) for m in methods},
         },
     )
-    views.gallery(loaded, scored, rows, method, limit=12)
+    views.gallery(loaded, scored, rows, method, limit=12, key=key.split("_rows_")[0] + "_gallery")
 
 both = pd.concat([id_rows.assign(error=titles[0]), ood_rows.assign(error=titles[1])])
 export = both[["error", *SHOWN, "index", "path", *methods, "sample_id"]]

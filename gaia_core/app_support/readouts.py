@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,8 @@ from gaia_core.attribution import AttributionConfig, attribute
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.data.base import ScoreDataset, evenly_spaced
 from gaia_core.device import model_device
+from gaia_core.errors import GaiaError
+from gaia_core.evaluation.metrics import ood_metrics
 from gaia_core.progress import Progress
 
 
@@ -50,3 +53,71 @@ def attribution_readouts(
     x, ids = dataset_inputs(subset, range(len(subset)))
     maps = attribute(model, x.to(model_device(model)), config, progress=progress).maps
     return Readouts(ids, {name: np.atleast_1d(r.compute(maps)).astype(np.float64) for name, r in READOUTS.items()})
+
+
+# Whether a higher value of each readout means a more concentrated map (entropy: more spread).
+HIGHER_IS_CONCENTRATED = {"sparsity": True, "entropy": False, "top_mass": True}
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How well a readout tells one OOD set from the ID set.
+
+    Attributes:
+        auroc: AUROC with the readout as the OOD score (higher readout = OOD), ID positive as in
+            `gaia_core.evaluation.metrics.ood_metrics`: P(OOD readout > ID readout), ties half.
+        ood_more_concentrated: True when OOD maps tend to be more concentrated than ID maps.
+    """
+
+    auroc: float
+    ood_more_concentrated: bool
+
+    @property
+    def best_auroc(self) -> float:
+        """The AUROC in the readout's better direction, in [0.5, 1]."""
+        return max(self.auroc, 1.0 - self.auroc)
+
+    def describe(self, name: str) -> str:
+        """``"letters: AUROC 0.83, OOD more concentrated"``."""
+        return f"{name}: AUROC {self.best_auroc:.2f}, OOD {self._way} concentrated"
+
+    def short(self, name: str) -> str:
+        """``"letters 0.83 (OOD more concentrated)"``, for a list of sets after "AUROC"."""
+        return f"{name} {self.best_auroc:.2f} (OOD {self._way} concentrated)"
+
+    @property
+    def _way(self) -> str:
+        return "more" if self.ood_more_concentrated else "less"
+
+
+def readout_separation(values: Mapping[str, np.ndarray], id_name: str, readout: str) -> dict[str, Separation | None]:
+    """AUROC of ID against each OOD set on one readout, and which way the OOD maps lean.
+
+    Args:
+        values: set name -> (n_set,) readout per image, NaN for maps without one (left out).
+        id_name: the ID set, a key of ``values``.
+        readout: the readout's name (a key of `HIGHER_IS_CONCENTRATED`).
+
+    Returns:
+        OOD set name -> its `Separation`, or None where a set has no readout at all.
+    """
+    if readout not in HIGHER_IS_CONCENTRATED:
+        raise GaiaError(f"unknown readout {readout!r}; known: {', '.join(HIGHER_IS_CONCENTRATED)}")
+    if id_name not in values:
+        raise GaiaError(f"the ID set {id_name!r} has no readouts")
+
+    def finite(name: str) -> np.ndarray:
+        array = np.asarray(values[name], dtype=np.float64).ravel()
+        return array[np.isfinite(array)]
+
+    id_values, result = finite(id_name), {}
+    for name in values:
+        if name == id_name:
+            continue
+        ood_values = finite(name)
+        if id_values.size == 0 or ood_values.size == 0:
+            result[name] = None
+            continue
+        auroc = ood_metrics(id_values, ood_values)["auroc"]
+        result[name] = Separation(auroc, (auroc > 0.5) == HIGHER_IS_CONCENTRATED[readout])
+    return result

@@ -27,6 +27,8 @@ from gaia_core.charts.style import (
 )
 
 _HOVER_IDS = 5  # sample ids listed in a bar's hover text
+# The sets listed top-down right of the plot: a legend above it wraps onto the title on narrow pages.
+_SIDE_LEGEND = {"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top"}
 
 
 def histogram_edges(scores: Mapping[str, np.ndarray], bins: int = 50) -> np.ndarray:
@@ -100,8 +102,10 @@ def rows_in_selection(
         points: selected points as Streamlit returns them (``event.selection.points``):
             dicts with ``customdata`` = ``[bin_index, set_name, ...]``, or, without it,
             ``curve_number`` (trace i is the i-th set of ``scores``) and ``x`` (bar centre).
-        scores: the same set name -> (N_set,) values the figure was built from.
-        edges: the figure's bin edges (`histogram_edges` with the same ``bins``).
+            Points of other traces (the ID outline, a threshold marker) are ignored.
+        scores: the set name -> (N_set,) values of the sets the figure draws, in its order
+            (with ``show``, only the sets `shown_sets` returns).
+        edges: the figure's bin edges (`histogram_edges` of every set, with the same ``bins``).
 
     Returns:
         set name -> increasing row indices, only for sets with a selected bar.
@@ -125,6 +129,18 @@ def rows_in_selection(
     }
 
 
+def _density(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per-bin counts of one set and its probability density over its finite values.
+
+    Returns:
+        (index (N,) bin of each value or -1, counts (B,), density (B,), number of finite values).
+    """
+    index = bin_indices(values, edges)
+    counts = np.bincount(index[index >= 0], minlength=edges.size - 1)
+    n_finite = int(np.isfinite(values).sum())
+    return index, counts, counts / (max(n_finite, 1) * np.diff(edges)), n_finite
+
+
 def _density_bar(
     values: np.ndarray,
     edges: np.ndarray,
@@ -133,14 +149,11 @@ def _density_bar(
     color: str,
     value_label: str,
     ids: Sequence[str] | None,
+    opacity: float = 0.55,
 ) -> go.Bar:
     """One set's histogram as bars, normalized to a probability density over its finite values."""
-    index = bin_indices(values, edges)
+    index, counts, density, n_finite = _density(values, edges)
     n_bins = edges.size - 1
-    counts = np.bincount(index[index >= 0], minlength=n_bins)
-    widths = np.diff(edges)
-    n_finite = int(np.isfinite(values).sum())
-    density = counts / (max(n_finite, 1) * widths)
     hover = []
     for b in range(n_bins):
         text = (
@@ -156,14 +169,50 @@ def _density_bar(
     return go.Bar(
         x=(edges[:-1] + edges[1:]) / 2,
         y=density,
-        width=widths,
+        width=np.diff(edges),
         name=label,
+        legendgroup=name,
         marker={"color": color, "line": {"width": 0}},
-        opacity=0.55,
+        opacity=opacity,
         customdata=[[b, name, int(counts[b])] for b in range(n_bins)],
         hovertext=hover,
         hovertemplate="%{hovertext}<extra></extra>",
     )
+
+
+def _step_outline(values: np.ndarray, edges: np.ndarray, name: str, color: str) -> go.Scatter:
+    """The outline of one set's density histogram as a step line (drawn over the other sets'
+    bars so it stays visible; a line is never selected, so selections still map to bars).
+
+    The line runs (e_0, 0) -> (e_0, d_0) -> (e_1, d_0) -> ... -> (e_B, d_B-1) -> (e_B, 0).
+    """
+    _, _, density, _ = _density(values, edges)
+    return go.Scatter(
+        x=np.concatenate([edges[:1], edges]),
+        y=np.concatenate([[0.0], density, [0.0]]),
+        mode="lines",
+        line={"color": color, "width": 2.5, "shape": "hv"},
+        name=f"{name} outline",
+        legendgroup=name,
+        showlegend=False,
+        hoverinfo="skip",
+    )
+
+
+def shown_sets(names: Iterable[str], id_name: str | None, show: str | None = None) -> list[str]:
+    """The sets a histogram draws: every set, or the ID set and ``show`` alone.
+
+    Args:
+        names: every set, in order.
+        id_name: the in-distribution set (always drawn).
+        show: one set to draw next to the ID set; None draws them all.
+    """
+    names = list(names)
+    if show is None:
+        return names
+    if show not in names:
+        raise ChartError(f"cannot show {show!r}: the sets are {', '.join(map(repr, names))}")
+    return [n for n in names if n in (id_name, show)]
 
 
 def _overlaid_histogram(
@@ -173,18 +222,36 @@ def _overlaid_histogram(
     sample_ids: Mapping[str, Sequence[str]] | None,
     colors: Mapping[str, str] | None,
     value_label: str,
+    show: str | None = None,
 ) -> go.Figure:
+    """Overlaid density bars of the shown sets on bins shared by all sets, in ``values``' order
+    (trace i is the i-th shown set), then the ID set's outline on top. Drags select a range of
+    bars; the x axis spans exactly the bins."""
     if not values:
         raise ChartError("no sets to draw; pass at least one set name -> values")
     edges = histogram_edges(values, bins)
     palette = resolve_colors(values, id_name, colors)
     fig = go.Figure()
-    for name, array in values.items():
+    for name in shown_sets(values, id_name, show):
+        array = values[name]
         ids = None if sample_ids is None or sample_ids.get(name) is None else list(sample_ids[name])
         if ids is not None and len(ids) != len(array):
             raise ChartError(f"sample_ids[{name!r}] has {len(ids)} ids for {len(array)} values")
-        fig.add_trace(_density_bar(array, edges, name, set_label(name, id_name), palette[name], value_label, ids))
-    fig.update_layout(barmode="overlay", bargap=0, clickmode="event+select")
+        opacity = 0.35 if name == id_name else 0.55
+        label = set_label(name, id_name)
+        fig.add_trace(_density_bar(array, edges, name, label, palette[name], value_label, ids, opacity))
+    if id_name in values:
+        fig.add_trace(_step_outline(values[id_name], edges, id_name, palette[id_name]))
+    # A drag selects every bar in an x range (Streamlit keeps a figure's own dragmode; with a
+    # box tool, Streamlit 1.67 sets clickmode "event", so clicks select only in Pan or Zoom).
+    fig.update_layout(
+        barmode="overlay",
+        bargap=0,
+        clickmode="event+select",
+        dragmode="select",
+        selectdirection="h",
+        xaxis={"range": [float(edges[0]), float(edges[-1])]},
+    )
     return fig
 
 
@@ -198,8 +265,12 @@ def score_histogram(
     colors: Mapping[str, str] | None = None,
     threshold_label: str = "95% TPR threshold",
     height: int = 380,
+    show: str | None = None,
 ) -> go.Figure:
     """Overlaid score histograms of several sets with the OOD threshold drawn.
+
+    The ID set is drawn translucent with a step outline on top, so it stays visible under the
+    OOD sets; bins and the x range span all sets (whichever are shown).
 
     Args:
         scores: set name -> (N_set,) scores, higher = more likely OOD. Trace i is the i-th set.
@@ -212,9 +283,10 @@ def score_histogram(
         colors: optional set name -> colour (see `gaia_core.charts.style.dataset_colors`).
         threshold_label: annotation of the threshold line.
         height: figure height in pixels.
+        show: draw the ID set and this set alone (see `shown_sets`); None draws every set.
     """
     checked = {name: as_values(v, f"scores[{name!r}]") for name, v in scores.items()}
-    fig = _overlaid_histogram(checked, id_name, bins, sample_ids, colors, f"{method_label} score")
+    fig = _overlaid_histogram(checked, id_name, bins, sample_ids, colors, f"{method_label} score", show)
     if threshold is not None:
         fig.add_vline(
             x=float(threshold),
@@ -228,6 +300,7 @@ def score_histogram(
         height,
         xaxis_title=f"{method_label} score ({SCORE_AXIS_NOTE})",
         yaxis_title="probability density",
+        legend=_SIDE_LEGEND,
     )
 
 
@@ -239,6 +312,8 @@ def readout_distribution_figure(
     sample_ids: Mapping[str, Sequence[str]] | None = None,
     colors: Mapping[str, str] | None = None,
     height: int = 340,
+    show: str | None = None,
+    note: str | None = None,
 ) -> go.Figure:
     """ID-vs-OOD distribution of an attribution-concentration readout (sparsity, entropy).
 
@@ -248,17 +323,22 @@ def readout_distribution_figure(
     Args:
         values: set name -> (N_set,) readout per image.
         readout_label: what the readout is, e.g. "Gini sparsity (1 = concentrated)".
-        id_name, bins, sample_ids, colors, height: as in `score_histogram`.
+        id_name, bins, sample_ids, colors, height, show: as in `score_histogram`.
+        note: a second title line, e.g. the AUROC of ID vs each OOD set.
     """
     arrays = {name: np.asarray(v, dtype=np.float64).ravel() for name, v in values.items()}
     if any(np.isinf(a).any() for a in arrays.values()):
         raise ChartError("readout values contain infinite values; only NaN may mark a missing readout")
-    fig = _overlaid_histogram(arrays, id_name, bins, sample_ids, colors, readout_label)
-    missing = sum(int(np.isnan(a).sum()) for a in arrays.values())
+    fig = _overlaid_histogram(arrays, id_name, bins, sample_ids, colors, readout_label, show)
+    missing = sum(int(np.isnan(arrays[n]).sum()) for n in shown_sets(arrays, id_name, show))
     title = f"{readout_label}: ID vs OOD"
     if missing:
         title += f" ({missing} maps without a readout left out)"
-    return base_layout(fig, title, height, xaxis_title=readout_label, yaxis_title="probability density")
+    if note:
+        title += f"<br><sup>{note}</sup>"
+    return base_layout(
+        fig, title, height, xaxis_title=readout_label, yaxis_title="probability density", legend=_SIDE_LEGEND
+    )
 
 
 def percentile_of(value: float, id_scores: np.ndarray) -> float:

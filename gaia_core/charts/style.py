@@ -1,7 +1,8 @@
 """The shared look of every chart: colour-blind-safe colours, method names, base layout.
 
-Colours come from the Okabe-Ito palette. The in-distribution set is always blue; the other
-sets take the remaining colours in the order they are listed. To keep one colour per set
+Colours come from the Okabe-Ito palette. The in-distribution set is always blue and no other
+set is blue-ish (sky blue is left out of `OOD_PALETTE`); the other sets take the remaining
+colours in the order they are listed. To keep one colour per set
 across pages, build the mapping once with `dataset_colors` from the full list of sets and
 pass it to every builder's ``colors`` argument.
 """
@@ -18,7 +19,8 @@ from gaia_core.errors import GaiaError
 
 TEMPLATE = "plotly_white"
 ID_COLOR = "#0072B2"
-OOD_PALETTE = ("#E69F00", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999")
+# Okabe-Ito without its blues (#0072B2 is the ID set's, sky blue #56B4E9 reads as the same hue).
+OOD_PALETTE = ("#E69F00", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#000000", "#999999")
 THRESHOLD_COLOR = "#222222"
 ZERO_COLOR = "#555555"
 # Diverging scale for signed values centred at 0 (blue = negative, red = positive).
