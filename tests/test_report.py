@@ -45,6 +45,8 @@ def test_report_holds_the_metrics_one_chart_per_section_and_the_gallery_images(r
     assert text.count("<script type='text/javascript'>") == 1  # plotly.js inlined once
     # No Streamlit theme styles the report: its charts carry the white template (white plot area).
     assert text.count('"plot_bgcolor":"white"') == len(div_ids)
+    # A drag zooms: a box selection has nothing to show in a file of its own.
+    assert '"dragmode":"select"' not in text
 
 
 def test_report_loads_nothing_from_the_network(report):

@@ -170,5 +170,10 @@ def base_layout(fig: go.Figure, title: str, height: int, **layout) -> go.Figure:
 
 
 def standalone(fig: go.Figure) -> go.Figure:
-    """``fig`` with the white `TEMPLATE` for a page Streamlit's theme does not style (a report)."""
-    return fig.update_layout(template=TEMPLATE)
+    """``fig`` with the white `TEMPLATE` for a page Streamlit's theme does not style (a report).
+
+    A box selection means something only in the app (the images behind the bars); on a page of its
+    own a drag zooms instead.
+    """
+    zoom = {"dragmode": "zoom"} if fig.layout.dragmode == "select" else {}
+    return fig.update_layout(template=TEMPLATE, **zoom)
