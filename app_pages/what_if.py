@@ -15,6 +15,7 @@ from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import method_config
 from gaia_core.safety import load_images
+from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
 from gaia_core.scores import method_label
 from gaia_core.teaching.drawing import drawing_to_demo_pixels
 from gaia_core.teaching.images import picture_to_pixels, pixels_to_uint8
@@ -44,7 +45,7 @@ if source == "A sample":
     name = st.selectbox("Sample", samples, key="whatif_sample", format_func=data_sets.sample_title)
     pixels = _sample_pixels(name)
 elif source == "An upload":
-    upload = st.file_uploader("Upload one image", key="whatif_upload")
+    upload = st.file_uploader("Upload one image", key="whatif_upload", max_upload_size=IMAGE_UPLOAD_MB)
     if upload is not None:
         accepted, rejected = load_images([(upload.name, upload.getvalue())])
         for error in rejected:

@@ -12,8 +12,9 @@ from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from gaia_core.errors import GaiaError
+from gaia_core.safety.uploads import MB, megabytes
 
-MAX_CHECKPOINT_BYTES = 2 * 1024**3
+MAX_CHECKPOINT_BYTES = 2000 * MB
 _HEAD_PREFIXES = ("fc.", "linear.", "classifier", "head.")
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "network")
 
@@ -34,9 +35,7 @@ def read_state_dict(path: str | Path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> 
         raise CheckpointError(f"checkpoint not found: {path}")
     size = path.stat().st_size
     if size > max_bytes:
-        raise CheckpointError(
-            f"checkpoint {path.name} is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit"
-        )
+        raise CheckpointError(f"checkpoint {path.name} is {megabytes(size)}, over the {megabytes(max_bytes)} limit")
     if _looks_like_safetensors(path):
         try:
             state = load_file(str(path))

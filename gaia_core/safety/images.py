@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gaia_core.errors import GaiaError
-from gaia_core.safety.uploads import IMAGE_UPLOAD_MB, MIB
+from gaia_core.safety.uploads import IMAGE_UPLOAD_MB, MB, megabytes
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
 
@@ -29,7 +29,7 @@ class ImageLimits:
     """What an uploaded image may be."""
 
     # Largest file accepted, in bytes (checked before decoding).
-    max_bytes: int = IMAGE_UPLOAD_MB * MIB
+    max_bytes: int = IMAGE_UPLOAD_MB * MB
     # Largest width x height accepted (decompression bombs), checked before decoding pixels.
     max_pixels: int = 40_000_000
     # Formats identified by content; the file name's extension is ignored.
@@ -75,7 +75,7 @@ def load_image_with_notes(
     if not data:
         raise ImageRejected(f"{name}: the file is empty")
     if len(data) > limits.max_bytes:
-        raise ImageRejected(f"{name}: {len(data) / MIB:.1f} MB is over the {limits.max_bytes / MIB:.0f} MB limit")
+        raise ImageRejected(f"{name}: {megabytes(len(data))} is over the {limits.max_bytes / MB:g} MB limit")
     notes: list[str] = []
     try:
         with warnings.catch_warnings():
