@@ -153,3 +153,19 @@ def test_a_layer_lab_rerun_reads_the_per_layer_table_back_instead_of_recomputing
     assert len(calls) == before  # neither the rerun nor a new layer subset recomputes each layer alone
     at.selectbox(key="lab_aggregation").set_value("mean").run()
     assert len(calls) == before + 1 and calls[-1][0] == "mean"  # a new aggregation is a new table
+
+
+def test_before_the_id_reference_is_ready_no_table_shows_a_literal_none(monkeypatch):
+    from app_pages import scoring
+
+    monkeypatch.setattr(scoring, "reference", lambda loaded: None)  # the reference is still computing
+    at = open_page(new_app(), "app_pages/inspect.py")
+    at.multiselect(key="inspect_samples").set_value(["digits/0.png"])
+    at.run()
+    settle(at)
+    assert_clean(at)
+    assert "No ID reference yet (computing…)" in texts(at.caption)
+    for frame in at.dataframe:
+        shown = frame.value.astype(str)
+        assert not shown.isin(["None", "nan", "NaN"]).any().any(), f"{frame.key}:\n{shown}"
+        assert not any("threshold" in str(column) for column in shown.columns), frame.key
