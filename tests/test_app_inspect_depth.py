@@ -9,18 +9,18 @@ import io
 import json
 
 import numpy as np
-import pytest
 import test_app
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-from test_app import SAMPLES, assert_clean, image_captions, open_page, settle, texts
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _private_score_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache")))
-        yield
+from test_app import (  # noqa: F401 (_private_score_cache: this module's own score cache, autouse)
+    SAMPLES,
+    _private_score_cache,
+    assert_clean,
+    image_captions,
+    open_page,
+    settle,
+    texts,
+)
 
 
 def new_app() -> AppTest:
