@@ -56,6 +56,12 @@ def test_the_channel_ranking_table_shows_every_column_at_1400_and_1024_px(page, 
         size = _ranking_overflow(page)
         assert size["scrollWidth"] <= size["clientWidth"] + 1, (width, size)
         page.screenshot(path=str(ARTIFACTS / f"channels_ranking_{width}x{height}.png"))  # the table in view
+        for name, element in (
+            ("top", page.get_by_role("heading", name="Channel abnormality").first),
+            ("scatter", page.locator("[data-testid='stPlotlyChart']").last),
+        ):
+            element.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"channels_{name}_{width}x{height}.png"))
     # The derived columns left out at first are a click away.
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.hover()
