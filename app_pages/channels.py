@@ -1,15 +1,31 @@
 """Channel abnormality: per layer, GAIA's per-channel values for ID against OOD; the layer × channel
-difference; the channels that separate ID from OOD most; one channel's value per image."""
+difference; the channels that separate ID from OOD most; one channel's value per image. Layers
+that get the same gradient (twins: identical values) are shown once, under a merged name."""
 
 import streamlit as st
 
 from app_pages import data_sets, model_picker, scoring, state, views
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
+from gaia_core.scores import method_label
 
 ALL_OOD = "All OOD sets together"
 QUANTITY = {"gaia_z": "GAIA-Z: non-zero ratio r_c", "gaia_a": "GAIA-A: channel average u_c / o"}
 SYMBOL = {"gaia_z": "r_c", "gaia_a": "u_c / o"}
+RANKING_SHOWN = 50
+# Eight readable headers and a merged layer name do not fit 1024 px beside the sidebar: these show,
+# the derived ones (OOD − ID, |AUROC − 0.5|, direction) are a click away under "Show/hide columns".
+RANKING_VISIBLE = ("layer", "channel", "id_mean", "ood_mean", "auroc")
+RANKING_COLUMNS = {  # column -> (label, help)
+    "layer": ("layer", "Tapped layer; twin layers (same gradient, identical values) are merged as 'A = B'."),
+    "channel": ("channel", "Channel index within the layer."),
+    "id_mean": ("ID mean", "The channel's mean value over the ID images."),
+    "ood_mean": ("OOD mean", "The channel's mean value over the OOD images."),
+    "difference": ("OOD − ID", "OOD mean minus ID mean: positive when the channel is higher on OOD images."),
+    "auroc": ("AUROC", "AUROC of this channel's value alone as an OOD score (OOD positive; 0.5 = no separation)."),
+    "separation": ("|AUROC − 0.5|", "How far the channel's AUROC is from chance, either way: the ranking's key."),
+    "direction": ("direction", "Whether the channel is higher or lower on OOD images than on ID images."),
+}
 
 loaded = model_picker.page_model()
 st.title("Channel abnormality")
@@ -48,11 +64,28 @@ per = pick[3].radio(
     format_func={"image": "image (mean over the layer's channels)", "channel": "image and channel (sampled)"}.get,
 )
 
-id_channels = result.id_scores.channels[method]
 ood_sets = ood_titles if ood == ALL_OOD else [ood]
 ood_name = "OOD (all sets)" if ood == ALL_OOD else ood
-ood_channels = channel_values.pooled_channels([result.ood_scores[t].channels[method] for t in ood_sets])
 symbol = SYMBOL[method]
+# Twins from every set and GAIA method scored (the one tapping most layers first, for network order),
+# so they do not change with the picks above.
+twins = channel_values.twin_layers(
+    *(
+        s.channels[m]
+        for m in sorted(gaia, key=lambda m: -len(result.id_scores.channels[m]))
+        for s in [result.id_scores, *result.ood_scores.values()]
+    )
+)
+id_channels = channel_values.merge_twins(result.id_scores.channels[method], twins)
+ood_channels = channel_values.merge_twins(
+    channel_values.pooled_channels([result.ood_scores[t].channels[method] for t in ood_sets]), twins
+)
+if merged := channel_values.twins_present(result.id_scores.channels[method], twins):
+    st.caption(
+        f"Shown once: {', '.join(f'**{channel_values.twin_name(group)}**' for group in merged)}. These "
+        "layers get exactly the same gradient (e.g. a ResNet block's last norm and its shortcut's norm feed "
+        f"one sum), so their {symbol} values are identical; {method_label(method)} still counts both."
+    )
 
 st.plotly_chart(
     charts.layer_distribution_figure(
@@ -80,26 +113,44 @@ st.caption(f"Red: {symbol} higher on OOD images than on ID images; blue: lower. 
 
 st.subheader("Channels that separate ID from OOD most")
 ranking = charts.rank_channels(id_channels, ood_channels)
-left, right = st.columns([3, 2])
-left.plotly_chart(charts.channel_ranking_figure(ranking, top_k=20), key="ch_ranking")
-right.dataframe(
-    ranking.head(50),
+st.plotly_chart(charts.channel_ranking_figure(ranking, top_k=20), key="ch_ranking")
+st.dataframe(  # full width under the chart: its visible columns fit at 1024 px
+    ranking.head(RANKING_SHOWN),
     hide_index=True,
-    height=480,
+    height=420,
     key="ch_ranking_table",
+    column_order=RANKING_VISIBLE,
     column_config={
-        c: st.column_config.NumberColumn(format="%.3f")
-        for c in ("id_mean", "ood_mean", "difference", "auroc", "separation")
+        column: (
+            st.column_config.NumberColumn(label, help=help_text, format="%.3f")
+            if column in ("id_mean", "ood_mean", "difference", "auroc", "separation")
+            else st.column_config.NumberColumn(label, help=help_text)
+            if column == "channel"
+            else st.column_config.TextColumn(label, help=help_text)
+        )
+        for column, (label, help_text) in RANKING_COLUMNS.items()
     },
 )
 
-top = [f"{layer} · {channel}" for layer, channel in zip(ranking["layer"].head(50), ranking["channel"].head(50))]
+st.caption(
+    f"The {RANKING_SHOWN} best, sorted by |AUROC − 0.5| (how far the channel alone is from chance, either way); "
+    "AUROC above 0.5: higher on OOD images. OOD − ID, |AUROC − 0.5| and direction: the table's "
+    "*Show/hide columns* button (top right of the table)."
+)
+
+top = [
+    f"{layer} · {channel}"
+    for layer, channel in zip(ranking["layer"].head(RANKING_SHOWN), ranking["channel"].head(RANKING_SHOWN))
+]
 state.choose("ch_channel", top, top[0])
-chosen = st.selectbox("Channel", top, key="ch_channel", help="The 50 best-separating channels, best first.")
+chosen = st.selectbox(
+    "Channel", top, key="ch_channel", help=f"The {RANKING_SHOWN} best-separating channels, best first."
+)
 layer, channel = chosen.rsplit(" · ", 1)
+source = channel_values.source_layer(layer)  # a merged twin's values are its first layer's
 per_set_values = {
-    id_title: result.id_scores.channels[method][layer][:, int(channel)],
-    **{t: result.ood_scores[t].channels[method][layer][:, int(channel)] for t in ood_sets},
+    id_title: result.id_scores.channels[method][source][:, int(channel)],
+    **{t: result.ood_scores[t].channels[method][source][:, int(channel)] for t in ood_sets},
 }
 event = st.plotly_chart(
     charts.channel_values_figure(
@@ -120,6 +171,9 @@ picked = channel_values.points_to_rows(event.selection.points if event else [], 
 if picked:
     rows = tables.selected_rows(scored.table, picked)
     st.markdown(f"**{len(rows)} selected image(s)**")
-    views.gallery(loaded, scored, rows, method)
+    views.gallery(loaded, scored, rows, method, key="ch_gallery")
 else:
-    st.caption("Select points (click, box or lasso) to see their images.")
+    st.caption(
+        "Drag a box (or a lasso, from the chart's toolbar) round points to see their images; "
+        "in Pan or Zoom, a click picks one point. A double click clears the selection."
+    )

@@ -313,6 +313,12 @@ def test_channel_values_figure_draws_every_image_per_set_with_ids_on_hover():
     assert [list(c) for c in fig.data[1].customdata] == [[0, "row 0"]]
 
 
+def test_channel_values_figure_opens_in_box_selection_so_a_drag_selects_points_not_zooms():
+    fig = charts.channel_values_figure({"digits": np.array([0.1, 0.2]), "noise": np.array([0.9])}, "l1 · c0")
+    assert fig.layout.dragmode == "select"
+    assert fig.layout.clickmode == "event+select"
+
+
 # --- gradients and aggregation -------------------------------------------------------------
 
 

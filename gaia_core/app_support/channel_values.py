@@ -1,5 +1,5 @@
 """Per-channel values of GAIA methods regrouped for the pages: per set, pooled, per layer,
-per image, and the rows behind points selected in a chart."""
+per image, twin layers merged, and the rows behind points selected in a chart."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import numpy as np
 from gaia_core.app_support.tables import AppSupportError
 from gaia_core.evaluation.scoring import DatasetScores
 from gaia_core.scores import method_label
+from gaia_core.teaching.story import SAME_GRADIENT_TOLERANCE
+
+# Joins the names of twin layers in a merged entry, e.g. "layer2.0.bn2 = layer2.0.downsample.1".
+TWIN_JOIN = " = "
 
 
 def channels_per_set(scores: Mapping[str, DatasetScores], method: str) -> dict[str, dict[str, np.ndarray]]:
@@ -92,3 +96,100 @@ def points_to_rows(points: Sequence[Mapping], set_names: Sequence[str]) -> dict[
             continue
         rows.setdefault(set_names[int(curve)], set()).add(int(custom[0]))
     return {name: sorted(found) for name, found in rows.items()}
+
+
+def _equal_values(a: np.ndarray, b: np.ndarray, tolerance: float) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.size == 0:
+        return True
+    scale = max(float(np.abs(a).max()), float(np.abs(b).max()), 1e-30)
+    return float(np.abs(a - b).max()) <= tolerance * scale
+
+
+def twin_layers(
+    *channel_sets: Mapping[str, np.ndarray], tolerance: float = SAME_GRADIENT_TOLERANCE
+) -> list[tuple[str, ...]]:
+    """Groups of layers whose per-channel values are the same on every image: layers that get
+    the same gradient (a ResNet block's last norm and its shortcut's norm, which feed one sum),
+    found from the values themselves (`gaia_core.teaching.story.same_gradient_layers` finds
+    them from the gradients).
+
+    Args:
+        *channel_sets: one or more layer -> (N, C) per-channel values (e.g. ID and OOD sets, or
+            several methods, which may tap different layers); two layers are twins when at least
+            one set holds both and, in every set holding both, their arrays have the same shape and
+            differ by at most ``tolerance`` times their largest absolute value.
+        tolerance: relative tolerance (the one `same_gradient_layers` uses for gradients).
+
+    Returns:
+        groups of two or more twin layers, in the order layers first appear in the sets (network
+        order when the first set holds every layer); a layer is in at most one group.
+    """
+    if not channel_sets:
+        raise AppSupportError("no channel values to compare")
+    layers = list(dict.fromkeys(layer for s in channel_sets for layer in s))
+
+    def twins(a: str, b: str) -> bool:
+        both = [s for s in channel_sets if a in s and b in s]
+        return bool(both) and all(
+            _equal_values(np.asarray(s[a], dtype=np.float64), np.asarray(s[b], dtype=np.float64), tolerance)
+            for s in both
+        )
+
+    groups: list[list[str]] = []
+    grouped: set[str] = set()
+    for i, first in enumerate(layers):
+        if first in grouped:
+            continue
+        group = [first]
+        for other in layers[i + 1 :]:
+            if other not in grouped and twins(first, other):
+                group.append(other)
+        if len(group) > 1:
+            groups.append(group)
+            grouped.update(group)
+    return [tuple(group) for group in groups]
+
+
+def twin_name(group: Sequence[str]) -> str:
+    """The merged entry's name of a group of twin layers, e.g. "layer2.0.bn2 = layer2.0.downsample.1"."""
+    return TWIN_JOIN.join(group)
+
+
+def twins_present(channels: Mapping[str, np.ndarray], groups: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+    """The groups of twin layers that ``channels`` holds two or more layers of, each cut to those
+    layers, in ``channels``' order (the merged entries `merge_twins` makes).
+
+    Args:
+        channels: layer -> (N, C) per-channel values.
+        groups: groups of twin layers (`twin_layers`).
+    """
+    present = [tuple(layer for layer in channels if layer in group) for group in groups]
+    return sorted((g for g in present if len(g) > 1), key=lambda g: list(channels).index(g[0]))
+
+
+def merge_twins(channels: Mapping[str, np.ndarray], groups: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
+    """Layer -> (N, C) values with each group of twin layers shown once.
+
+    Args:
+        channels: layer -> (N, C) per-channel values.
+        groups: groups of twin layers (`twin_layers`); layers of a group missing from
+            ``channels`` are ignored.
+
+    Returns:
+        layer -> (N, C) values in ``channels``' order, where the first layer of each group in
+        `twins_present` is renamed `twin_name` of that group and keeps its values, and the
+        group's other layers are dropped; every other layer is unchanged.
+    """
+    rename, drop = {}, set()
+    for present in twins_present(channels, groups):
+        rename[present[0]] = twin_name(present)
+        drop.update(present[1:])
+    return {rename.get(layer, layer): values for layer, values in channels.items() if layer not in drop}
+
+
+def source_layer(name: str) -> str:
+    """The layer whose values an entry of `merge_twins` holds: the first layer of a merged name,
+    any other name itself."""
+    return name.split(TWIN_JOIN, 1)[0]

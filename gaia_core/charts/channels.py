@@ -269,7 +269,8 @@ def channel_values_figure(
         height: figure height in pixels.
 
     Traces: one box per set, in ``values`` order; each point's ``customdata`` is
-    ``[row index, sample id]`` so a selected point maps back to its row.
+    ``[row index, sample id]`` so a selected point maps back to its row. The figure opens in box
+    selection (a drag selects the points inside the box, it does not zoom).
     """
     if not values:
         raise ChartError("no sets to draw; pass set name -> values")
@@ -295,5 +296,7 @@ def channel_values_figure(
             )
         )
     fig = base_layout(fig, f"{channel_label}: value per image", height, xaxis_title="set", yaxis_title=channel_label)
-    fig.update_layout(showlegend=False, clickmode="event+select")
+    # A drag selects the points in a box (Streamlit keeps a figure's own dragmode; with a box or
+    # lasso tool, Streamlit 1.67 sets clickmode "event", so a click selects only in Pan or Zoom).
+    fig.update_layout(showlegend=False, clickmode="event+select", dragmode="select")
     return fig
