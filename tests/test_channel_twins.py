@@ -28,6 +28,12 @@ def test_twin_layers_finds_layers_with_equal_values_on_every_image():
     assert channel_values.twin_layers(_channels()) == [("layer2.0.bn2", "layer2.0.downsample.1")]
 
 
+def test_layers_whose_values_never_vary_are_not_called_twins():
+    # r_c = 1 on every image at two layers: equal, but no evidence that they share a gradient.
+    ones = np.ones((6, 4))
+    assert channel_values.twin_layers({"layer1.0.bn1": ones, "layer3.1.bn1": ones.copy()}) == []
+
+
 def test_twin_layers_does_not_merge_near_but_unequal_values_or_other_shapes():
     channels = _channels()
     del channels["layer2.0.downsample.1"]

@@ -118,8 +118,9 @@ def twin_layers(
     Args:
         *channel_sets: one or more layer -> (N, C) per-channel values (e.g. ID and OOD sets, or
             several methods, which may tap different layers); two layers are twins when at least
-            one set holds both and, in every set holding both, their arrays have the same shape and
-            differ by at most ``tolerance`` times their largest absolute value.
+            one set holds both, their values vary across images in some set, and, in every set
+            holding both, their arrays have the same shape and differ by at most ``tolerance``
+            times their largest absolute value.
         tolerance: relative tolerance (the one `same_gradient_layers` uses for gradients).
 
     Returns:
@@ -132,7 +133,10 @@ def twin_layers(
 
     def twins(a: str, b: str) -> bool:
         both = [s for s in channel_sets if a in s and b in s]
-        return bool(both) and all(
+        # Two layers whose values never vary (e.g. r_c = 1 on every image) are equal without any
+        # evidence of a shared gradient; they are not merged.
+        varies = any(np.ptp(np.asarray(s[a], dtype=np.float64), axis=0).max(initial=0.0) > 0 for s in both)
+        return varies and all(
             _equal_values(np.asarray(s[a], dtype=np.float64), np.asarray(s[b], dtype=np.float64), tolerance)
             for s in both
         )
