@@ -149,8 +149,8 @@ def test_score_position_labels_sit_on_two_rows_each_pointing_into_the_plot(value
     extends towards the wider side of its line, so neither runs off the plot."""
     fig = charts.score_position_figure(value, np.arange(20, dtype=float), threshold=17.0, method_label="GAIA-A")
     labels = {a.text: a for a in fig.layout.annotations}
-    assert set(labels) == {"95% TPR threshold", "this image"}
-    image, threshold = labels["this image"], labels["95% TPR threshold"]
+    assert set(labels) == {"95% TPR<br>threshold", "this image"}
+    image, threshold = labels["this image"], labels["95% TPR<br>threshold"]
     assert image.y == 1 and threshold.y <= 0.8 and image.yanchor == threshold.yanchor == "top"
     low, high = fig.layout.xaxis.range
     for label in (image, threshold):

@@ -380,8 +380,8 @@ def score_position_figure(
     threshold: float,
     method_label: str,
     bins: int = 40,
-    threshold_label: str = "95% TPR threshold",
-    height: int = 250,
+    threshold_label: str = "95% TPR<br>threshold",
+    height: int = 270,
     natural_range: tuple[float, float] | None = None,
 ) -> go.Figure:
     """One image's score placed on the ID reference distribution.
@@ -421,6 +421,8 @@ def score_position_figure(
     threshold_line = vertical_line(
         float(threshold), THRESHOLD_COLOR, threshold_label, side(float(threshold)), dash="dash", y=0.8
     )
+    for label in (image_line[1], threshold_line[1]):
+        label["font"] = {"size": 11}  # the plot is ~100 px wide three to a row at 1024 px
     verdict = "flagged as OOD" if flagged else "not flagged (ID-like)"
     # One figure from one spec: this chart is drawn per method for every image shown, and plotly's
     # incremental add_vline/update_layout cost ~10x more server CPU than building it at once.
@@ -436,6 +438,6 @@ def score_position_figure(
         annotations=[image_line[1], threshold_line[1]],
         barmode="overlay",
         bargap=0,
-        margin={"l": 60, "r": 20, "t": 80, "b": 40},
+        margin={"l": 48, "r": 16, "t": 80, "b": 40},
         dragmode=False,
     )
