@@ -10,7 +10,14 @@ import plotly.graph_objects as go
 from pandas.io.formats.style import Styler
 from sklearn.metrics import auc, roc_curve
 
-from gaia_core.charts.style import LEGEND_BACKGROUND, ChartError, as_values, base_layout, method_colors
+from gaia_core.charts.style import (
+    LABEL_BACKGROUND,
+    LEGEND_BACKGROUND,
+    ChartError,
+    as_values,
+    base_layout,
+    method_colors,
+)
 from gaia_core.evaluation.metrics import METRICS
 from gaia_core.scores import method_label
 
@@ -82,6 +89,7 @@ def roc_figure(
         line={"color": "#999999", "dash": "dash", "width": 1},
         annotation_text="TPR 95% (FPR95 is read here)",
         annotation_position="bottom right",
+        annotation_bgcolor=LABEL_BACKGROUND,  # curves run through where it is drawn
     )
     fig = base_layout(
         fig,
