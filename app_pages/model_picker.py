@@ -158,12 +158,27 @@ def _model_options() -> list[str]:
 
 
 def _option_label(option: str) -> str:
+    """The short name shown in the sidebar's select (a description there is cut off at 1024 px);
+    `_option_description` says the rest, under the select and in its tooltip."""
     if option == TIMM_OPTION:
-        return "timm — any convolutional architecture from timm (pick below)"
+        return "timm (pick below)"
     if factory.is_factory_name(option):
         labels = {v: k for k, v in (attempt("GAIA_MODEL_FACTORIES", factory.operator_factories) or {}).items()}
-        return f"{labels.get(option, option)} — the operator's own architecture ({option})"
-    return f"{option} — {get_spec(option).description}"
+        return labels.get(option, option)
+    return option
+
+
+def _option_description(option: str) -> str:
+    """What an architecture option is, in full."""
+    if option == TIMM_OPTION:
+        return "Any convolutional architecture from timm (pick it below)."
+    if factory.is_factory_name(option):
+        return f"The operator's own architecture ({option})."
+    return get_spec(option).description
+
+
+def _options_help(options: list[str]) -> str:
+    return "\n".join(f"- **{_option_label(o)}**: {_option_description(o)}" for o in options)
 
 
 def _timm_picker(in_use: str) -> str:
@@ -182,7 +197,10 @@ def sidebar() -> LoadedModel | None:
         st.subheader("Model")
         options = _model_options()
         choose("sb_model", options, TIMM_OPTION if timm_zoo.is_timm_name(in_use.name) else in_use.name)
-        name = st.selectbox("Architecture", options, key="sb_model", format_func=_option_label)
+        name = st.selectbox(
+            "Architecture", options, key="sb_model", format_func=_option_label, help=_options_help(options)
+        )
+        st.caption(_option_description(name))
         if name == TIMM_OPTION:
             name = _timm_picker(in_use.name)
         spec = attempt("Unknown model", get_spec, name) or get_spec("demo")

@@ -78,7 +78,9 @@ if DEMO_SAMPLES_DIR.is_dir():
 
 st.subheader("Pages")
 others = PAGES[1:]
-columns = [column for _ in range(0, len(others), 4) for column in st.columns(4)]
+# Two cards to a row: a page link's label never wraps, and four to a row cut "Channel abnormality" to
+# "Channel abnc" at 1024 px.
+columns = [column for _ in range(0, len(others), 2) for column in st.columns(2)]
 for column, page in zip(columns, others):
     with column.container(border=True):
         st.page_link(page.path, label=f"**{page.title}**")

@@ -13,6 +13,8 @@ from sklearn.metrics import roc_auc_score
 
 from gaia_core import charts
 from gaia_core.charts import ChartError
+from gaia_core.charts.layer_lab import per_layer_figure
+from gaia_core.charts.what_if import layer_profile_bars, percentile_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,13 +143,35 @@ def test_score_position_figure_marks_value_and_threshold_and_states_the_verdict(
     assert "not flagged" in calm.layout.title.text
 
 
-@pytest.mark.parametrize("value", [16.9, 17.1])
-def test_score_position_labels_point_away_from_each_other_so_they_never_overlap(value):
+@pytest.mark.parametrize("value", [-0.5, 16.9, 17.1, 25.0])
+def test_score_position_labels_sit_on_two_rows_each_pointing_into_the_plot(value):
+    """ "95% TPR threshthis image": the labels take different rows, so they never overlap, and each
+    extends towards the wider side of its line, so neither runs off the plot."""
     fig = charts.score_position_figure(value, np.arange(20, dtype=float), threshold=17.0, method_label="GAIA-A")
     labels = {a.text: a for a in fig.layout.annotations}
-    left, right = sorted(labels.values(), key=lambda a: a.x)
-    assert (left.xanchor, right.xanchor) == ("right", "left")  # the lower x's label extends leftwards
-    assert {left.text, right.text} == {"95% TPR threshold", "this image"}
+    assert set(labels) == {"95% TPR<br>threshold", "this image"}
+    image, threshold = labels["this image"], labels["95% TPR<br>threshold"]
+    assert image.y == 1 and threshold.y <= 0.8 and image.yanchor == threshold.yanchor == "top"
+    low, high = fig.layout.xaxis.range
+    for label in (image, threshold):
+        assert low <= label.x <= high
+        assert label.xanchor == ("left" if label.x < (low + high) / 2 else "right")
+        assert label.bgcolor  # readable over the bars
+
+
+def test_score_position_x_range_for_msp_stays_in_its_natural_range():
+    """MSP scores lie in [-1, 0]: the axis must not run to -1.2."""
+    rng = np.random.default_rng(0)
+    id_scores = -rng.uniform(0.6, 1.0, size=500)
+    fig = charts.score_position_figure(-0.9988, id_scores, threshold=-0.87, method_label="MSP")
+    low, high = fig.layout.xaxis.range
+    assert -1.05 <= low <= id_scores.min() and -0.87 < high <= 0.05
+
+
+def test_score_position_x_range_hugs_the_data_and_the_threshold():
+    fig = charts.score_position_figure(30.0, np.arange(20, dtype=float), threshold=17.0, method_label="GAIA-A")
+    low, high = fig.layout.xaxis.range
+    assert -3 < low < 0 and 30 < high < 33
 
 
 # --- ROC and metrics table -----------------------------------------------------------------
@@ -435,3 +459,82 @@ def test_builders_do_not_mutate_their_inputs_and_are_deterministic(scores, chann
 def test_invalid_scores_raise_a_chart_error_that_names_the_set():
     with pytest.raises(ChartError, match="noise"):
         charts.score_histogram({"digits": np.ones(3), "noise": np.array([np.nan])}, "digits", None, "MSP")
+
+
+# --- Layout at 1024 px (issue 14) ------------------------------------------------------------
+
+
+def _legend_under_the_plot(fig) -> bool:
+    legend = fig.layout.legend
+    return legend.yref == "container" and legend.yanchor == "bottom" and legend.y <= 0
+
+
+def _synthetic_sweep(flips):
+    from gaia_core.teaching.sweep import Sweep, SweepConfig
+
+    config = SweepConfig("noise", strengths=(0.0, 0.25, 0.5, 0.75, 1.0))
+    percentiles = {"gaia_a": np.array([50.0, 80, 97, 99, 100]), "msp": np.array([40.0, 60, 96, 98, 99])}
+    return Sweep(
+        config=config,
+        images=np.zeros((5, 1, 2, 2)),
+        scores=percentiles,
+        percentiles=percentiles,
+        thresholds={"gaia_a": 1.0, "msp": 1.0},
+        threshold_percentiles={"gaia_a": 95.0, "msp": 95.0},
+        flagged={m: v > 95 for m, v in percentiles.items()},
+        first_flag={"gaia_a": 0.5, "msp": 0.5},
+        predictions=np.array([1, 1, 3, 8, 8]),
+        confidences=np.array([0.99, 0.9, 0.5, 0.7, 0.9]),
+        flips=flips,
+        layer_profiles={"gaia_z": {"l1": np.arange(5.0), "l2": np.arange(5.0)}},
+    )
+
+
+def test_legends_sit_under_the_plot_not_over_the_title(scores):
+    """At 1024 px a legend above the plot wrapped onto the title."""
+    per_layer = pd.DataFrame(
+        {"layer": ["a", "b"] * 2, "position": [0, 1] * 2, "set": ["noise"] * 2 + ["Average"] * 2}
+        | {"auroc": [0.6, 0.7, 0.6, 0.7], "fpr95": [0.5, 0.4, 0.5, 0.4]}
+    )
+    sweep = _synthetic_sweep([0.5])
+    under = [
+        charts.layer_distribution_figure({"digits": {"l": np.ones(3)}, "noise": {"l": np.zeros(3)}}, "box"),
+        charts.layer_profile_figure({"l": 1.0}, {"l": 0.5}, {"l": (0.2, 0.8)}, "t", "y"),
+        per_layer_figure(per_layer),
+        percentile_curves(sweep),
+        layer_profile_bars(sweep, 0, "gaia_z", {"l1": 0.5, "l2": 0.5}, "r̄"),
+    ]
+    for fig in under:
+        assert _legend_under_the_plot(fig), fig.layout.title.text
+    # The ID vs OOD histograms keep theirs right of the plot, the ROC's stays inside it on a background.
+    histogram = charts.score_histogram(scores, "digits", 0.5, "GAIA-A")
+    assert histogram.layout.legend.x > 1 and histogram.layout.legend.orientation == "v"
+    roc = charts.roc_figure({"gaia_a": charts.roc_points(scores["digits"], scores["noise"])})
+    assert roc.layout.legend.yref == "paper" and 0 < roc.layout.legend.y < 1 and roc.layout.legend.bgcolor
+
+
+def test_mean_labels_of_channel_bars_sit_beside_the_plot_not_under_the_bars():
+    for fig in (charts.zero_ratio_bar(np.array([0.2, 0.4, 0.9])), charts.channel_average_bar(np.array([1.0, 3.0]))):
+        (label,) = [a for a in fig.layout.annotations if "mean" in a.text]
+        assert (label.xref, label.x, label.xanchor) == ("paper", 1, "left")
+        assert fig.layout.margin.r >= 60  # room for it
+
+
+def test_long_titles_of_half_width_charts_are_wrapped():
+    title = "GAIA-A: channel-average ratio per layer"
+    fig = charts.layer_profile_figure({"l": 1.0}, {"l": 0.5}, None, title, "y")
+    assert fig.layout.title.text == "GAIA-A: channel-average ratio<br>per layer"
+    assert charts.style.wrap_title("short<br><sup>a note that is long enough to wrap</sup>") == (
+        "short<br><sup>a note that is long enough to wrap</sup>"
+    )
+
+
+@pytest.mark.parametrize("flips", [[0.5], [0.25, 0.75]])
+def test_what_if_flip_label_appears_once_above_the_plot_and_the_threshold_label_beside_it(flips):
+    fig = percentile_curves(_synthetic_sweep(flips), current=0.25)
+    flip_labels = [a for a in fig.layout.annotations if "prediction flips" in a.text]
+    assert len(flip_labels) == 1
+    (flip,) = flip_labels
+    assert flip.yref == "paper" and flip.y >= 1 and flip.yanchor == "bottom" and flip.bgcolor
+    (threshold,) = [a for a in fig.layout.annotations if "threshold" in a.text]
+    assert (threshold.xref, threshold.x, threshold.xanchor) == ("paper", 1, "left")

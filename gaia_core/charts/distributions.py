@@ -25,6 +25,7 @@ from gaia_core.charts.style import (
     set_label,
     vertical_line,
 )
+from gaia_core.scores import method_label as _method_label
 
 _HOVER_IDS = 5  # sample ids listed in a bar's hover text
 # The sets listed top-down right of the plot: a legend above it wraps onto the title on narrow pages.
@@ -347,16 +348,47 @@ def percentile_of(value: float, id_scores: np.ndarray) -> float:
     return float(100.0 * np.count_nonzero(reference <= float(value)) / reference.size)
 
 
+# Scores with a natural range, by display name: the x axis of `score_position_figure` stays inside it.
+_NATURAL_RANGES = {_method_label("msp"): (-1.0, 0.0), _method_label("gaia_z"): (0.0, 1.0)}
+
+
+def score_axis_range(
+    values: Sequence[float], natural_range: tuple[float, float] | None = None, margin: float = 0.04
+) -> list[float]:
+    """An x range holding ``values`` with ``margin`` of their span on each side, clipped to
+    ``natural_range`` widened by 1% of its width (so a line on its edge still shows).
+
+    Args:
+        values: what must show (the reference's bin edges, the image's score, the threshold).
+        natural_range: (low, high) the score cannot leave, e.g. MSP's (-1, 0); None: unbounded.
+        margin: fraction of the values' span added on each side.
+    """
+    array = as_values(values, "values")
+    low, high = float(array.min()), float(array.max())
+    pad = margin * (high - low) or 0.5
+    low, high = low - pad, high + pad
+    if natural_range is not None:
+        lo, hi = map(float, natural_range)
+        edge = 0.01 * (hi - lo)
+        low, high = max(low, lo - edge), min(high, hi + edge)
+    return [low, high]
+
+
 def score_position_figure(
     value: float,
     id_scores: np.ndarray,
     threshold: float,
     method_label: str,
     bins: int = 40,
-    threshold_label: str = "95% TPR threshold",
-    height: int = 220,
+    threshold_label: str = "95% TPR<br>threshold",
+    height: int = 270,
+    natural_range: tuple[float, float] | None = None,
 ) -> go.Figure:
     """One image's score placed on the ID reference distribution.
+
+    The image's label sits at the top of the plot, the threshold's one row lower, each on the side
+    of its line with more room: they never overlap, whichever line is left. The x axis spans the
+    reference, the image and the threshold with a small margin (`score_axis_range`).
 
     Args:
         value: the image's score (higher = more likely OOD).
@@ -366,6 +398,8 @@ def score_position_figure(
         bins: bins of the reference histogram.
         threshold_label: annotation of the threshold line.
         height: figure height in pixels.
+        natural_range: (low, high) the score cannot leave; by default MSP's (-1, 0) and GAIA-Z's
+            (0, 1) by ``method_label``, none for the others.
     """
     reference = as_values(id_scores, "id_scores")
     value = float(value)
@@ -375,24 +409,35 @@ def score_position_figure(
     flagged = value > float(threshold)
     edges = histogram_edges({"ID reference": reference}, bins)
     bar = _density_bar(reference, edges, "ID reference", "ID reference", ID_COLOR, f"{method_label} score", None)
-    # The labels point away from each other, so they never overlap ("95% TPR threshthis image").
-    image_side, threshold_side = ("right", "left") if flagged else ("left", "right")
-    threshold_line = vertical_line(float(threshold), THRESHOLD_COLOR, threshold_label, threshold_side, dash="dash")
-    image_line = vertical_line(value, "#D55E00" if flagged else "#009E73", "this image", image_side, width=3)
+    natural = natural_range if natural_range is not None else _NATURAL_RANGES.get(method_label)
+    x_range = score_axis_range([edges[0], edges[-1], value, float(threshold)], natural)
+
+    def side(x: float) -> str:  # the label goes where the plot has more room
+        return "right" if x < (x_range[0] + x_range[1]) / 2 else "left"
+
+    # Two rows (the image's label at the top, the threshold's below it): "95% TPR threshthis image"
+    # cannot happen, wherever the two lines fall.
+    image_line = vertical_line(value, "#D55E00" if flagged else "#009E73", "this image", side(value), width=3)
+    threshold_line = vertical_line(
+        float(threshold), THRESHOLD_COLOR, threshold_label, side(float(threshold)), dash="dash", y=0.8
+    )
+    for label in (image_line[1], threshold_line[1]):
+        label["font"] = {"size": 11}  # the plot is ~100 px wide three to a row at 1024 px
     verdict = "flagged as OOD" if flagged else "not flagged (ID-like)"
     # One figure from one spec: this chart is drawn per method for every image shown, and plotly's
     # incremental add_vline/update_layout cost ~10x more server CPU than building it at once.
+    # The title takes three short lines: the chart is drawn three to a row.
     return figure(
         [bar],
-        f"{method_label} = {value:.4g} · {verdict}<br><sup>{percentile:.1f}% of ID scores ≤ it</sup>",
+        f"{method_label} = {value:.4g}<br><sup>{verdict}</sup><br><sup>{percentile:.1f}% of ID scores ≤ it</sup>",
         height,
-        xaxis_title=f"{method_label} score ({SCORE_AXIS_NOTE})",
+        xaxis={"title": {"text": f"{method_label} score"}, "range": x_range},
         yaxis_title="density",
         showlegend=False,
         shapes=[threshold_line[0], image_line[0]],
-        annotations=[threshold_line[1], image_line[1]],
+        annotations=[image_line[1], threshold_line[1]],
         barmode="overlay",
         bargap=0,
-        margin={"l": 60, "r": 20, "t": 62, "b": 40},
+        margin={"l": 48, "r": 16, "t": 80, "b": 40},
         dragmode=False,
     )

@@ -11,11 +11,16 @@ import plotly.graph_objects as go
 
 from gaia_core.charts.style import (
     DIVERGING_SCALE,
+    LABEL_MARGIN,
+    LEGEND_BACKGROUND,
     ZERO_COLOR,
     ChartError,
     as_values,
     base_layout,
+    horizontal_line,
+    margin_label,
     resolve_colors,
+    wrap_title,
 )
 
 _BAR_COLOR = "#0072B2"
@@ -143,27 +148,22 @@ def zero_ratio_bar(ratios: np.ndarray, title: str = "Zero ratio per channel", he
         title: figure title.
         height: figure height in pixels.
 
-    Traces: [the bars]; the mean is a dashed horizontal line (a shape).
+    Traces: [the bars]; the mean is a dashed horizontal line (a shape) labelled beside the plot.
     """
     values = as_values(ratios, "ratios")
     if ((values < 0) | (values > 1)).any():
         raise ChartError("zero ratios must lie in [0, 1]")
     hover = [f"channel {c}<br>{100 * v:.1f}% zeros<br>r_c = {1 - v:.3f}" for c, v in enumerate(values)]
     fig = go.Figure(_channel_bars(values, hover, "zero ratio"))
-    fig.add_hline(
-        y=float(values.mean()),
-        line={"color": "#222222", "dash": "dash"},
-        annotation_text=f"mean {100 * values.mean():.1f}%",
-        annotation_position="top right",
-    )
     fig = base_layout(
         fig,
-        title,
+        wrap_title(title),
         height,
         xaxis_title="channel",
         yaxis_title="zero ratio (fraction of exact zeros)",
         showlegend=False,
         bargap=0.05,
+        **_mean_line(float(values.mean()), f"{100 * values.mean():.1f}%"),
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return fig
@@ -183,18 +183,31 @@ def channel_average_bar(
         y_label: what the values are.
         height: figure height in pixels.
 
-    Traces: [the bars]; the mean is a dashed horizontal line (a shape).
+    Traces: [the bars]; the mean is a dashed horizontal line (a shape) labelled beside the plot.
     """
     array = as_values(values, "values")
     hover = [f"channel {c}<br>{y_label} = {v:.4g}<br>squared {v * v:.4g}" for c, v in enumerate(array)]
     fig = go.Figure(_channel_bars(array, hover, y_label))
-    fig.add_hline(
-        y=float(array.mean()),
-        line={"color": "#222222", "dash": "dash"},
-        annotation_text=f"mean {array.mean():.4g}",
-        annotation_position="top right",
+    return base_layout(
+        fig,
+        wrap_title(title),
+        height,
+        xaxis_title="channel",
+        yaxis_title=y_label,
+        showlegend=False,
+        bargap=0.05,
+        **_mean_line(float(array.mean()), f"{array.mean():.4g}"),
     )
-    return base_layout(fig, title, height, xaxis_title="channel", yaxis_title=y_label, showlegend=False, bargap=0.05)
+
+
+def _mean_line(mean: float, text: str) -> dict:
+    """Layout of a dashed mean line across the bars, labelled in the right margin (under the bars'
+    tops a label cannot be read)."""
+    return {
+        "shapes": [horizontal_line(mean, "#222222", dash="dash", width=2)],
+        "annotations": [margin_label(mean, f"mean<br>{text}")],
+        "margin": {"l": 60, "r": LABEL_MARGIN, "t": 60, "b": 50},
+    }
 
 
 def aggregation_figure(
@@ -260,7 +273,19 @@ def aggregation_figure(
         title or f"How ({value_label})² per channel average into {score_label}",
         height,
         xaxis_title="channel, sorted from largest to smallest",
-        yaxis_title=f"({value_label})² (higher = more likely OOD)",
+        yaxis_title=f"({value_label})²",
     )
-    fig.update_layout(legend={"orientation": "v", "yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.98})
+    # Inside the plot on purpose: the sorted curves fall to the right, leaving its top right empty
+    # (its long names would take several rows under a narrow plot).
+    fig.update_layout(
+        legend={
+            "orientation": "v",
+            "yref": "paper",
+            "yanchor": "top",
+            "y": 0.98,
+            "xanchor": "right",
+            "x": 0.98,
+            "bgcolor": LEGEND_BACKGROUND,
+        }
+    )
     return fig

@@ -41,8 +41,7 @@ def per_layer_figure(table: pd.DataFrame, title: str = "Each layer alone") -> go
                 row=row,
                 col=1,
             )
-    base_layout(fig, title, height=600)
-    fig.update_layout(legend={"y": 1.06})  # above the subplot titles
+    base_layout(fig, title, height=600)  # the sets' legend under the plots, clear of the subplot titles
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
     fig.update_xaxes(tickangle=-45, row=2, col=1)
     return fig

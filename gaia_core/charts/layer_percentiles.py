@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, ChartError, figure, horizontal_line
+from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, ChartError, figure, horizontal_line, wrap_title
 
 _ABNORMAL_COLOR = "#D55E00"
 _NEEDED = {"layer", "position", "value", "id_low", "id_median", "id_high", "percentile"}
@@ -46,7 +46,7 @@ def layer_percentile_figure(
     # No text on the line: it would sit on the bars (the caption beside the chart names the line).
     return figure(
         [bar],
-        title,
+        wrap_title(title),  # drawn two to a row
         height,
         shapes=[horizontal_line(line, THRESHOLD_COLOR, dash="dash", width=1)],
         xaxis={

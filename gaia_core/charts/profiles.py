@@ -15,6 +15,7 @@ from gaia_core.charts.style import (
     figure,
     resolve_colors,
     set_label,
+    wrap_title,
 )
 
 _SAMPLE_COLOR = "#D55E00"
@@ -66,9 +67,9 @@ def layer_profile_figure(
     y_label: str,
     band_label: str = "ID 5–95th percentile",
     sample_label: str = "this image",
-    height: int = 340,
+    height: int = 420,
 ) -> go.Figure:
-    """One image's per-layer value against the ID mean and band.
+    """One image's per-layer value against the ID mean and band (legend under the plot).
 
     Args:
         profile: layer -> the image's value (layers in network order; this sets the x axis).
@@ -139,7 +140,7 @@ def layer_profile_figure(
     )
     return figure(
         traces,
-        title,
+        wrap_title(title),  # drawn two to a row
         height,
         xaxis={"title": {"text": "layer (network order)"}, "type": "category", "tickangle": -45},
         yaxis={"title": {"text": y_label}},

@@ -10,7 +10,14 @@ import plotly.graph_objects as go
 from pandas.io.formats.style import Styler
 from sklearn.metrics import auc, roc_curve
 
-from gaia_core.charts.style import ChartError, as_values, base_layout, method_colors
+from gaia_core.charts.style import (
+    LABEL_BACKGROUND,
+    LEGEND_BACKGROUND,
+    ChartError,
+    as_values,
+    base_layout,
+    method_colors,
+)
 from gaia_core.evaluation.metrics import METRICS
 from gaia_core.scores import method_label
 
@@ -82,6 +89,7 @@ def roc_figure(
         line={"color": "#999999", "dash": "dash", "width": 1},
         annotation_text="TPR 95% (FPR95 is read here)",
         annotation_position="bottom right",
+        annotation_bgcolor=LABEL_BACKGROUND,  # curves run through where it is drawn
     )
     fig = base_layout(
         fig,
@@ -90,7 +98,19 @@ def roc_figure(
         xaxis_title="false-positive rate: OOD accepted as ID",
         yaxis_title="true-positive rate: ID accepted",
     )
-    fig.update_layout(legend={"orientation": "v", "yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.98})
+    # Inside the plot on purpose, bottom right, where good curves leave room (a legend of up to nine
+    # methods under the plot would squeeze it); on a background, so a weak curve through it stays apart.
+    fig.update_layout(
+        legend={
+            "orientation": "v",
+            "yref": "paper",
+            "yanchor": "bottom",
+            "y": 0.02,
+            "xanchor": "right",
+            "x": 0.98,
+            "bgcolor": LEGEND_BACKGROUND,
+        }
+    )
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig

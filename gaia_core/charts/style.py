@@ -9,6 +9,7 @@ pass it to every builder's ``colors`` argument.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -96,12 +97,56 @@ def as_values(values, what: str, allow_empty: bool = False) -> np.ndarray:
     return array
 
 
+# The legend sits under the plot, below the x-axis title: at the bottom of the figure (container
+# coordinates), where plotly reserves its height and lays the axis out above it. A legend above the
+# plot wraps onto the title at 1024 px. Builders that keep theirs elsewhere (the histograms' side
+# legend, the ROC's inside the plot) say so.
+BOTTOM_LEGEND = {
+    "orientation": "h",
+    "xref": "paper",
+    "x": 0.0,
+    "xanchor": "left",
+    "yref": "container",
+    "y": 0.0,
+    "yanchor": "bottom",
+}
+# A legend drawn inside the plot area on purpose: on a translucent background, so the lines under it
+# do not run through its text.
+LEGEND_BACKGROUND = "rgba(255, 255, 255, 0.8)"
+# Labels drawn over data (a threshold's, a marker's) sit on this background to stay readable.
+LABEL_BACKGROUND = "rgba(255, 255, 255, 0.85)"
+
+
+def _title_spec(title: str) -> dict:
+    # At the top of the figure; plotly pushes the plot down when the title needs more lines.
+    return {
+        "text": title,
+        "x": 0.0,
+        "xanchor": "left",
+        "yref": "container",
+        "y": 1.0,
+        "yanchor": "top",
+        "pad": {"t": 12},
+        "automargin": True,
+    }
+
+
+def wrap_title(title: str, width: int = 32) -> str:
+    """``title`` with its first line broken at spaces into lines of at most ``width`` characters:
+    plotly never wraps a title, and one drawn in a half- or third-width column is cut off.
+
+    Lines after the first (``<br>`` onwards, e.g. a ``<sup>`` note) are kept as they are.
+    """
+    first, sep, rest = title.partition("<br>")
+    return "<br>".join(textwrap.wrap(first, width, break_long_words=False) or [first]) + sep + rest
+
+
 def _base_layout_spec(title: str, height: int, **layout) -> dict:
     return {
-        "title": {"text": title, "x": 0.0, "xanchor": "left"},
+        "title": _title_spec(title),
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        "legend": BOTTOM_LEGEND,
         **layout,
     }
 
@@ -117,10 +162,11 @@ def figure(traces: Sequence[Any], title: str, height: int, **layout) -> go.Figur
 
 
 def vertical_line(
-    x: float, color: str, label: str, side: str, dash: str = "solid", width: int = 2
+    x: float, color: str, label: str, side: str, dash: str = "solid", width: int = 2, y: float = 1.0
 ) -> tuple[dict, dict]:
-    """A full-height line at data ``x`` and its label at the top of the plot on ``side`` ("left"
-    or "right") of it: a (shape, annotation) pair for a layout's ``shapes`` and ``annotations``."""
+    """A full-height line at data ``x`` and its label on ``side`` ("left" or "right") of it, its top
+    at paper height ``y`` (1 = the top of the plot), on `LABEL_BACKGROUND`: a (shape, annotation)
+    pair for a layout's ``shapes`` and ``annotations``."""
     shape = {
         "type": "line",
         "xref": "x",
@@ -134,12 +180,13 @@ def vertical_line(
     annotation = {
         "x": x,
         "xref": "x",
-        "y": 1,
+        "y": y,
         "yref": "paper",
         "text": label,
         "showarrow": False,
         "xanchor": "right" if side == "left" else "left",
         "yanchor": "top",
+        "bgcolor": LABEL_BACKGROUND,
     }
     return shape, annotation
 
@@ -177,3 +224,25 @@ def standalone(fig: go.Figure) -> go.Figure:
     """
     zoom = {"dragmode": "zoom"} if fig.layout.dragmode == "select" else {}
     return fig.update_layout(template=TEMPLATE, **zoom)
+
+
+# Right margin that holds a `margin_label` ("mean<br>0.06486").
+LABEL_MARGIN = 72
+
+
+def margin_label(y: float, text: str) -> dict:
+    """A label beside the plot, in its right margin (see `LABEL_MARGIN`), at data height ``y``: for
+    a full-width line's label (a mean, a threshold), which inside the plot would sit on bars or
+    curves. An annotation for a layout's ``annotations``."""
+    return {
+        "x": 1,
+        "xref": "paper",
+        "xanchor": "left",
+        "xshift": 4,
+        "y": y,
+        "yref": "y",
+        "yanchor": "middle",
+        "align": "left",
+        "text": text,
+        "showarrow": False,
+    }

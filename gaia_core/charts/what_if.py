@@ -9,9 +9,12 @@ import plotly.graph_objects as go
 
 from gaia_core.charts.style import (
     ID_COLOR,
+    LABEL_BACKGROUND,
+    LABEL_MARGIN,
     THRESHOLD_COLOR,
     figure,
     horizontal_line,
+    margin_label,
     method_colors,
     vertical_line,
 )
@@ -59,30 +62,47 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
     # Built in one go: this chart is redrawn on every slider move (see `figure`).
     shapes, annotations = _strength_marks(sweep, current, "prediction flips")
     shapes.append(horizontal_line(level, THRESHOLD_COLOR, dash="dash"))
-    annotations.append(
-        {"x": 1, "xref": "paper", "y": level, "yref": "y", "text": "95%-TPR threshold", "showarrow": False}
-        | {"xanchor": "right", "yanchor": "bottom"}
-    )
+    # The threshold's label beside the plot (inside, the curves crowd the top where it is drawn);
+    # the flips' label above the plot: neither can meet the other, a curve or the legend (under the plot).
+    annotations.append(margin_label(level, "95%-TPR<br>threshold"))
     return figure(
         traces,
         title,
-        420,
+        460,
         shapes=shapes,
         annotations=annotations,
         xaxis_title="strength",
         yaxis={"title": {"text": "percentile among ID scores"}, "range": [-2, 102]},
+        margin={"l": 60, "r": LABEL_MARGIN, "t": 80, "b": 50},
     )
 
 
 def _strength_marks(sweep: Sweep, current: float | None, flip_label: str) -> tuple[list[dict], list[dict]]:
-    """Dotted verticals where the prediction flips (labelled ``flip_label`` unless empty) and a
-    grey band at the ``current`` strength."""
+    """Dotted verticals where the prediction flips and a grey band at the ``current`` strength.
+
+    Unless ``flip_label`` is empty, one label (however many flips) names the dotted lines: above the
+    plot, at the first flip, on a background, "(dotted)" added when there are several.
+    """
     shapes, annotations = [], []
     for flip in sweep.flips:
-        shape, annotation = vertical_line(flip, "#999999", flip_label, "right", dash="dot")
-        shapes.append(shape)
-        if flip_label:
-            annotations.append(annotation)
+        shapes.append(vertical_line(flip, "#999999", "", "right", dash="dot")[0])
+    if flip_label and sweep.flips:
+        first = min(sweep.flips)
+        text = flip_label if len(sweep.flips) == 1 else f"{flip_label} (dotted)"
+        middle = (float(sweep.strengths[0]) + float(sweep.strengths[-1])) / 2
+        annotations.append(
+            {
+                "x": first,
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "yanchor": "bottom",
+                "xanchor": "left" if first <= middle else "right",
+                "text": text,
+                "showarrow": False,
+                "bgcolor": LABEL_BACKGROUND,
+            }
+        )
     if current is not None:
         shapes.append(vertical_line(current, "rgba(0,0,0,0.12)", "", "right", width=8)[0])
     return shapes, annotations
@@ -130,4 +150,4 @@ def layer_profile_bars(
         go.Bar(x=layers, y=[id_means.get(layer, np.nan) for layer in layers], name="ID mean", marker_color=ID_COLOR),
         go.Bar(x=layers, y=image, name=f"this image at {sweep.strengths[index]:.2f}", marker_color="#D55E00"),
     ]
-    return figure(bars, f"{method_label(method)}: per-layer {quantity}", 320, barmode="group", yaxis_title=quantity)
+    return figure(bars, f"{method_label(method)}: per-layer {quantity}", 400, barmode="group", yaxis_title=quantity)
