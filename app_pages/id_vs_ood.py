@@ -41,10 +41,10 @@ st.caption(
 )
 
 options = data_sets.set_options(loaded.spec)
-pick_id, pick_ood = st.columns([1, 3])
-pick_id.selectbox("ID set", options, key="id_set", format_func=data_sets.set_title)
+# One row each: side by side, set names were cut ("Handwritten d…") at a projector's 1024 px.
+st.columns(2)[0].selectbox("ID set", options, key="id_set", format_func=data_sets.set_title)
 state.choose("ood_sets", [o for o in options if o != st.session_state["id_set"]], [])
-pick_ood.multiselect(
+st.multiselect(
     "OOD sets", [o for o in options if o != st.session_state["id_set"]], key="ood_sets", format_func=data_sets.set_title
 )
 st.multiselect("Methods", list(data_sets.ALL_METHODS), key="methods", format_func=method_label)

@@ -45,6 +45,13 @@ _CLIPPED_SIDEBAR_NAMES = """() => [...document.querySelectorAll(
   .map(e => `${e.getAttribute('aria-label')}: '${e.value}' needs ${e.scrollWidth} px, has ${e.clientWidth}`)"""
 
 
+# Set names cut short in the main area: a select's text, or a multiselect's chip ("Synthetic t…").
+_CLIPPED_SET_NAMES = """() => [...document.querySelectorAll(
+    '[data-testid=stMain] [data-testid=stSelectbox] input, [data-testid=stMain] [data-testid=stMultiSelect] span[title]')]
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => `'${e.value || e.textContent}' needs ${e.scrollWidth} px, has ${e.clientWidth}`)"""
+
+
 def _overlap(a, b, slack: float = 1.0) -> bool:
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
@@ -117,6 +124,7 @@ def test_legends_labels_and_sidebar_names_stay_readable_on_every_page(browser, a
         page.get_by_role("button", name="Score", exact=True).click()
         wait_for_text(page, "Scored ", timeout_s=300)
         _charts(page, 2)
+        defects += [f"ID vs OOD at {viewport}: {c}" for c in page.evaluate(_CLIPPED_SET_NAMES)]
         defects += _defects(page, f"ID vs OOD at {viewport}")
         _shot(page, f"id_vs_ood_{viewport}")
 
@@ -137,6 +145,7 @@ def test_legends_labels_and_sidebar_names_stay_readable_on_every_page(browser, a
         _shot(page, f"misflagged_{viewport}")
 
         for link, name, charts in (
+            ("Channel abnormality", "channels", 3),
             ("Layer lab", "layer_lab", 1),
             ("How GAIA works", "how_it_works", 6),
             ("What if?", "what_if", 3),
