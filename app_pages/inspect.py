@@ -31,8 +31,10 @@ st.caption(
 
 catalog = data_sets.sample_catalog()
 samples = list(catalog)
-upload_column, sample_column = st.columns([3, 2])
-upload_column.file_uploader(
+# One row each: in a column under 23rem wide Streamlit keeps a multiselect's chips on one line and
+# cuts the rest off (the samples picked were hidden at 1024 and 1400 px).
+upload_area = st.container()  # the uploader, then what it still holds from before
+upload_area.file_uploader(
     "Upload images (PNG, JPEG, GIF, BMP, TIFF, WebP, PPM)",
     accept_multiple_files=True,
     key="inspect_upload",
@@ -42,7 +44,7 @@ upload_column.file_uploader(
     help="Files are checked by content and size; a bad file gets its own message and the others are still used.",
 )
 state.choose("inspect_samples", samples, ["digits/0.png", "letters/1.png"] if loaded.spec.family == "demo" else [])
-sample_column.multiselect(
+st.multiselect(
     "…or pick samples of the demo's sets",
     samples,
     key="inspect_samples",
@@ -82,11 +84,11 @@ if in_uploader:
 uploads = st.session_state.get("inspect_files") or []
 if uploads and not in_uploader:
     decoded = decoded_files(uploads)
-    upload_column.caption(
+    upload_area.caption(
         f"Still inspecting {len(uploads)} uploaded image(s) from before; remove them with "
         "the button or upload new ones."
     )
-    if upload_column.button("Forget uploaded images", key="inspect_forget"):
+    if upload_area.button("Forget uploaded images", key="inspect_forget"):
         st.session_state["inspect_files"] = []
         st.rerun()
 picked = [catalog[path] for path in st.session_state["inspect_samples"]]

@@ -311,12 +311,11 @@ def image_detail(
     verdicts = tables.score_verdicts(
         {m: float(row[m]) for m in methods}, None if reference is None else reference.result.id_scores.table, thresholds
     )
-    picture_column, map_column, table_column = st.columns([1, 1, 3])
+    # Picture, map and verdict side by side, the table under them at full width: beside them its
+    # threshold and flag columns were cut off at a projector's 1024 px.
+    picture_column, map_column, verdict_column = st.columns([1, 1, 1.3])
     with picture_column:
         st.image(images.display_image(x, loaded.spec.mean, loaded.spec.std, 192), caption=name, width="stretch")
-        st.markdown(
-            f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence **{100 * row['confidence']:.1f}%**"
-        )
     with map_column:
         target = target_picker(loaded, int(row["pred"]), key=f"{key}_target")
         result = attribution_maps(loaded, x[None], config, target) if config is not None else None
@@ -337,7 +336,10 @@ def image_detail(
                 key=f"{key}_map_png",
                 icon=":material/download:",
             )
-    with table_column:
+    with verdict_column:
+        st.markdown(
+            f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence **{100 * row['confidence']:.1f}%**"
+        )
         flagged = verdicts["flagged"].dropna()
         if len(flagged):
             st.markdown(
@@ -348,20 +350,20 @@ def image_detail(
         else:
             st.caption("No ID reference yet (computing…): scores are shown without percentiles or thresholds.")
             shown = verdicts[["label", "score"]]
-        st.dataframe(
-            shown,
-            hide_index=True,
-            key=f"{key}_verdicts",
-            column_config={
-                "label": "method",
-                "score": st.column_config.NumberColumn("score", format=SCORE_FORMAT),
-                "id_percentile": st.column_config.ProgressColumn(
-                    "ID percentile", min_value=0, max_value=100, format="%.1f%%"
-                ),
-                "threshold": st.column_config.NumberColumn(f"{tpr:.0%} TPR threshold", format=SCORE_FORMAT),
-                "flagged": st.column_config.CheckboxColumn("flagged as OOD"),
-            },
-        )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key=f"{key}_verdicts",
+        column_config={
+            "label": "method",
+            "score": st.column_config.NumberColumn("score", format=SCORE_FORMAT),
+            "id_percentile": st.column_config.ProgressColumn(
+                "ID percentile", min_value=0, max_value=100, format="%.1f%%"
+            ),
+            "threshold": st.column_config.NumberColumn(f"{tpr:.0%} TPR threshold", format=SCORE_FORMAT),
+            "flagged": st.column_config.CheckboxColumn("flagged as OOD"),
+        },
+    )
     if reference is not None:
         choose("inspect_positions", methods, ["gaia_a", "gaia_z", "msp"])
         picked = st.multiselect(

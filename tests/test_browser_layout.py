@@ -52,6 +52,13 @@ _CLIPPED_SET_NAMES = """() => [...document.querySelectorAll(
   .map(e => `'${e.value || e.textContent}' needs ${e.scrollWidth} px, has ${e.clientWidth}`)"""
 
 
+# Inspect's tables after the first (the list of images, wide by design): the detail's verdict table
+# (method, score, ID percentile, threshold, flagged) must not scroll its threshold and flag out of sight.
+_SCROLLED_DETAIL_TABLES = """() => [...document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller')].slice(1)
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => `a detail table needs ${e.scrollWidth} px, has ${e.clientWidth}`)"""
+
+
 def _overlap(a, b, slack: float = 1.0) -> bool:
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
@@ -132,6 +139,9 @@ def test_legends_labels_and_sidebar_names_stay_readable_on_every_page(browser, a
         wait_for_text(page, "Place on the ID distribution", timeout_s=300)
         _charts(page, 3)
         defects += _defects(page, f"Inspect images at {viewport}")
+        assert page.locator("[data-testid=stDataFrame] .dvn-scroller").count() == 2  # images, verdicts
+        defects += [f"Inspect images at {viewport}: {c}" for c in page.evaluate(_SCROLLED_DETAIL_TABLES)]
+        defects += [f"Inspect images at {viewport}: {c}" for c in page.evaluate(_CLIPPED_SET_NAMES)]
         _shot(page, f"inspect_{viewport}")
 
         _go(page, "Misflagged samples")
