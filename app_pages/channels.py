@@ -9,7 +9,7 @@ from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
 from gaia_core.scores import method_label
 
-ALL_OOD = "All OOD sets together"
+ALL_OOD = "All OOD sets"
 QUANTITY = {"gaia_z": "GAIA-Z: non-zero ratio r_c", "gaia_a": "GAIA-A: channel average u_c / o"}
 SYMBOL = {"gaia_z": "r_c", "gaia_a": "u_c / o"}
 RANKING_SHOWN = 50

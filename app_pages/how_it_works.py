@@ -6,7 +6,7 @@ import torch
 
 from app_pages import data_sets, frame, model_picker, scoring, state, views
 from gaia_core import charts
-from gaia_core.app_support import channel_values, images
+from gaia_core.app_support import channel_values, images, samples
 from gaia_core.device import model_device
 from gaia_core.scores import create, score_many
 from gaia_core.scores.taps import default_gaia_a_layers, norm_layers
@@ -69,9 +69,21 @@ if not layers:
     st.stop()
 layer = st.selectbox("Layer to look at (normalization layers, network order)", layers, key="how_layer")
 
-x_id, id_names = images.dataset_inputs(id_data, [st.session_state["how_id_index"]])
-x_ood, ood_names = images.dataset_inputs(ood_data, [st.session_state["how_ood_index"]])
-labels = (f"ID: {id_names[0]}", f"OOD: {ood_names[0]}")
+x_id, _ = images.dataset_inputs(id_data, [st.session_state["how_id_index"]])
+x_ood, _ = images.dataset_inputs(ood_data, [st.session_state["how_ood_index"]])
+
+
+def _title(data, index: int) -> str:
+    """ "digits #0 · true label 1", as the other pages name images (a sample id reads like a label)."""
+    label = int(data.labels()[index])
+    return samples.with_label(
+        samples.sample_name(data.name, index), label, lambda c: model_picker.class_name(loaded, c)
+    )
+
+
+id_title = _title(id_data, st.session_state["how_id_index"])
+ood_title = _title(ood_data, st.session_state["how_ood_index"])
+labels = (f"ID: {id_title}", f"OOD: {ood_title}")
 inputs = dict(zip(labels, (x_id[0], x_ood[0])))
 
 
@@ -207,5 +219,5 @@ st.header("7 · The same two images through attribution methods")
 config, readout = views.attribution_picker()
 if config is not None:
     views.comparison_grid(
-        loaded, {labels[0]: (x_id, id_names), labels[1]: (x_ood, ood_names)}, config, readout, key="how"
+        loaded, {labels[0]: (x_id, [id_title]), labels[1]: (x_ood, [ood_title])}, config, readout, key="how"
     )

@@ -4,6 +4,7 @@ values already kept for every scored image (no model pass)."""
 import streamlit as st
 
 from app_pages import model_picker, scoring, state
+from gaia_core.app_support.channel_values import twin_layers, twin_name
 from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.evaluation import layer_lab
 from gaia_core.evaluation.layer_lab import AGGREGATION_LABELS, AGGREGATIONS, LayerRecipe, greedy_subset, stages
@@ -42,7 +43,8 @@ if not gaia:
     )
     st.stop()
 
-controls = st.columns([1, 2, 1])
+# Pickers of names get the full width: in narrow columns their names were cut at 1024 px.
+controls = st.columns([1, 1])
 state.choose("lab_method", gaia, gaia[0])
 method = controls[0].radio("Score", gaia, key="lab_method", format_func=method_label)
 id_channels = result.id_scores.channels[method]
@@ -51,18 +53,18 @@ layers = list(id_channels)
 by_stage = stages(layers)
 
 state.choose("lab_aggregation", list(AGGREGATIONS), "mean_square")
-aggregation = controls[2].selectbox(
+aggregation = controls[1].selectbox(
     "Aggregation", list(AGGREGATIONS), key="lab_aggregation", format_func=AGGREGATION_LABELS.get
 )
 k = 16
 if aggregation == "top_k":
     st.session_state.setdefault("lab_k", 16)
-    k = controls[2].number_input("k channels", min_value=1, max_value=4096, key=state.kept("lab_k"))
+    k = controls[1].number_input("k channels", min_value=1, max_value=4096, key=state.kept("lab_k"))
 state.choose("lab_stages", list(by_stage), list(by_stage))
-picked_stages = controls[1].multiselect("Stages", list(by_stage), key="lab_stages")
+picked_stages = st.multiselect("Stages", list(by_stage), key="lab_stages")
 in_stages = [layer for layer in layers if any(layer in by_stage[s] for s in picked_stages)]
 state.choose(f"lab_layers_{method}", in_stages, in_stages)
-chosen = controls[1].multiselect(
+chosen = st.multiselect(
     "Layers (network order)", in_stages, key=f"lab_layers_{method}", help="Pick stages first, then drop single layers."
 )
 if not chosen:
@@ -91,10 +93,18 @@ st.plotly_chart(
     per_layer_figure(per_layer, f"{method_label(method)}: each layer alone, network order"), key="lab_curve"
 )
 best = per_layer[per_layer["set"] != "Average"].sort_values("auroc", ascending=False).groupby("set").head(1)
+twins = twin_layers(id_channels, *ood_channels.values())
+named = {layer: twin_name(group) for group in twins for layer in group}
 st.caption(
     "Best single layer per OOD set (AUROC): "
-    + "; ".join(f"{row.set}: {row.layer} ({100 * row.auroc:.1f}%)" for row in best.itertuples())
+    + "; ".join(f"{row.set}: {named.get(row.layer, row.layer)} ({100 * row.auroc:.1f}%)" for row in best.itertuples())
 )
+if twins:
+    st.caption(
+        f"Twin layers, equal by construction: {'; '.join(twin_name(group) for group in twins)}. Each pair gets "
+        f"exactly the same gradient (a block's last norm and its shortcut's norm feed one sum), so alone they "
+        f"score alike; {method_label(method)} counts both, and a subset with both weighs that layer twice."
+    )
 st.download_button(
     "Per-layer table as CSV", per_layer.to_csv(index=False).encode(), f"layer_lab_{method}_per_layer.csv", "text/csv"
 )

@@ -11,9 +11,10 @@ from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.safety import load_image
 
+# Top to bottom: drawn left to right it was wider than the page at 1024 px and shrunk to unreadable text.
 PIPELINE = """
 digraph gaia {
-  rankdir=LR; bgcolor="transparent";
+  rankdir=TB; bgcolor="transparent"; nodesep=0.6; ranksep=0.35;
   node [shape=box, style="rounded,filled", fillcolor="#eef5fb", color="#0072B2", fontname="Helvetica", fontsize=11];
   edge [color="#555555", fontname="Helvetica", fontsize=10];
   x [label="input image x"];

@@ -20,3 +20,11 @@ def randomize_norm_stats(model: torch.nn.Module, seed: int = 0) -> torch.nn.Modu
 @pytest.fixture(autouse=True)
 def _deterministic_seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def private_score_cache(tmp_path_factory):
+    """A module's own score cache folder (``GAIA_CACHE_DIR``) for the app tests that score."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache")))
+        yield

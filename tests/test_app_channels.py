@@ -12,11 +12,8 @@ from test_app import assert_clean, new_app, open_page, settle, texts
 TWIN = "layer2.0.bn2 = layer2.0.downsample.1"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _private_score_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache_channels")))
-        yield
+# Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
+pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +34,7 @@ def ranking_table(at):
 
 def test_the_ranking_lists_twin_layers_once_under_the_merged_name(channels_app):
     at = channels_app
-    at.selectbox(key="ch_ood").set_value("All OOD sets together")
+    at.selectbox(key="ch_ood").set_value("All OOD sets")
     at.radio(key="ch_method").set_value("gaia_z").run()
     assert_clean(at)
     layers = set(ranking_table(at).value["layer"])

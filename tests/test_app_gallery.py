@@ -3,12 +3,8 @@
 import pytest
 from test_app import assert_clean, image_captions, new_app, open_page, settle, texts
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _private_score_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache_gallery")))
-        yield
+# Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
+pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 def _next_button(at):

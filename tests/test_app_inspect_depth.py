@@ -9,18 +9,20 @@ import io
 import json
 
 import numpy as np
+import pytest
 import test_app
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-from test_app import (  # noqa: F401 (_private_score_cache: this module's own score cache, autouse)
+from test_app import (
     SAMPLES,
-    _private_score_cache,
     assert_clean,
     image_captions,
     open_page,
     settle,
     texts,
 )
+
+pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 def new_app() -> AppTest:
@@ -169,3 +171,12 @@ def test_before_the_id_reference_is_ready_no_table_shows_a_literal_none(monkeypa
         shown = frame.value.astype(str)
         assert not shown.isin(["None", "nan", "NaN"]).any().any(), f"{frame.key}:\n{shown}"
         assert not any("threshold" in str(column) for column in shown.columns), frame.key
+
+
+def test_how_gaia_works_names_its_two_images_by_set_and_index_with_the_true_label():
+    at = open_page(new_app(), "app_pages/how_it_works.py")
+    assert_clean(at)
+    captions = image_captions(at).splitlines()
+    assert "ID: digits #0 · true label 1" in captions  # digits/0 is a 1
+    assert any(c.startswith("OOD: natural #0") for c in captions)
+    assert not any(":0" in c for c in captions)  # no sample id that reads like a label

@@ -8,11 +8,8 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _private_score_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache")))
-        yield
+# Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
+pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 def _settle(at: AppTest) -> AppTest:
@@ -40,6 +37,8 @@ def test_layer_lab_recomputes_metrics_for_a_chosen_subset_and_aggregation():
     yours, paper = table["yours AUROC"], table["paper AUROC"]
     assert (yours == paper).all()  # every layer, mean of squares: the engine's own score
     assert len(at.get("download_button")) == 2
+    captions = " ".join(c.value for c in at.caption)
+    assert "Twin layers, equal by construction: layer2.0.bn2 = layer2.0.downsample.1;" in captions
 
     layers = at.multiselect(key="lab_layers_gaia_z").value
     assert len(layers) > 1

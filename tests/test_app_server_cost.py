@@ -4,7 +4,7 @@ sessions (the ID images' attribution maps) and downloads nobody asked for (PNG e
 from __future__ import annotations
 
 import pytest
-from test_app import SAMPLES, _private_score_cache, new_app, open_page  # noqa: F401  (module fixture)
+from test_app import SAMPLES, new_app, open_page
 
 import app_pages.views as views
 
@@ -30,6 +30,9 @@ def counted(monkeypatch):
     monkeypatch.setattr(views, "grid_png", counting(grid_png))
     monkeypatch.setattr(views, "to_png_bytes", counting(to_png_bytes))
     return calls
+
+
+pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 def test_a_second_student_uploading_an_image_reuses_the_id_maps_and_encodes_no_download(counted):

@@ -5,12 +5,8 @@ from test_app import assert_clean, new_app, open_page, settle, texts
 
 from gaia_core.app_support import tables
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _private_score_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache_ui")))
-        yield
+# Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
+pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 @pytest.fixture(scope="module")

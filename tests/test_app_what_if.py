@@ -15,11 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = "app_pages/what_if.py"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _private_score_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache")))
-        yield
+# Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
+pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 def _settle(at: AppTest, timeout_s: float = 240) -> AppTest:

@@ -150,6 +150,17 @@ def wait_for_text(page, text: str, timeout_s: float = 180) -> None:
     wait_idle(page)
 
 
+def score_on_id_vs_ood(page, app_url: str, per_set: int, timeout_s: float = 180) -> None:
+    """Open ID vs OOD, cap the images per set (sidebar), press Score and wait for the result."""
+    open_page(page, app_url, "id_vs_ood")
+    limit = page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Images per set (at most)")
+    limit.fill(str(per_set))
+    limit.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Score", exact=True).click()
+    wait_for_text(page, "Scored ", timeout_s=timeout_s)
+
+
 def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 

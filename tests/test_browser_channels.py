@@ -14,6 +14,7 @@ from test_browser import (  # noqa: F401 (fixtures, skip mark)
     open_page,
     page,
     pytestmark,
+    score_on_id_vs_ood,
     screenshot,
     wait_for_text,
     wait_idle,
@@ -24,13 +25,7 @@ SIZES = ((1400, 900), (1024, 768))
 
 
 def _score_then_open_channels(page, app_url) -> None:  # noqa: F811
-    open_page(page, app_url, "id_vs_ood")
-    per_set = page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Images per set (at most)")
-    per_set.fill("40")
-    per_set.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Score", exact=True).click()
-    wait_for_text(page, "Scored ")
+    score_on_id_vs_ood(page, app_url, 40)
     page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Channel abnormality").click()
     wait_idle(page)
     page.get_by_role("heading", name="Channel abnormality").first.wait_for(timeout=30_000)

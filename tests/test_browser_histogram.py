@@ -13,6 +13,7 @@ from test_browser import (  # noqa: F401 (fixtures, skip mark)
     open_page,
     page,
     pytestmark,
+    score_on_id_vs_ood,
     screenshot,
     wait_for_text,
     wait_idle,
@@ -37,13 +38,7 @@ def _dragmode(tab) -> str:
 
 
 def test_a_drag_or_a_click_in_pan_on_a_histogram_bar_shows_the_images_behind_it(page, app_url):  # noqa: F811
-    open_page(page, app_url, "id_vs_ood")
-    per_set = page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Images per set (at most)")
-    per_set.fill("40")
-    per_set.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Score", exact=True).click()
-    wait_for_text(page, "Scored ")
+    score_on_id_vs_ood(page, app_url, 40)
     chart = page.locator("[data-testid='stPlotlyChart']").first
     assert _dragmode(page) == "select"
     assert page.get_by_text(GALLERY).count() == 0

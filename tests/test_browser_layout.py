@@ -15,6 +15,7 @@ from test_browser import (  # noqa: F401 (fixtures, skip mark)
     browser,
     open_page,
     pytestmark,
+    score_on_id_vs_ood,
     wait_for_text,
     wait_idle,
 )
@@ -45,7 +46,8 @@ _CLIPPED_SIDEBAR_NAMES = """() => [...document.querySelectorAll(
   .map(e => `${e.getAttribute('aria-label')}: '${e.value}' needs ${e.scrollWidth} px, has ${e.clientWidth}`)"""
 
 
-# Set names cut short in the main area: a select's text, or a multiselect's chip ("Synthetic t…").
+# Names cut short in the main area: a select's text ("All OOD sets toge"), or a multiselect's chip
+# ("Synthetic t…").
 _CLIPPED_SET_NAMES = """() => [...document.querySelectorAll(
     '[data-testid=stMain] [data-testid=stSelectbox] input, [data-testid=stMain] [data-testid=stMultiSelect] span[title]')]
   .filter(e => e.scrollWidth > e.clientWidth + 1)
@@ -57,6 +59,13 @@ _CLIPPED_SET_NAMES = """() => [...document.querySelectorAll(
 _SCROLLED_DETAIL_TABLES = """() => [...document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller')].slice(1)
   .filter(e => e.scrollWidth > e.clientWidth + 1)
   .map(e => `a detail table needs ${e.scrollWidth} px, has ${e.clientWidth}`)"""
+
+
+# Diagrams drawn smaller than their natural size (graphviz: 1 pt = 4/3 px), i.e. with shrunk text.
+_SHRUNK_DIAGRAMS = """() => [...document.querySelectorAll('[data-testid=stGraphVizChart] svg')]
+  .map(s => s.getBoundingClientRect().width / (s.viewBox.baseVal.width * 4 / 3))
+  .filter(scale => scale < 0.9)
+  .map(scale => `a diagram drawn at ${Math.round(100 * scale)}% of its size`)"""
 
 
 def _overlap(a, b, slack: float = 1.0) -> bool:
@@ -121,15 +130,11 @@ def test_legends_labels_and_sidebar_names_stay_readable_on_every_page(browser, a
         clipped = page.evaluate(_CLIPPED_SIDEBAR_NAMES)
         assert page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] input").count() >= 1
         defects += [f"sidebar at {viewport}: {c}" for c in clipped]
+        assert page.locator("[data-testid=stGraphVizChart] svg").count() == 1
+        defects += [f"Overview at {viewport}: {c}" for c in page.evaluate(_SHRUNK_DIAGRAMS)]
         _shot(page, f"overview_{viewport}")
 
-        open_page(page, app_url, "id_vs_ood")
-        per_set = page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Images per set (at most)")
-        per_set.fill("40")
-        per_set.press("Enter")
-        wait_idle(page)
-        page.get_by_role("button", name="Score", exact=True).click()
-        wait_for_text(page, "Scored ", timeout_s=300)
+        score_on_id_vs_ood(page, app_url, 40, timeout_s=300)
         _charts(page, 2)
         defects += [f"ID vs OOD at {viewport}: {c}" for c in page.evaluate(_CLIPPED_SET_NAMES)]
         defects += _defects(page, f"ID vs OOD at {viewport}")
@@ -163,6 +168,7 @@ def test_legends_labels_and_sidebar_names_stay_readable_on_every_page(browser, a
             _go(page, link)
             _charts(page, charts)
             defects += _defects(page, f"{link} at {viewport}")
+            defects += [f"{link} at {viewport}: {c}" for c in page.evaluate(_CLIPPED_SET_NAMES)]
             _shot(page, f"{name}_{viewport}")
         assert_no_exception(page)
     finally:

@@ -10,6 +10,7 @@ from test_browser import (  # noqa: F401  (fixtures used by name)
     browser,
     open_page,
     page,
+    score_on_id_vs_ood,
     wait_for_text,
     wait_idle,
 )
@@ -18,13 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_download_report_button_writes_the_html_report_and_camera_saves_a_png(page, app_url, tmp_path):  # noqa: F811
-    open_page(page, app_url, "id_vs_ood")
-    limit = page.locator("[data-testid='stSidebar']").get_by_role("spinbutton", name="Images per set (at most)")
-    limit.fill("20")
-    limit.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Score", exact=True).click()
-    wait_for_text(page, "Scored ", timeout_s=420)
+    score_on_id_vs_ood(page, app_url, 20, timeout_s=420)
     with page.expect_download(timeout=120_000) as download:
         page.get_by_role("button", name="Download report").click()
     saved = tmp_path / download.value.suggested_filename
