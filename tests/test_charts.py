@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from gaia_core import charts
 from gaia_core.charts import ChartError
 from gaia_core.charts.layer_lab import per_layer_figure
-from gaia_core.charts.what_if import layer_profile_bars, percentile_curves
+from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -538,3 +538,11 @@ def test_what_if_flip_label_appears_once_above_the_plot_and_the_threshold_label_
     assert flip.yref == "paper" and flip.y >= 1 and flip.yanchor == "bottom" and flip.bgcolor
     (threshold,) = [a for a in fig.layout.annotations if "threshold" in a.text]
     assert (threshold.xref, threshold.x, threshold.xanchor) == ("paper", 1, "left")
+
+
+def test_what_if_prediction_curve_names_each_class_where_it_starts_and_every_class_on_hover():
+    fig = prediction_curve(_synthetic_sweep([0.5, 0.75]))  # predictions 1, 1, 3, 8, 8
+    assert [(a.x, a.text) for a in fig.layout.annotations] == [(0.0, "<b>1</b>"), (0.5, "<b>3</b>"), (0.75, "<b>8</b>")]
+    assert all(a.bgcolor for a in fig.layout.annotations)  # readable over the dotted flip lines
+    (curve,) = fig.data
+    assert list(curve.customdata) == ["1", "1", "3", "8", "8"] and "%{customdata}" in curve.hovertemplate

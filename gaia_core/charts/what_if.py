@@ -109,24 +109,42 @@ def _strength_marks(sweep: Sweep, current: float | None, flip_label: str) -> tup
 
 
 def prediction_curve(sweep: Sweep, class_name: Callable[[int], str] = str, current: float | None = None) -> go.Figure:
-    """Confidence of the predicted class against strength, each point labelled with its class."""
+    """Confidence of the predicted class against strength; a class is named where it starts (the
+    first strength and each flip), on a background, and every point names it on hover."""
     labels = [class_name(int(p)) for p in sweep.predictions]
     curve = go.Scatter(
         x=sweep.strengths,
         y=sweep.confidences,
-        mode="lines+markers+text",
-        text=labels,
-        textposition="top center",
+        mode="lines+markers",
+        customdata=labels,
         line={"color": ID_COLOR},
-        hovertemplate="strength %{x:.2f}<br>predicted %{text}<br>confidence %{y:.1%}<extra></extra>",
+        hovertemplate="strength %{x:.2f}<br>predicted %{customdata}<br>confidence %{y:.1%}<extra></extra>",
         name="prediction",
     )
+    # A label on every point ran into its neighbours and the dotted flip lines.
+    starts = [
+        {
+            "x": float(x),
+            "y": float(y),
+            "text": f"<b>{label}</b>",
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "xshift": 5,
+            "yshift": 3,
+            "bgcolor": LABEL_BACKGROUND,
+            "font": {"size": 13, "color": "#222222"},
+        }
+        for k, (x, y, label) in enumerate(zip(sweep.strengths, sweep.confidences, labels))
+        if k == 0 or label != labels[k - 1]
+    ]
     shapes, _ = _strength_marks(sweep, current, "")
     return figure(
         [curve],
         "Prediction and confidence",
         300,
         shapes=shapes,
+        annotations=starts,
         xaxis_title="strength",
         yaxis={"title": {"text": "confidence"}, "range": [0, 1.12], "tickformat": ".0%"},
     )
