@@ -69,15 +69,19 @@ def png_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def scored_app() -> AppTest:
-    """One session that scored digits against every demo OOD set on the ID vs OOD page."""
+def scored_session(timeout_s: float = 560) -> AppTest:
+    """A new session that scored digits against every demo OOD set on the ID vs OOD page."""
     at = open_page(new_app(), "app_pages/id_vs_ood.py")
     at.button(key="score_button").click()
     at.run()
-    settle(at)
+    settle(at, timeout_s=timeout_s)
     assert "Scored" in texts(at.success)
     return at
+
+
+@pytest.fixture(scope="module")
+def scored_app() -> AppTest:
+    return scored_session()
 
 
 @pytest.mark.parametrize("path,title", [(p.path, p.title) for p in PAGES])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app import assert_clean, new_app, open_page, settle, texts
+from test_app import assert_clean, open_page, scored_session, texts
 
 TWIN = "layer2.0.bn2 = layer2.0.downsample.1"
 
@@ -18,12 +18,7 @@ pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 @pytest.fixture(scope="module")
 def channels_app():
-    at = open_page(new_app(), "app_pages/id_vs_ood.py")
-    at.button(key="score_button").click()
-    at.run()
-    settle(at, timeout_s=560)
-    assert "Scored" in texts(at.success)
-    at = open_page(at, "app_pages/channels.py")
+    at = open_page(scored_session(), "app_pages/channels.py")
     assert_clean(at)
     return at
 

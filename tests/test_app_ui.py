@@ -1,7 +1,7 @@
 """AppTest checks that what a page shows agrees with the controls beside it (issue 14)."""
 
 import pytest
-from test_app import assert_clean, new_app, open_page, settle, texts
+from test_app import assert_clean, open_page, scored_session, settle, texts
 
 from gaia_core.app_support import tables
 
@@ -11,12 +11,7 @@ pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 @pytest.fixture(scope="module")
 def scored_app():
-    at = open_page(new_app(), "app_pages/id_vs_ood.py")
-    at.button(key="score_button").click()
-    at.run()
-    settle(at, timeout_s=560)
-    assert "Scored" in texts(at.success)
-    return at
+    return scored_session()
 
 
 def misflagged_at(at, tpr: float):
