@@ -12,12 +12,12 @@ import plotly.graph_objects as go
 from gaia_core.charts.style import (
     DIVERGING_SCALE,
     LABEL_MARGIN,
-    LEGEND_BACKGROUND,
     ZERO_COLOR,
     ChartError,
     as_values,
     base_layout,
     horizontal_line,
+    inside_legend,
     margin_label,
     resolve_colors,
     wrap_title,
@@ -277,15 +277,5 @@ def aggregation_figure(
     )
     # Inside the plot on purpose: the sorted curves fall to the right, leaving its top right empty
     # (its long names would take several rows under a narrow plot).
-    fig.update_layout(
-        legend={
-            "orientation": "v",
-            "yref": "paper",
-            "yanchor": "top",
-            "y": 0.98,
-            "xanchor": "right",
-            "x": 0.98,
-            "bgcolor": LEGEND_BACKGROUND,
-        }
-    )
+    fig.update_layout(legend=inside_legend("top right"))
     return fig

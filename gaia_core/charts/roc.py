@@ -12,10 +12,10 @@ from sklearn.metrics import auc, roc_curve
 
 from gaia_core.charts.style import (
     LABEL_BACKGROUND,
-    LEGEND_BACKGROUND,
     ChartError,
     as_values,
     base_layout,
+    inside_legend,
     method_colors,
 )
 from gaia_core.evaluation.metrics import METRICS
@@ -100,17 +100,7 @@ def roc_figure(
     )
     # Inside the plot on purpose, bottom right, where good curves leave room (a legend of up to nine
     # methods under the plot would squeeze it); on a background, so a weak curve through it stays apart.
-    fig.update_layout(
-        legend={
-            "orientation": "v",
-            "yref": "paper",
-            "yanchor": "bottom",
-            "y": 0.02,
-            "xanchor": "right",
-            "x": 0.98,
-            "bgcolor": LEGEND_BACKGROUND,
-        }
-    )
+    fig.update_layout(legend=inside_legend("bottom right"))
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig

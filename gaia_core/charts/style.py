@@ -113,6 +113,23 @@ BOTTOM_LEGEND = {
 # A legend drawn inside the plot area on purpose: on a translucent background, so the lines under it
 # do not run through its text.
 LEGEND_BACKGROUND = "rgba(255, 255, 255, 0.8)"
+
+
+def inside_legend(corner: str) -> dict:
+    """A vertical legend inside the plot at its ``"top right"`` or ``"bottom right"`` corner, on
+    `LEGEND_BACKGROUND`: for charts whose curves leave that corner empty."""
+    top = corner == "top right"
+    return {
+        "orientation": "v",
+        "yref": "paper",
+        "yanchor": "top" if top else "bottom",
+        "y": 0.98 if top else 0.02,
+        "xanchor": "right",
+        "x": 0.98,
+        "bgcolor": LEGEND_BACKGROUND,
+    }
+
+
 # Labels drawn over data (a threshold's, a marker's) sit on this background to stay readable.
 LABEL_BACKGROUND = "rgba(255, 255, 255, 0.85)"
 
