@@ -16,15 +16,33 @@ RANKING_SHOWN = 50
 # Eight readable headers and a merged layer name do not fit 1024 px beside the sidebar: these show,
 # the derived ones (OOD − ID, |AUROC − 0.5|, direction) are a click away under "Show/hide columns".
 RANKING_VISIBLE = ("layer", "channel", "id_mean", "ood_mean", "auroc")
-RANKING_COLUMNS = {  # column -> (label, help)
-    "layer": ("layer", "Tapped layer; twin layers (same gradient, identical values) are merged as 'A = B'."),
-    "channel": ("channel", "Channel index within the layer."),
-    "id_mean": ("ID mean", "The channel's mean value over the ID images."),
-    "ood_mean": ("OOD mean", "The channel's mean value over the OOD images."),
-    "difference": ("OOD − ID", "OOD mean minus ID mean: positive when the channel is higher on OOD images."),
-    "auroc": ("AUROC", "AUROC of this channel's value alone as an OOD score (OOD positive; 0.5 = no separation)."),
-    "separation": ("|AUROC − 0.5|", "How far the channel's AUROC is from chance, either way: the ranking's key."),
-    "direction": ("direction", "Whether the channel is higher or lower on OOD images than on ID images."),
+RANKING_COLUMNS = {
+    "layer": st.column_config.TextColumn(
+        "layer", help="Tapped layer; twin layers (same gradient, identical values) are merged as 'A = B'."
+    ),
+    "channel": st.column_config.NumberColumn("channel", help="Channel index within the layer."),
+    "id_mean": st.column_config.NumberColumn(
+        "ID mean", help="The channel's mean value over the ID images.", format="%.3f"
+    ),
+    "ood_mean": st.column_config.NumberColumn(
+        "OOD mean", help="The channel's mean value over the OOD images.", format="%.3f"
+    ),
+    "difference": st.column_config.NumberColumn(
+        "OOD − ID", help="OOD mean minus ID mean: positive when the channel is higher on OOD images.", format="%.3f"
+    ),
+    "auroc": st.column_config.NumberColumn(
+        "AUROC",
+        help="AUROC of this channel's value alone as an OOD score (OOD positive; 0.5 = no separation).",
+        format="%.3f",
+    ),
+    "separation": st.column_config.NumberColumn(
+        "|AUROC − 0.5|",
+        help="How far the channel's AUROC is from chance, either way: the ranking's key.",
+        format="%.3f",
+    ),
+    "direction": st.column_config.TextColumn(
+        "direction", help="Whether the channel is higher or lower on OOD images than on ID images."
+    ),
 }
 
 loaded = model_picker.page_model()
@@ -67,15 +85,7 @@ per = pick[3].radio(
 ood_sets = ood_titles if ood == ALL_OOD else [ood]
 ood_name = "OOD (all sets)" if ood == ALL_OOD else ood
 symbol = SYMBOL[method]
-# Twins from every set and GAIA method scored (the one tapping most layers first, for network order),
-# so they do not change with the picks above.
-twins = channel_values.twin_layers(
-    *(
-        s.channels[m]
-        for m in sorted(gaia, key=lambda m: -len(result.id_scores.channels[m]))
-        for s in [result.id_scores, *result.ood_scores.values()]
-    )
-)
+twins = scored.twins
 id_channels = channel_values.merge_twins(result.id_scores.channels[method], twins)
 ood_channels = channel_values.merge_twins(
     channel_values.pooled_channels([result.ood_scores[t].channels[method] for t in ood_sets]), twins
@@ -120,16 +130,7 @@ st.dataframe(  # full width under the chart: its visible columns fit at 1024 px
     height=420,
     key="ch_ranking_table",
     column_order=RANKING_VISIBLE,
-    column_config={
-        column: (
-            st.column_config.NumberColumn(label, help=help_text, format="%.3f")
-            if column in ("id_mean", "ood_mean", "difference", "auroc", "separation")
-            else st.column_config.NumberColumn(label, help=help_text)
-            if column == "channel"
-            else st.column_config.TextColumn(label, help=help_text)
-        )
-        for column, (label, help_text) in RANKING_COLUMNS.items()
-    },
+    column_config=RANKING_COLUMNS,
 )
 
 st.caption(

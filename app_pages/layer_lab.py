@@ -4,7 +4,7 @@ values already kept for every scored image (no model pass)."""
 import streamlit as st
 
 from app_pages import model_picker, scoring, state
-from gaia_core.app_support.channel_values import twin_layers, twin_name
+from gaia_core.app_support.channel_values import twin_name, twins_present
 from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.evaluation import layer_lab
 from gaia_core.evaluation.layer_lab import AGGREGATION_LABELS, AGGREGATIONS, LayerRecipe, greedy_subset, stages
@@ -93,7 +93,7 @@ st.plotly_chart(
     per_layer_figure(per_layer, f"{method_label(method)}: each layer alone, network order"), key="lab_curve"
 )
 best = per_layer[per_layer["set"] != "Average"].sort_values("auroc", ascending=False).groupby("set").head(1)
-twins = twin_layers(id_channels, *ood_channels.values())
+twins = twins_present(id_channels, scored.twins)
 named = {layer: twin_name(group) for group in twins for layer in group}
 st.caption(
     "Best single layer per OOD set (AUROC): "

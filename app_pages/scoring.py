@@ -4,6 +4,7 @@ session, followed without blocking the page. The math is `gaia_core`'s (`evaluat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages.data_sets import ALL_METHODS, ensure_data_defaults, set_title
+from app_pages.data_sets import ALL_METHODS, GAIA_METHODS, ensure_data_defaults, set_title
 from app_pages.frame import attempt
 from app_pages.model_picker import LoadedModel
+from gaia_core.app_support.channel_values import scored_twins
 from gaia_core.app_support.jobs import Job, JobRunner
 from gaia_core.app_support.readouts import Readouts, attribution_readouts
 from gaia_core.app_support.sets import data_root_for
@@ -91,6 +93,13 @@ class Scored:
     datasets: dict[str, ScoreDataset]
     # `gaia_core.app_support.tables.combined_table` of all sets.
     table: pd.DataFrame
+
+    @functools.cached_property
+    def twins(self) -> list[tuple[str, ...]]:
+        """Twin layers (`gaia_core.app_support.channel_values.scored_twins`) over every scored set and
+        GAIA method: found once per scoring run, not on every rerun of the pages that show them."""
+        gaia = [m for m in GAIA_METHODS if m in self.result.id_scores.channels]
+        return scored_twins([self.result.id_scores, *self.result.ood_scores.values()], gaia)
 
 
 def make_request(loaded: LoadedModel, id_set: str, ood_sets: Sequence[str], methods: Sequence[str]) -> ScoringRequest:

@@ -96,3 +96,15 @@ def test_merge_twins_names_only_the_twins_present_in_the_values_order():
 )
 def test_a_merged_name_maps_back_to_its_first_layer(name, layer):
     assert channel_values.source_layer(name) == layer
+
+
+def test_scored_twins_look_across_sets_and_methods_and_keep_network_order():
+    from types import SimpleNamespace
+
+    inner = {"layer3.0.bn2": SHARED, "layer3.0.downsample.1": SHARED.copy()}  # GAIA-A: layer3 only
+    every = {"bn1": RNG.uniform(size=(6, 4)), "layer2.0.bn2": SHARED * 2, "layer2.0.downsample.1": SHARED * 2}
+    every |= inner
+    sets = [SimpleNamespace(channels={"gaia_a": inner, "gaia_z": every}) for _ in range(2)]
+    expected = [("layer2.0.bn2", "layer2.0.downsample.1"), ("layer3.0.bn2", "layer3.0.downsample.1")]
+    assert channel_values.scored_twins(sets, ["gaia_a", "gaia_z"]) == expected
+    assert channel_values.scored_twins(sets, ["gaia_z", "gaia_a"]) == expected

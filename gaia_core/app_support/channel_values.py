@@ -156,6 +156,18 @@ def twin_layers(
     return [tuple(group) for group in groups]
 
 
+def scored_twins(scores: Sequence[DatasetScores], methods: Sequence[str]) -> list[tuple[str, ...]]:
+    """`twin_layers` over every scored set and every GAIA method in ``methods``, so the groups do not
+    change with the set or the method a page shows.
+
+    Args:
+        scores: the scored sets (ID first), each holding ``channels[method]`` for every method.
+        methods: GAIA methods; the one tapping most layers is read first, so groups keep network order.
+    """
+    ordered = sorted(methods, key=lambda m: -len(scores[0].channels[m]))
+    return twin_layers(*(s.channels[m] for m in ordered for s in scores))
+
+
 def twin_name(group: Sequence[str]) -> str:
     """The merged entry's name of a group of twin layers, e.g. "layer2.0.bn2 = layer2.0.downsample.1"."""
     return TWIN_JOIN.join(group)
