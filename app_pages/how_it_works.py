@@ -74,11 +74,7 @@ x_ood, _ = images.dataset_inputs(ood_data, [st.session_state["how_ood_index"]])
 
 
 def _title(data, index: int) -> str:
-    """ "digits #0 · true label 1", as the other pages name images (a sample id reads like a label)."""
-    label = int(data.labels()[index])
-    return samples.with_label(
-        samples.sample_name(data.name, index), label, lambda c: model_picker.class_name(loaded, c)
-    )
+    return samples.item_name(data, index, lambda c: model_picker.class_name(loaded, c))
 
 
 id_title = _title(id_data, st.session_state["how_id_index"])

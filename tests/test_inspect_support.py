@@ -10,6 +10,7 @@ from PIL import Image
 
 from gaia_core.app_support.samples import (
     demo_samples,
+    item_name,
     row_name,
     sample_name,
     sample_names,
@@ -45,6 +46,8 @@ def test_a_subset_item_is_named_by_its_position_in_the_whole_set():
     assert list(sample_names(table, {"digits": subset})) == ["digits #300", "digits #5"]
     assert row_name(table.iloc[0], {"digits": subset}, lambda k: f"class {k}") == "digits #300 · true label class 3"
     assert sample_name("noise", 7) == "noise #7"
+    label = int(load_demo_set("digits")[1][300])
+    assert item_name(subset, 0) == f"digits #300 · true label {label}"  # a dataset item, named the same way
 
 
 def test_the_inspect_table_gains_true_label_and_correct_columns_only_when_some_image_has_a_label():

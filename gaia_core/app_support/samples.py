@@ -67,6 +67,12 @@ def source_index(dataset: ScoreDataset, index: int) -> int:
     return index
 
 
+def item_name(dataset: ScoreDataset, index: int, class_name: Callable[[int], str] = str) -> str:
+    """Item ``index`` of ``dataset`` named as on screen, with its true label ("digits #0 · true label 1")."""
+    name = sample_name(dataset.name, source_index(dataset, index))
+    return with_label(name, int(dataset.labels()[int(index)]), class_name)
+
+
 def row_name(row: Mapping, datasets: Mapping[str, ScoreDataset], class_name: Callable[[int], str] = str) -> str:
     """A scored row's name with its label ("digits #420 · true label 3").
 
