@@ -71,6 +71,20 @@ class CacheEntry:
             with _atomic_path(manifest) as tmp:
                 tmp.write_text(json.dumps(self.parts, sort_keys=True, indent=1, default=repr))
 
+    def add_labels(self, labels: Mapping[str, Any]) -> None:
+        """Add human-readable fields (model, checkpoint, set names) to the manifest's "labels",
+        outside the key: fields already there are kept, lists gain the items they lack."""
+        document = self.load_json("key") or dict(self.parts)
+        merged = dict(document.get("labels") or {})
+        for name, value in labels.items():
+            if name not in merged:
+                merged[name] = value
+            elif isinstance(merged[name], list) and isinstance(value, list):
+                merged[name] = merged[name] + [v for v in value if v not in merged[name]]
+        if merged != document.get("labels"):
+            with _atomic_path(self.folder / "key.json") as tmp:
+                tmp.write_text(json.dumps({**document, "labels": merged}, sort_keys=True, indent=1, default=repr))
+
     def save_chunk(self, name: str, arrays: Mapping[str, np.ndarray]) -> Path:
         """Store a chunk atomically (``chunk-<name>.npz``); arrays must not need pickling."""
         self._ensure_manifest()
