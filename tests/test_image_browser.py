@@ -131,3 +131,9 @@ def test_unknown_methods_are_refused():
     frame = build_frame(scores, {}, {"msp": 0.0})
     with pytest.raises(AppSupportError, match="no column 'energy percentile'"):
         query(frame, BrowserFilters(percentile_ranges=(("energy", 0, 50),)))
+
+
+def test_a_sets_own_label_names_override_the_models_for_its_true_classes():
+    scores = _scores("photos", [1, -1], [1, 1], [0.1, 0.2], [0.1, 0.2])
+    frame = build_frame(scores, {}, {}, class_names=NAMES, set_class_names={"photos": ["ant", "bee"]})
+    assert list(frame[TRUE]) == ["1 · bee", "−"] and list(frame[PRED]) == ["1 · automobile"] * 2

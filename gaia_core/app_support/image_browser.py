@@ -101,9 +101,10 @@ def build_frame(
         id_scores: the ID set's scores (the reference of the percentiles).
         ood_scores: OOD set title -> its scores.
         thresholds: method -> flag-as-OOD threshold at the chosen TPR; "flagged by" counts these.
-        class_names: the model's class names (predictions, and the ID set's labels).
-        set_class_names: OOD set title -> names of its own labels (a folder set's sub-folders);
-            an OOD set without them shows bare label indices.
+        class_names: the model's class names (predictions, and the ID set's labels unless
+            ``set_class_names`` names them).
+        set_class_names: set title -> names of its own labels (a folder set's sub-folders); an
+            OOD set without them shows bare label indices.
         methods: score columns to carry; default the ID set's methods.
 
     Returns:
@@ -127,7 +128,7 @@ def build_frame(
         table = scores.table
         labels = table["label"].to_numpy(np.int64)
         preds = table["pred"].to_numpy(np.int64)
-        own_names = class_names if is_id else (set_class_names or {}).get(title)
+        own_names = (set_class_names or {}).get(title, class_names if is_id else None)
         correct = pd.array(preds == labels, dtype="boolean")
         correct[~((labels >= 0) & is_id)] = pd.NA
         parts.append(
