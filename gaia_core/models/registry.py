@@ -118,7 +118,7 @@ def _paper_specs() -> dict[str, ModelSpec]:
         "bit_s_r101x1": ModelSpec(
             "bit_s_r101x1",
             "imagenet",
-            "BiT-S-R101x1 (ImageNet-1k; loads Google's Big Transfer BiT-S-R101x1.npz)",
+            "BiT-S-R101x1 (ImageNet-1k; the authors' BiT-S-R101x1-flat-finetune.pth.tar or Google's BiT-S-R101x1.npz)",
             1000,
             3,
             480,
