@@ -1,9 +1,16 @@
 """The on-disk cache: keys, atomic chunk files, failures that lose nothing."""
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
 import numpy as np
 import pytest
 
-from gaia_core.evaluation.cache import CacheWarning, ScoreCache, cache_key, default_cache_dir
+from gaia_core.evaluation.cache import STALE_TMP_SECONDS, CacheWarning, ScoreCache, cache_key, default_cache_dir
 
 
 def test_key_ignores_mapping_order_but_not_values():
@@ -84,3 +91,45 @@ def test_clear_removes_everything(tmp_path):
     cache.entry("scores", {"x": 1}).save_chunk("c", {"index": np.arange(1)})
     cache.clear()
     assert not (tmp_path / "root").exists()
+
+
+def test_a_writer_killed_mid_chunk_leaves_a_tmp_file_that_the_next_run_deletes(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import os, sys, time
+        import numpy as np
+        from gaia_core.evaluation import cache as c
+
+        entry = c.ScoreCache({str(tmp_path)!r}).entry("scores", {{"x": 1}})
+        entry.save_chunk("done", {{"index": np.arange(2)}})
+        with c._atomic_path(entry.folder / "chunk-half.npz") as tmp:
+            tmp.write_bytes(b"half a chunk")
+            print("writing", flush=True)
+            time.sleep(60)
+        """
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        entry = ScoreCache(tmp_path).entry("scores", {"x": 1})
+        assert len(list(entry.folder.glob(".chunk-half.npz.*.tmp"))) == 1  # a live writer's file is kept
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    finally:
+        writer.kill()
+        writer.stdout.close()
+    entry = ScoreCache(tmp_path).entry("scores", {"x": 1})
+    assert sorted(p.name for p in entry.folder.iterdir()) == ["chunk-done.npz", "key.json"]
+    assert [list(c["index"]) for c in entry.load_chunks()] == [[0, 1]]
+
+
+def test_tmp_files_untouched_for_an_hour_are_deleted_whoever_wrote_them(tmp_path):
+    entry = ScoreCache(tmp_path).entry("scores", {"x": 1})
+    entry.save_chunk("done", {"index": np.arange(2)})
+    old, fresh = entry.folder / ".chunk-a.npz.otherhost.1.abcd.tmp", entry.folder / ".chunk-b.npz.xyz.tmp"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    hour_ago = time.time() - STALE_TMP_SECONDS - 5
+    os.utime(old, (hour_ago, hour_ago))
+    ScoreCache(tmp_path).entry("scores", {"x": 1})
+    assert not old.exists() and fresh.exists()

@@ -2,7 +2,7 @@
 
 import os
 
-from gaia_core.app_support.checkpoint_store import STORE_ENV, cap_bytes, evict, store_checkpoint
+from gaia_core.app_support.checkpoint_store import NAME_CHARS, STORE_ENV, cap_bytes, clean_name, evict, store_checkpoint
 
 
 def _age(path, seconds_ago):
@@ -46,3 +46,15 @@ def test_cap_comes_from_the_environment_in_mib(monkeypatch):
     assert cap_bytes() == 3 * 2**20
     monkeypatch.setenv(STORE_ENV, "not a number")
     assert cap_bytes() == 4096 * 2**20
+
+
+def test_the_record_keeps_the_uploaded_name_beside_the_hash_and_still_unpacks(tmp_path):
+    record = store_checkpoint(b"weights", "runs/My ResNet\x1b[31m.PTH", folder=tmp_path, cap=10**6)
+    path, digest = record
+    assert (record.path, record.digest) == (path, digest) and path.name == f"{digest}.pth"
+    assert record.display_name == "My ResNet[31m.PTH"  # base name, control characters removed
+    message = f"{path.name} does not fit ResNet. Is it a checkpoint of another architecture?"
+    assert record.named(message) == "My ResNet[31m.PTH does not fit ResNet. Is it a checkpoint of another architecture?"
+    other = store_checkpoint(b"weights", "C:\\Users\\me\\second.pt", folder=tmp_path, cap=10**6)
+    assert other.display_name == "second.pt" and other.digest == digest  # one content, each upload its own name
+    assert len(clean_name("x" * 500)) == NAME_CHARS

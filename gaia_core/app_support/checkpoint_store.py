@@ -2,7 +2,9 @@
 recently used files evicted once the folder passes a size cap.
 
 The loaders read files, so an upload is written once under its sha256 and reused when the same
-content comes again. Setting: ``GAIA_CHECKPOINT_STORE_MB`` (default 4096) caps the folder
+content comes again. The name it was uploaded under travels in the returned `StoredCheckpoint`
+(not on disk: two sessions may upload one content under two names, and neither sees the other's),
+so messages can say "resnet.pt" rather than a hash. Setting: ``GAIA_CHECKPOINT_STORE_MB`` (default 4096) caps the folder
 ``$TMPDIR/gaia_checkpoints``; the file just stored is never evicted.
 """
 
@@ -11,10 +13,33 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 STORE_ENV = "GAIA_CHECKPOINT_STORE_MB"
 DEFAULT_CAP_MB = 4096
+# Longest display name kept, in characters.
+NAME_CHARS = 120
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """An upload on disk. Unpacks as ``(path, digest)``, the pair `store_checkpoint` returned before."""
+
+    # The stored file, named by its content hash (the suffix kept).
+    path: Path
+    # sha256 of its content.
+    digest: str
+    # The file name it was uploaded under (`clean_name`).
+    display_name: str
+
+    def __iter__(self):
+        return iter((self.path, self.digest))
+
+    def named(self, text: str) -> str:
+        """``text`` (e.g. a loader's message) with the stored file's name replaced by the upload's."""
+        return text.replace(str(self.path), self.display_name).replace(self.path.name, self.display_name)
 
 
 def store_dir() -> Path:
@@ -32,17 +57,18 @@ def cap_bytes() -> int:
 
 def store_checkpoint(
     data: bytes, filename: str, folder: Path | None = None, cap: int | None = None
-) -> tuple[Path, str]:
+) -> StoredCheckpoint:
     """Write (or reuse) an uploaded checkpoint and evict the least recently used others over the cap.
 
     Args:
         data: the file's bytes.
-        filename: its name as uploaded (only the suffix is kept: it tells the loader the format).
+        filename: its name as uploaded: the suffix tells the loader the format (the stored file
+            keeps it); the whole name, cleaned, is the record's ``display_name``.
         folder: the store (default `store_dir`).
         cap: size cap in bytes (default `cap_bytes`).
 
     Returns:
-        (path of the stored file, sha256 of its content).
+        The stored file, its sha256 and its display name (unpacks as ``(path, digest)``).
     """
     folder = store_dir() if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,7 +82,14 @@ def store_checkpoint(
             out.write(data)
         os.replace(tmp, path)
     evict(folder, cap_bytes() if cap is None else cap, keep=path)
-    return path, digest
+    return StoredCheckpoint(path, digest, clean_name(filename) or path.name)
+
+
+def clean_name(filename: str) -> str:
+    """The base name of an uploaded file, without control characters, at most `NAME_CHARS` long."""
+    base = str(filename).replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    return text if len(text) <= NAME_CHARS else text[: NAME_CHARS - 1] + "…"
 
 
 def evict(folder: Path, cap: int, keep: Path | None = None) -> list[Path]:

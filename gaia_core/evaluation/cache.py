@@ -4,7 +4,9 @@ A cache entry is a folder named by the sha256 of what the result depends on (wei
 method configuration, code version). Results are stored as chunks (``.npz`` of plain arrays,
 read with ``allow_pickle=False``) and small JSON documents, each written to a temporary file
 and moved into place with ``os.replace``: a run that stops half-way leaves every finished
-chunk intact and no partial file, so the next run resumes from there.
+chunk intact and no partial file, so the next run resumes from there. A writer killed outright
+(``kill -9``) leaves its temporary file behind; opening the entry again deletes the temporary
+files of writers that no longer run on this host, and any older than `STALE_TMP_SECONDS`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -24,6 +29,9 @@ from typing import Any
 import numpy as np
 
 CACHE_ENV = "GAIA_CACHE_DIR"
+# A temporary file untouched this long is a dead writer's, whoever wrote it (a chunk takes seconds).
+STALE_TMP_SECONDS = 3600
+_HOST = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:40] or "host"
 
 
 class CacheWarning(UserWarning):
@@ -48,7 +56,7 @@ def _canonical_json(parts: Mapping[str, Any]) -> str:
 def _atomic_path(final: Path) -> Iterator[Path]:
     """A temporary path next to ``final``, moved onto it when the block ends without error."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    handle, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.{_HOST}.{os.getpid()}.", suffix=".tmp")
     os.close(handle)
     tmp_path = Path(tmp)
     try:
@@ -56,6 +64,42 @@ def _atomic_path(final: Path) -> Iterator[Path]:
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def remove_stale_tmp(folder: Path, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Delete the temporary files in ``folder`` left by writers that died: written on this host by a
+    process that no longer runs, or untouched for ``max_age`` seconds. Returns the deleted paths."""
+    removed = []
+    try:
+        candidates = list(folder.glob(".*.tmp"))
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        try:
+            stale = now - path.stat().st_mtime > max_age or _writer_is_gone(path.name)
+            if stale:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone already (its writer finished, or another run cleaned it)
+            continue
+    return removed
+
+
+def _writer_is_gone(name: str) -> bool:
+    match = re.search(r"\.([A-Za-z0-9-]+)\.(\d+)\.[^.]+\.tmp$", name)
+    if match is None or match.group(1) != _HOST:
+        return False
+    pid = int(match.group(2))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):  # alive under another user / not a pid
+        return False
+    return False
 
 
 class CacheEntry:
@@ -137,7 +181,9 @@ class ScoreCache:
     def entry(self, kind: str, parts: Mapping[str, Any]) -> CacheEntry:
         """The entry for ``parts`` (a JSON-able mapping of everything the result depends on)."""
         key = cache_key({"kind": kind, **parts})
-        return CacheEntry(self.root / kind / key[:2] / key, {"kind": kind, **parts})
+        folder = self.root / kind / key[:2] / key
+        remove_stale_tmp(folder)
+        return CacheEntry(folder, {"kind": kind, **parts})
 
     def clear(self) -> None:
         """Delete every cached result under the root."""

@@ -26,10 +26,12 @@ class PaperModel:
 
     # Registry name (see `gaia_core.models.available_models`).
     model: str
-    # File name under the checkpoint folder (--checkpoint-dir).
+    # File name under the checkpoint folder (--checkpoint-dir), the one expected first.
     checkpoint: str
     # Classes of the checkpoint.
     num_classes: int
+    # Other accepted file names, used when the first is not there, in order.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,11 @@ PAPER_SETTINGS: dict[str, PaperSetting] = {
             PaperModel("wrn40_2", "cifar100_wrn40_2.pth", 100),
         ),
     ),
-    "imagenet": PaperSetting("imagenet", (PaperModel("bit_s_r101x1", "BiT-S-R101x1.npz", 1000),)),
+    # The authors' checkpoint (GradNorm's layout) first; Google's release reads to the same weights layout.
+    "imagenet": PaperSetting(
+        "imagenet",
+        (PaperModel("bit_s_r101x1", "BiT-S-R101x1-flat-finetune.pth.tar", 1000, ("BiT-S-R101x1.npz",)),),
+    ),
 }
 
 
@@ -64,7 +70,7 @@ def missing_files(setting: PaperSetting, data_root: str | Path, checkpoint_dir: 
     from gaia_core.data.sources import SOURCES
     from gaia_core.models import get_spec
 
-    missing = [str(Path(checkpoint_dir) / m.checkpoint) for m in setting.models if not _exists(checkpoint_dir, m)]
+    missing = [_expected(checkpoint_dir, m) for m in setting.models if not checkpoint_path(checkpoint_dir, m).is_file()]
     preset = get_preset(setting.benchmark)
     spec = get_spec(setting.models[0].model)
     names = [preset.id_set, *preset.ood_sets]
@@ -78,8 +84,15 @@ def missing_files(setting: PaperSetting, data_root: str | Path, checkpoint_dir: 
     return missing
 
 
-def _exists(checkpoint_dir: str | Path, model: PaperModel) -> bool:
-    return (Path(checkpoint_dir) / model.checkpoint).is_file()
+def checkpoint_path(checkpoint_dir: str | Path, model: PaperModel) -> Path:
+    """The model's checkpoint: the first of its accepted names that is on disk, else the first name."""
+    paths = [Path(checkpoint_dir) / name for name in (model.checkpoint, *model.alternatives)]
+    return next((p for p in paths if p.is_file()), paths[0])
+
+
+def _expected(checkpoint_dir: str | Path, model: PaperModel) -> str:
+    first = str(Path(checkpoint_dir) / model.checkpoint)
+    return first + "".join(f" (or {name})" for name in model.alternatives)
 
 
 def authors_table(result, method: str) -> pd.DataFrame:

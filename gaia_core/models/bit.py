@@ -1,5 +1,7 @@
 """BiT-S-R101x1: the pre-activation ResNetV2 (weight-standardised convs, GroupNorm(32)) that the GAIA
-paper evaluates on ImageNet-1k, loaded from Google's Big Transfer ``.npz`` files.
+paper evaluates on ImageNet-1k, loaded from Google's Big Transfer ``.npz`` files or from a PyTorch
+checkpoint in Google's PyTorch port's key names: the authors' ``BiT-S-R101x1-flat-finetune.pth.tar``
+(GradNorm's layout: {"model": state dict with ``module.`` prefixes, ``before_head.gn``, ``head.conv``}).
 
 The layout follows Google's own PyTorch port of BiT: ``root.conv``, ``body.block1.unit01.gn1`` /
 ``conv1`` / ``gn2`` / ``conv2`` / ``gn3`` / ``conv3`` / ``downsample``, ``head.gn``. Each GroupNorm is its
@@ -15,6 +17,8 @@ serves every OOD set, so the numbers on Textures can differ from theirs.
 
 from __future__ import annotations
 
+import math
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 
@@ -23,7 +27,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gaia_core.models.checkpoint import CheckpointError
+from gaia_core.models.checkpoint import (
+    MAX_CHECKPOINT_BYTES,
+    CheckpointError,
+    checked_size,
+    load_state_dict_into,
+    read_state_dict,
+)
+from gaia_core.models.checkpoint_bounds import check_total, limits_for, npy_header, zip_records
 
 R101_UNITS = (3, 4, 23, 3)
 
@@ -133,24 +144,97 @@ def _to_torch(array: np.ndarray, like: Tensor) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 
+def read_bit_checkpoint(path: str | Path, model: ResNetV2) -> dict[str, Tensor]:
+    """BiT weights for ``model`` in this module's key names, from any accepted file.
+
+    Google's ``.npz`` (a zip of ``.npy`` records) is read by `read_bit_npz`; anything else by
+    `gaia_core.models.checkpoint.read_state_dict` (weights-only, bounded by ``model``'s size), with
+    Google's PyTorch names (``head.gn`` / GradNorm's ``before_head.gn``, and the 1x1 conv
+    ``head.conv``) renamed to this module's ``head.gn`` and ``fc``.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npz" or _holds_npy(path):
+        return read_bit_npz(path, model)
+    state = read_state_dict(path, model=model, rename=_our_name)
+    weight = state.get("fc.weight")
+    if weight is not None and weight.dim() == 4 and weight.shape[2:] == (1, 1):
+        state["fc.weight"] = weight.flatten(1)  # the 1x1 conv's (K, C, 1, 1) kernel is the linear map's (K, C)
+    return state
+
+
+def _holds_npy(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+    return any(n.endswith(".npy") for n in names) and not any(n.endswith("data.pkl") for n in names)
+
+
+def _our_name(key: str) -> str:
+    """Google's PyTorch BiT names (``head.gn``, GradNorm's ``before_head.gn``, ``head.conv``) -> ours."""
+    if key.startswith("before_head."):
+        return "head." + key.removeprefix("before_head.")
+    if key.startswith("head.conv."):
+        return "fc." + key.removeprefix("head.conv.")
+    return key
+
+
+def read_bit_npz(path: str | Path, model: ResNetV2) -> dict[str, Tensor]:
+    """Google's BiT ``.npz`` weights for ``model``, in this module's key names.
+
+    Every record's ``.npy`` header is checked first (plain numbers, no more than its record holds);
+    then only the records the model needs are read, once each has as many elements as the model's
+    tensor and all together declare at most the model's own size with a margin
+    (`gaia_core.models.checkpoint_bounds`).
+    """
+    path = Path(path)
+    checked_size(path, MAX_CHECKPOINT_BYTES)
+    limits = limits_for(model, MAX_CHECKPOINT_BYTES)
+    records = zip_records(path, limits, path.name)
+    names = _npz_names(model)
+    like = model.state_dict()
+    state = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            headers = {}
+            for name, record in records.items():
+                if name.endswith(".npy"):
+                    with archive.open(record) as stream:
+                        headers[name.removesuffix(".npy")] = npy_header(stream, record.file_size, path.name, name)
+            missing = [theirs for theirs in names.values() if theirs not in headers]
+            if missing:
+                raise CheckpointError(
+                    f"{path.name} lacks {len(missing)} BiT weights (e.g. {', '.join(missing[:3])}): "
+                    "is it a BiT-S-R101x1 .npz from Google's Big Transfer release?"
+                )
+            for ours, theirs in names.items():
+                if math.prod(headers[theirs].shape) != like[ours].numel():
+                    raise CheckpointError(
+                        f"{path.name}: BiT weight {theirs} has shape {headers[theirs].shape}, which does not fit "
+                        f"{tuple(like[ours].shape)}: a BiT of another size or class count?"
+                    )
+            check_total(sum(headers[theirs].nbytes for theirs in names.values()), limits, path.name)
+            for ours, theirs in names.items():
+                with archive.open(records[f"{theirs}.npy"]) as stream:
+                    array = np.lib.format.read_array(stream, allow_pickle=False)
+                state[ours] = _to_torch(array, like[ours])
+    except CheckpointError:
+        raise
+    except Exception as err:  # a hostile record fails zlib or numpy in many ways once its header passed
+        raise CheckpointError(f"{path.name} is not a readable BiT .npz file ({type(err).__name__}: {err})") from None
+    return state
+
+
 def load_bit_npz(model: ResNetV2, path: str | Path) -> ResNetV2:
     """Copy Google's BiT ``.npz`` weights into ``model`` (read by numpy with pickles refused)."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as err:
-        raise CheckpointError(f"{Path(path).name} is not a readable BiT .npz file ({err})") from None
-    names = _npz_names(model)
-    missing = [theirs for theirs in names.values() if theirs not in arrays]
-    if missing:
-        raise CheckpointError(
-            f"{Path(path).name} lacks {len(missing)} BiT weights (e.g. {', '.join(missing[:3])}): "
-            "is it a BiT-S-R101x1 .npz from Google's Big Transfer release?"
-        )
-    state = model.state_dict()
-    with torch.no_grad():
-        for ours, theirs in names.items():
-            state[ours].copy_(_to_torch(arrays[theirs], state[ours]))
+    load_state_dict_into(model, read_bit_npz(path, model), Path(path).name)
+    return model
+
+
+def load_bit_checkpoint(model: ResNetV2, path: str | Path) -> ResNetV2:
+    """Copy BiT weights from any accepted file (`read_bit_checkpoint`) into ``model``."""
+    load_state_dict_into(model, read_bit_checkpoint(path, model), Path(path).name)
     return model
 
 

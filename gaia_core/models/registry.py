@@ -13,6 +13,7 @@ from torch import nn
 from gaia_core.device import best_device
 from gaia_core.errors import UnknownNameError
 from gaia_core.models import cifar_resnet, torchvision_zoo
+from gaia_core.models.bit import read_bit_checkpoint
 from gaia_core.models.checkpoint import CheckpointError, load_state_dict_into, read_state_dict
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -117,7 +118,7 @@ def _paper_specs() -> dict[str, ModelSpec]:
         "bit_s_r101x1": ModelSpec(
             "bit_s_r101x1",
             "imagenet",
-            "BiT-S-R101x1 (ImageNet-1k; loads Google's Big Transfer BiT-S-R101x1.npz)",
+            "BiT-S-R101x1 (ImageNet-1k; the authors' BiT-S-R101x1-flat-finetune.pth.tar or Google's BiT-S-R101x1.npz)",
             1000,
             3,
             480,
@@ -250,22 +251,19 @@ def load_model(
         random_init: accept an untrained model (tests, benchmarks).
     """
     spec = get_spec(name)
-    # Google's BiT weights come as a .npz of TensorFlow names; everything else as a state dict.
-    npz = checkpoint is not None and name == "bit_s_r101x1" and Path(checkpoint).suffix == ".npz"
-    state = read_state_dict(checkpoint) if checkpoint is not None and not npz else None
-    if num_classes is None and state is not None:
-        num_classes = checkpoint_classes(state)
+    # Built first: its size bounds what the checkpoint may declare (rebuilt below for another class count).
     model = spec.builder(num_classes or spec.num_classes)
-    if npz:
-        from gaia_core.models.bit import load_bit_npz
-
-        load_bit_npz(model, checkpoint)
-    elif state is not None:
+    if checkpoint is not None:
+        # BiT's files (Google's .npz, the authors' .pth.tar) use Google's names; the rest our state dicts.
+        state = (read_bit_checkpoint if name == "bit_s_r101x1" else read_state_dict)(checkpoint, model=model)
+        found = checkpoint_classes(state) if num_classes is None else None
+        if found is not None and found != spec.num_classes:
+            model = spec.builder(found)
         load_state_dict_into(model, state, Path(checkpoint).name)
     elif name == "demo":
         from gaia_core.demo import DEMO_WEIGHTS
 
-        load_state_dict_into(model, read_state_dict(DEMO_WEIGHTS), DEMO_WEIGHTS.name)
+        load_state_dict_into(model, read_state_dict(DEMO_WEIGHTS, model=model), DEMO_WEIGHTS.name)
     elif pretrained and spec.has_pretrained and name.startswith("timm:"):
         from gaia_core.models import timm_zoo
 

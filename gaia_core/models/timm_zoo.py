@@ -139,7 +139,7 @@ def load_pretrained(model: nn.Module, arch: str, download: bool) -> None:
                 f"could not download the timm:{arch} weights ({type(err).__name__}: {err}); "
                 f"put {WEIGHTS_FILE} of {repo} into {cache_folder(arch)}"
             ) from None
-    model.load_state_dict(read_state_dict(path), strict=True)
+    model.load_state_dict(read_state_dict(path, model=model), strict=True)
 
 
 def imagenet_label(index: int) -> str | None:

@@ -67,5 +67,5 @@ def load_pretrained(model: nn.Module, name: str, download: bool) -> None:
             torch.hub.download_url_to_file(default_weights(name).url, str(path), progress=True)
         except OSError as err:
             raise CheckpointError(f"could not download the {name} weights ({err}); put the file at {path}") from None
-    state = read_state_dict(path)
+    state = read_state_dict(path, model=model)
     model.load_state_dict(state, strict=True)
