@@ -4,6 +4,7 @@ import argparse
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -243,3 +244,29 @@ def test_user_errors_are_one_line_and_bugs_are_not_swallowed(capsys, monkeypatch
     monkeypatch.setattr(evaluate, "run", bug)
     with pytest.raises(ZeroDivisionError):
         main(["evaluate"])
+
+
+def test_layers_option_sets_gaia_zs_taps_and_gaia_as_inner_layers(capsys, tmp_path):
+    from gaia_core.data import demo_dataset, evenly_spaced
+    from gaia_core.evaluation.scoring import evaluate_dataset
+    from gaia_core.models import load_model
+    from gaia_core.scores import GaiaA, GaiaZ
+
+    layers = ["layer2.0.bn2", "layer4.0.bn1"]
+    path = tmp_path / "t.json"
+    argv = ["evaluate", "--ood", "noise", "--methods", "gaia_z", "gaia_a", "--layers", *layers, "--json", str(path)]
+    code, _, _ = run(capsys, *argv, "--no-cache", *QUICK)
+    assert code == 0
+    samples = json.loads(path.read_text())["datasets"]["id"]["samples"]
+    digits = evenly_spaced(demo_dataset("digits"), 40)
+    expected = evaluate_dataset(
+        load_model("demo", device="cpu"), digits, [GaiaZ(layers=tuple(layers)), GaiaA(inner_layers=tuple(layers))]
+    )
+    for method in ("gaia_z", "gaia_a"):
+        np.testing.assert_allclose(samples[method], expected.scores(method), rtol=1e-5, atol=1e-7)
+
+
+def test_unknown_layers_are_refused_in_one_line(capsys):
+    code, out, err = run(capsys, "evaluate", "--ood", "noise", "--layers", "layer9.bn", *QUICK, "--no-cache")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "has no layer named 'layer9.bn'" in err

@@ -17,7 +17,10 @@ from gaia_core.evaluation.ood_tables import BenchmarkResult, metrics_table
 from gaia_core.evaluation.paper import authors_table
 from gaia_core.scores import GaiaA, GaiaZ, method_label
 
-SOURCE = "GAIA (Chen et al., NeurIPS 2023) as a public benchmark listing of the paper's results reports it"
+SOURCE = (
+    "the GAIA paper (Chen et al., NeurIPS 2023) as a public benchmark listing of its results reports it, "
+    "naming no GAIA variant, model or metric convention"
+)
 # The row of a table that averages over the OOD sets (as `metrics_table` names it).
 AVERAGE = "Average"
 
