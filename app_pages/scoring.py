@@ -29,13 +29,13 @@ from gaia_core.data import (
     resolve_dataset,
 )
 from gaia_core.errors import one_line
+from gaia_core.evaluation.benchmark import BenchmarkRequest, needs_fit, run_benchmark, summed_progress
 from gaia_core.evaluation.cache import ScoreCache
-from gaia_core.evaluation.fitting import fit_methods
-from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
+from gaia_core.evaluation.ood_tables import BenchmarkResult
 from gaia_core.models import get_spec
 from gaia_core.models.normalization import spec_for_id_set
 from gaia_core.progress import Progress
-from gaia_core.scores import ScoreMethod, create, create_for_model
+from gaia_core.scores import ScoreMethod
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -125,9 +125,8 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
     ood_sets = [attempt(f"{set_title(s)} is not available", get_dataset, loaded, s, id_name) for s in request.ood_sets]
     if id_set is None or any(s is None for s in ood_sets):
         return None
-    fit_set = id_set
-    needs_fit = any(create(m).needs_fit for m in request.methods)
-    if needs_fit and default_fit_set(request.id_set) != request.id_set:  # no training split read for nothing
+    fit_set = None
+    if needs_fit(request.methods) and default_fit_set(request.id_set) != request.id_set:  # no split read for nothing
         try:
             fit_set = get_dataset(loaded, default_fit_set(request.id_set), request.id_set)
         except DataError as err:
@@ -139,36 +138,23 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
     model, fingerprint = loaded.model, loaded.fingerprint
 
     def work(progress: Progress) -> Scored:
-        cache = ScoreCache()
-        total = len(id_set) + sum(len(s) for s in ood_sets)
-        progress(0, total)
-        methods = fit_methods(
-            model,
-            [create_for_model(m, spec_for_id_set(loaded.spec, request.id_set).std) for m in request.methods],
-            fit_set,
-            batch_size=batch_size,
-            cache=cache,
-            weights_id=fingerprint,
-        )
-        done: dict[str, int] = {}
-
-        def report(title: str, finished: int, _total: int) -> None:
-            done[title] = finished
-            progress(sum(done.values()), total)
-
-        result = evaluate_benchmark(
-            model,
-            id_set,
-            ood_sets,
-            methods,
-            batch_size=batch_size,
-            cache=cache,
-            keep_channels=True,
-            weights_id=fingerprint,
-            progress=report,
+        run = run_benchmark(
+            BenchmarkRequest(
+                model,
+                spec_for_id_set(loaded.spec, request.id_set),
+                id_set,
+                tuple(ood_sets),
+                request.methods,
+                fit_set=fit_set,
+                cache=ScoreCache(),
+                weights_id=fingerprint,
+                batch_size=batch_size,
+                progress=summed_progress(progress, [id_set, *ood_sets]),
+            )
         )
         datasets = {d.display_name: d for d in (id_set, *ood_sets)}
-        return Scored(request, result, methods, datasets, combined_table(result.id_scores, result.ood_scores))
+        result = run.result
+        return Scored(request, result, list(run.methods), datasets, combined_table(result.id_scores, result.ood_scores))
 
     return runner.submit(request, work, label=request.label)
 

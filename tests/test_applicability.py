@@ -50,13 +50,13 @@ def test_report_is_frozen():
 
 
 def test_cli_prints_one_note_line_under_the_table_for_a_silu_model(capsys):
-    from gaia_core.cli import _print_applicability_note
+    from gaia_core.cli.evaluate import print_applicability_note
     from gaia_core.data.base import Sample
 
     images = [Sample(torch.randn(3, 8, 8), 0, str(i), "") for i in range(5)]
     for act, expected in ((nn.SiLU, 1), (nn.ReLU, 0)):
         model = randomize_norm_stats(_Named(act)).eval()
-        _print_applicability_note(model, images, [create("gaia_z"), create("msp")])
+        print_applicability_note(model, images, [create("gaia_z"), create("msp")])
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == expected and all(line.startswith("note: GAIA-Z needs the exact zeros") for line in lines)
 

@@ -4,6 +4,7 @@ import argparse
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -132,10 +133,13 @@ def test_unreadable_files_are_reported_on_stderr(capsys, tmp_path, monkeypatch):
     assert f"skipped 1 unreadable file(s) in mine: {folder / '1.png'}" in err
 
 
-def test_help_documents_every_option():
+def _commands():
     parser = build_parser()
-    evaluate = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["evaluate"]
-    text = evaluate.format_help()
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def test_help_documents_every_option():
+    evaluate = _commands()["evaluate"]
     options = [s for action in evaluate._actions for s in action.option_strings if s.startswith("--")]
     assert {
         "--model",
@@ -158,7 +162,36 @@ def test_help_documents_every_option():
     } <= set(options)
     for action in evaluate._actions:
         assert action.help and action.help != argparse.SUPPRESS, action.option_strings
-    assert all(option in text for option in options)
+        if action.default not in (None, False, argparse.SUPPRESS):
+            assert "(default: " in action.help, action.option_strings
+
+
+def test_options_shared_by_evaluate_and_layers_are_one_definition():
+    commands = _commands()
+    evaluate, layers = ({a.dest: a for a in commands[c]._actions if a.option_strings} for c in ("evaluate", "layers"))
+    shared = set(evaluate) & set(layers) - {"help", "csv"}  # --csv writes a different table in each
+    assert {"model", "checkpoint", "num_classes", "benchmark", "id", "ood", "data_root", "limit"} <= shared
+    for dest in shared:
+        mine, theirs = evaluate[dest], layers[dest]
+        assert (mine.help, mine.default, mine.choices, mine.metavar) == (
+            theirs.help,
+            theirs.default,
+            theirs.choices,
+            theirs.metavar,
+        ), dest
+
+
+def test_numbers_out_of_range_are_refused_by_the_parser_in_one_line(capsys):
+    for argv, expected in (
+        (["evaluate", "--workers", "-1"], "--workers must be 0 or more (got -1)"),
+        (["evaluate", "--limit", "0"], "--limit must be at least 1 (got 0)"),
+        (["evaluate", "--fit-samples", "0"], "--fit-samples must be at least 1 (got 0)"),
+        (["layers", "--batch-size", "-5"], "--batch-size must be at least 1 (got -5)"),
+        (["evaluate", "--methods", "nope"], "argument --methods: invalid choice: 'nope'"),
+    ):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == "" and err.count("\n") == 1, argv
+        assert err.startswith("gaia: error: ") and expected in err, err
 
 
 def test_datasets_command_lists_benchmarks_and_locations(capsys):
@@ -196,18 +229,44 @@ def test_pretrained_reads_the_cache_and_downloads_only_with_download(capsys, tmp
 def test_user_errors_are_one_line_and_bugs_are_not_swallowed(capsys, monkeypatch):
     import torch
 
-    import gaia_core.cli as cli
+    import gaia_core.cli.evaluate as evaluate
 
     def out_of_memory(args):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(cli, "run_evaluate", out_of_memory)
+    monkeypatch.setattr(evaluate, "run", out_of_memory)
     code, _, err = run(capsys, "evaluate")
     assert code == 2 and err.count("\n") == 1 and "lower --batch-size" in err
 
     def bug(args):
         raise ZeroDivisionError("a bug, not a user error")
 
-    monkeypatch.setattr(cli, "run_evaluate", bug)
+    monkeypatch.setattr(evaluate, "run", bug)
     with pytest.raises(ZeroDivisionError):
         main(["evaluate"])
+
+
+def test_layers_option_sets_gaia_zs_taps_and_gaia_as_inner_layers(capsys, tmp_path):
+    from gaia_core.data import demo_dataset, evenly_spaced
+    from gaia_core.evaluation.scoring import evaluate_dataset
+    from gaia_core.models import load_model
+    from gaia_core.scores import GaiaA, GaiaZ
+
+    layers = ["layer2.0.bn2", "layer4.0.bn1"]
+    path = tmp_path / "t.json"
+    argv = ["evaluate", "--ood", "noise", "--methods", "gaia_z", "gaia_a", "--layers", *layers, "--json", str(path)]
+    code, _, _ = run(capsys, *argv, "--no-cache", *QUICK)
+    assert code == 0
+    samples = json.loads(path.read_text())["datasets"]["id"]["samples"]
+    digits = evenly_spaced(demo_dataset("digits"), 40)
+    expected = evaluate_dataset(
+        load_model("demo", device="cpu"), digits, [GaiaZ(layers=tuple(layers)), GaiaA(inner_layers=tuple(layers))]
+    )
+    for method in ("gaia_z", "gaia_a"):
+        np.testing.assert_allclose(samples[method], expected.scores(method), rtol=1e-5, atol=1e-7)
+
+
+def test_unknown_layers_are_refused_in_one_line(capsys):
+    code, out, err = run(capsys, "evaluate", "--ood", "noise", "--layers", "layer9.bn", *QUICK, "--no-cache")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "has no layer named 'layer9.bn'" in err

@@ -94,3 +94,85 @@ def test_authors_report_shows_each_method_in_the_authors_convention():
     assert table.loc["Average", "FPR95"] == pytest.approx((25.0 + expected_b) / 2)
     assert isinstance(table, pd.DataFrame)
     assert [m.model for m in PAPER_SETTINGS["imagenet"].models] == ["bit_s_r101x1"]
+
+
+def _result(methods, ood):
+    """A benchmark result of hand-picked scores: the ID set scores 0..9 with every method."""
+    from gaia_core.evaluation.metrics import ood_metrics
+
+    class Scores:
+        def __init__(self, values):
+            self.values = values
+
+        def scores(self, method):
+            return self.values
+
+    id_scores = Scores(np.arange(10.0))
+    metrics = {m: {title: ood_metrics(id_scores.values, values) for title, values in ood.items()} for m in methods}
+    return SimpleNamespace(
+        methods=methods,
+        id_scores=id_scores,
+        ood_scores={title: Scores(values) for title, values in ood.items()},
+        groups={},
+        metrics=metrics,
+    )
+
+
+def test_published_figures_are_looked_up_by_benchmark_set_and_metric():
+    from gaia_core.evaluation.published import AVERAGE, PUBLISHED, SOURCE, published_figure
+
+    assert published_figure("imagenet", "sun", "fpr95") == 31.24
+    assert published_figure("imagenet", "textures", "fpr95") == 11.32
+    assert published_figure("imagenet", AVERAGE, "fpr95") == 37.42
+    assert published_figure("cifar100", AVERAGE, "fpr95") == 29.1
+    assert published_figure("imagenet", "inaturalist", "fpr95") is None  # not in the listing, not derived
+    assert (
+        published_figure("imagenet", "sun", "auroc") is None and published_figure("cifar10", AVERAGE, "fpr95") is None
+    )
+    assert published_figure("MVTec Metal Nut", "dissimilar", "auroc") == 45.57
+    benchmarks = {f.benchmark for f in PUBLISHED}
+    assert {"imagenet", "cifar100"} <= benchmarks <= {*PRESETS, "MVTec Metal Nut", "MVTec Pill", "ISIC ink artefacts"}
+    assert "NeurIPS 2023" in SOURCE
+
+
+def test_published_table_puts_the_figure_beside_ours_and_leaves_unlisted_sets_empty():
+    from gaia_core.evaluation.authors_metrics import authors_ood_metrics
+    from gaia_core.evaluation.published import published_report, published_table
+
+    ood = {"iNaturalist": np.arange(5.0, 15.0), "SUN": np.array([8.5, 8.6, 9.0, 20.0])}
+    result = _result(["gaia_z", "msp"], ood)
+    table = published_table(result, "imagenet", {"iNaturalist": "inaturalist", "SUN": "sun"})
+    assert list(table.columns) == ["GAIA-Z", "GAIA-Z (authors')", "published"]
+    assert list(table.index) == ["iNaturalist", "SUN", "Average"]
+    assert np.isnan(table.loc["iNaturalist", "published"])
+    assert table.loc["SUN", "published"] == 31.24 and table.loc["Average", "published"] == 37.42
+    assert table.loc["SUN", "GAIA-Z"] == pytest.approx(100 * result.metrics["gaia_z"]["SUN"]["fpr95"])
+    authors = 100 * authors_ood_metrics(np.arange(10.0), ood["SUN"])["fpr95"]
+    assert table.loc["SUN", "GAIA-Z (authors')"] == pytest.approx(authors)
+    text = published_report(result, "imagenet", {"iNaturalist": "inaturalist", "SUN": "sun"})
+    lines = text.splitlines()
+    assert lines[0].startswith("GAIA beside the published figures · FPR95 (%)")
+    assert lines[1].split()[-1] == "published" and lines[3].split()[0] == "iNaturalist" and len(lines[3].split()) == 3
+    assert lines[4].split()[-1] == "31.24" and lines[5].split()[-1] == "37.42"
+
+
+def test_paper_protocol_prints_the_published_figure_beside_ours(tmp_path, capsys, monkeypatch):
+    from gaia_core.cli import main
+    from gaia_core.demo import DEMO_WEIGHTS
+    from gaia_core.evaluation.paper import PaperModel, PaperSetting
+    from gaia_core.evaluation.published import PublishedFigure
+
+    setting = PaperSetting("demo", (PaperModel("demo", DEMO_WEIGHTS.name, 10),))
+    monkeypatch.setattr("gaia_core.cli.evaluate.PAPER_SETTINGS", {"demo": setting})
+    monkeypatch.setattr(
+        "gaia_core.evaluation.published.PUBLISHED", (PublishedFigure("demo", "letters", "fpr95", 12.5),)
+    )
+    argv = ["evaluate", "--paper", "demo", "--checkpoint-dir", str(DEMO_WEIGHTS.parent), "--methods", "gaia_a", "msp"]
+    code = main([*argv, "--limit", "20", "--batch-size", "20", "--no-progress", "--no-cache"])
+    out = capsys.readouterr().out
+    assert code == 0 and "authors' convention" in out
+    block = out[out.index("GAIA beside the published figures") :].splitlines()
+    assert block[1].split() == ["GAIA-A", "GAIA-A", "(authors')", "published"]
+    rows = {line.split()[0]: line.split()[1:] for line in block[3:]}
+    assert list(rows) == ["letters", "natural", "textures", "noise", "shifted", "Average"]
+    assert rows["letters"][-1] == "12.50" and all(len(rows[r]) == 2 for r in ("natural", "Average"))

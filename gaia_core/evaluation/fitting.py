@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
-from gaia_core.data.base import ScoreDataset, evenly_spaced
+from gaia_core.data.base import EmptyDatasetError, ScoreDataset, evenly_spaced
 from gaia_core.device import model_device
 from gaia_core.evaluation import distributed as dist
 from gaia_core.evaluation.cache import ScoreCache
@@ -74,9 +74,16 @@ def _fit_changes(model, methods, subset, batch_size, num_workers, device) -> dic
     batches = [list(range(i, min(i + batch_size, len(subset)))) for i in range(0, len(subset), batch_size)]
 
     def id_batches() -> Iterator[torch.Tensor]:
+        read = False
         for batch in batch_loader(subset, batches, num_workers, device):
             if batch["x"] is not None:
+                read = True
                 yield batch["x"].to(device, non_blocking=True)
+        if not read:
+            fitted = ", ".join(m.label for m in methods if m.needs_fit)
+            raise EmptyDatasetError(
+                f"none of the {len(subset)} samples of '{subset.name}' that {fitted} is fitted on could be read"
+            )
 
     changes = {}
     for method in methods:

@@ -5,8 +5,8 @@ setting's models on the setting's benchmark (the paper presets: CIFAR OOD images
 to 32 at full resolution, the authors' Places subset, CIFAR-100's own mean/std), and prints the
 metrics in two conventions: ours (`metrics.ood_metrics`) and the authors' (`authors_metrics`).
 
-The paper's published numbers are not printed: none of its tables could be quoted from the
-paper's own text here, and a number that cannot be quoted is left out.
+The published GAIA figures, where one is listed, are printed beside ours
+(`gaia_core.evaluation.published`).
 """
 
 from __future__ import annotations
