@@ -27,7 +27,7 @@ from gaia_core.evaluation.benchmark import (
 )
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.ood_tables import BenchmarkResult, format_report
-from gaia_core.evaluation.paper import PAPER_SETTINGS, authors_report, missing_files
+from gaia_core.evaluation.paper import PAPER_SETTINGS, authors_report, checkpoint_path, missing_files
 from gaia_core.evaluation.published import published_report
 from gaia_core.models import weights_fingerprint
 from gaia_core.models.normalization import spec_for_id_set
@@ -146,7 +146,7 @@ def run_paper(args: argparse.Namespace) -> int:
     if missing:
         raise DatasetNotFound(f"the paper's {args.paper} protocol needs files that are not there: {'; '.join(missing)}")
     for paper_model in setting.models:
-        checkpoint = str(Path(args.checkpoint_dir) / paper_model.checkpoint)
+        checkpoint = str(checkpoint_path(args.checkpoint_dir, paper_model))
         choice = ModelChoice(paper_model.model, checkpoint, paper_model.num_classes)
         evaluate(args, choice, setting.benchmark, paper=True)
     return 0
