@@ -1,4 +1,5 @@
-"""Views shared by several pages: attribution pickers and grids, image galleries, one image's detail."""
+"""Attribution widgets shared by several pages: the method pickers, one set of maps (cached), the
+class a map explains, and side-by-side grids of maps on one colour scale."""
 
 from __future__ import annotations
 
@@ -6,17 +7,14 @@ import hashlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages.data_sets import ALL_METHODS, GAIA_METHODS
-from app_pages.frame import attempt
-from app_pages.model_picker import LoadedModel, class_name
-from app_pages.scoring import Scored
-from app_pages.state import choose
-from gaia_core import charts
-from gaia_core.app_support import channel_values, images, samples, tables
+from app_pages.shell.error_frame import attempt
+from app_pages.shell.model_choice import LoadedModel, class_name
+from app_pages.shell.state import choose
+from app_pages.widgets.formats import THUMB
+from gaia_core.app_support import images
 from gaia_core.attribution import (
     NOISE_TUNNEL_TYPES,
     AttributionConfig,
@@ -25,29 +23,11 @@ from gaia_core.attribution import (
     available_methods,
     method_spec,
 )
-from gaia_core.attribution.overlay import (
-    blend,
-    common_vmax,
-    grid_png,
-    render_heatmap,
-    to_png_bytes,
-)
+from gaia_core.attribution.overlay import blend, common_vmax, grid_png, render_heatmap
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.data.transforms import denormalize
 from gaia_core.device import model_device
-from gaia_core.scores import method_label
-
-THUMB = 96  # pixels of a gallery thumbnail's shorter side
-# Scores in every table: enough digits to compare with a threshold (0.0084 vs 0.008397 reads wrong).
-SCORE_FORMAT = "%.6g"
-PROFILE_LABELS = {
-    "gaia_z": ("GAIA-Z: non-zero ratio of the gradient per layer", "mean over channels of r_c"),
-    "gaia_a": ("GAIA-A: channel-average ratio per layer", "mean over channels of u_c / o"),
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Attribution
+from gaia_core.safety.markdown import escape_markdown
 
 
 def attribution_picker(readout: bool = True) -> tuple[AttributionConfig | None, str]:
@@ -144,7 +124,8 @@ def comparison_grid(
     """Side-by-side attribution maps of several groups of images (ID vs OOD), one colour scale.
 
     Args:
-        groups: group title -> (inputs (k, C, H, W), one caption per input).
+        groups: group title -> (inputs (k, C, H, W), one caption per input); titles and captions
+            are plain text (they name the user's sets and files).
     """
     groups = {title: (x, captions) for title, (x, captions) in groups.items() if len(x)}
     if not groups:
@@ -161,10 +142,10 @@ def comparison_grid(
     tiles = overlays(loaded, x_all, maps, vmax)
     start, labels = 0, []
     for title, (x, captions) in groups.items():
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{escape_markdown(title)}**")
         columns = st.columns(6)
         for k, caption in enumerate(captions):
-            text = f"{caption} · {READOUTS[readout].label} {values[start + k]:.3f}"
+            text = f"{escape_markdown(caption)} · {READOUTS[readout].label} {values[start + k]:.3f}"
             columns[k % len(columns)].image(tiles[start + k], caption=text, width="stretch")
             labels.append(f"{caption[:18]} {values[start + k]:.2f}")
         start += len(x)
@@ -179,241 +160,3 @@ def comparison_grid(
         mime="image/png",
         key=f"{key}_grid_png",
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Galleries
-
-
-def row_inputs(scored: Scored, rows: pd.DataFrame) -> tuple[torch.Tensor, list[str]]:
-    """Model inputs (k, C, H, W) of rows of the scored table (any sets), in row order."""
-    inputs, ids = [], []
-    for _, row in rows.iterrows():
-        x, sample_ids = images.dataset_inputs(scored.datasets[row[tables.SET_COLUMN]], [row["index"]])
-        inputs.append(x[0])
-        ids.extend(sample_ids)
-    return (torch.stack(inputs) if inputs else torch.empty(0)), ids
-
-
-def _rows_signature(rows: pd.DataFrame) -> int:
-    """Which images ``rows`` lists, in order: a new list sends its gallery back to page 1."""
-    return hash(tuple(zip(rows[tables.SET_COLUMN].tolist(), rows["index"].tolist())))
-
-
-def _gallery_page(key: str, rows: pd.DataFrame, pages: int) -> int:
-    """The page (0-based) the gallery ``key`` shows: kept across reruns, reset to 0 when its rows
-    change, clamped to the pages there are."""
-    signature = _rows_signature(rows)
-    if st.session_state.get(f"{key}_rows") != signature:
-        st.session_state[f"{key}_rows"] = signature
-        st.session_state[f"{key}_page"] = 0
-    page = min(max(int(st.session_state.get(f"{key}_page", 0)), 0), pages - 1)
-    st.session_state[f"{key}_page"] = page
-    return page
-
-
-def _turn_page(key: str, step: int) -> None:
-    st.session_state[f"{key}_page"] = int(st.session_state.get(f"{key}_page", 0)) + step
-
-
-def _pager(key: str, page: int, pages: int, first: int, last: int, total: int) -> None:
-    """Previous / next buttons around "images first–last of total (page k of n)"."""
-    back, where, forward = st.columns([2, 5, 2], vertical_alignment="center")
-    back.button(
-        "Previous",
-        key=f"{key}_prev",
-        icon=":material/chevron_left:",
-        disabled=page == 0,
-        on_click=_turn_page,
-        args=(key, -1),
-        width="stretch",
-    )
-    where.caption(f"Images {first}–{last} of {total} (page {page + 1} of {pages})")
-    forward.button(
-        "Next",
-        key=f"{key}_next",
-        icon=":material/chevron_right:",
-        disabled=page == pages - 1,
-        on_click=_turn_page,
-        args=(key, 1),
-        width="stretch",
-    )
-
-
-def gallery(
-    loaded: LoadedModel,
-    scored: Scored,
-    rows: pd.DataFrame,
-    caption_column: str | None,
-    limit: int = 24,
-    key: str = "gallery",
-) -> None:
-    """Thumbnails of table rows, six per line, captioned with the set and a score, ``limit`` per
-    page with a pager below when there are more.
-
-    Args:
-        rows: rows of the scored table (any sets), in the order to show them.
-        caption_column: a score column to caption each image with (None: none).
-        limit: images per page.
-        key: the gallery's own key (one per gallery on a page); its page is kept across reruns
-            and goes back to the first when ``rows`` change.
-    """
-    if rows.empty:
-        st.caption("No images.")
-        return
-    pages = -(-len(rows) // limit)
-    page = _gallery_page(key, rows, pages)
-    shown = rows.iloc[page * limit : (page + 1) * limit]
-    x, _ = attempt("Reading the images failed", row_inputs, scored, shown) or (None, None)
-    if x is None:
-        return
-    columns = st.columns(6)
-    for k, (picture, (_, row)) in enumerate(zip(denormalize(x, loaded.spec.mean, loaded.spec.std), shown.iterrows())):
-        text = samples.row_name(row, scored.datasets, lambda c: class_name(loaded, c))
-        if caption_column:
-            text += f" · {method_label(caption_column)} {row[caption_column]:.4g}"
-        columns[k % 6].image(images.upscale(picture, THUMB), caption=text, width="stretch")
-    if pages > 1:
-        _pager(key, page, pages, page * limit + 1, page * limit + len(shown), len(rows))
-
-
-# ---------------------------------------------------------------------------------------------
-# One image
-
-
-def image_detail(
-    loaded: LoadedModel,
-    x: torch.Tensor,
-    name: str,
-    row: Mapping,
-    channels: Mapping[str, Mapping[str, np.ndarray]],
-    reference: Scored | None,
-    config: AttributionConfig | None,
-    readout: str,
-    key: str,
-    tpr: float = 0.95,
-) -> None:
-    """Everything about one image: the picture and its attribution map, every score placed on
-    the ID reference, and its per-layer profile against the ID mean.
-
-    Args:
-        x: (C, H, W) model input.
-        row: its table row (pred, confidence and one score per method).
-        channels: method -> layer -> (C_layer,) its GAIA per-channel values.
-        reference: the scored ID set (None: scores are shown without a reference).
-        tpr: the fraction of ID images the thresholds keep (the page's own TPR, so the detail
-            agrees with the lists beside it).
-    """
-    methods = [m for m in ALL_METHODS if m in row]
-    thresholds = None
-    if reference is not None:
-        thresholds = tables.thresholds_at_tpr(reference.result.id_scores.table, methods, tpr)
-    verdicts = tables.score_verdicts(
-        {m: float(row[m]) for m in methods}, None if reference is None else reference.result.id_scores.table, thresholds
-    )
-    # Picture, map and verdict side by side, the table under them at full width: beside them its
-    # threshold and flag columns were cut off at a projector's 1024 px.
-    picture_column, map_column, verdict_column = st.columns([1, 1, 1.3])
-    with picture_column:
-        st.image(images.display_image(x, loaded.spec.mean, loaded.spec.std, 192), caption=name, width="stretch")
-    with map_column:
-        target = target_picker(loaded, int(row["pred"]), key=f"{key}_target")
-        result = attribution_maps(loaded, x[None], config, target) if config is not None else None
-        if result is not None:
-            tile = overlays(loaded, x[None], result.maps, common_vmax(result.maps))[0]
-            value = READOUTS[readout].compute(result.maps[0])
-            st.image(
-                tile,
-                caption=f"{method_spec(config.method).label} for {class_name(loaded, int(result.target[0]))}"
-                f" · {READOUTS[readout].label} {value:.3f}",
-                width="stretch",
-            )
-            st.download_button(
-                "Map (PNG)",
-                lambda: to_png_bytes(tile),
-                file_name=f"{name}_{config.method}.png",
-                mime="image/png",
-                key=f"{key}_map_png",
-                icon=":material/download:",
-            )
-    with verdict_column:
-        st.markdown(
-            f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence **{100 * row['confidence']:.1f}%**"
-        )
-        flagged = verdicts["flagged"].dropna()
-        if len(flagged):
-            st.markdown(
-                f"**Flagged as OOD by {int(flagged.sum())} of {len(flagged)} methods** "
-                f"(each at the threshold that keeps {tpr:.0%} of the ID set)"
-            )
-            shown = verdicts.drop(columns=["method"])
-        else:
-            st.caption("No ID reference yet (computing…): scores are shown without percentiles or thresholds.")
-            shown = verdicts[["label", "score"]]
-    st.dataframe(
-        shown,
-        hide_index=True,
-        key=f"{key}_verdicts",
-        column_config={
-            "label": "method",
-            "score": st.column_config.NumberColumn("score", format=SCORE_FORMAT),
-            "id_percentile": st.column_config.ProgressColumn(
-                "ID percentile", min_value=0, max_value=100, format="%.1f%%"
-            ),
-            "threshold": st.column_config.NumberColumn(f"{tpr:.0%} TPR threshold", format=SCORE_FORMAT),
-            "flagged": st.column_config.CheckboxColumn("flagged as OOD"),
-        },
-    )
-    if reference is not None:
-        choose("inspect_positions", methods, ["gaia_a", "gaia_z", "msp"])
-        picked = st.multiselect(
-            "Place on the ID distribution", methods, key="inspect_positions", format_func=method_label
-        )
-        id_table = reference.result.id_scores.table
-        for column, method in zip(st.columns(3) * (len(picked) // 3 + 1), picked):
-            column.plotly_chart(
-                charts.score_position_figure(
-                    float(row[method]), id_table[method].to_numpy(), thresholds[method], method_label(method)
-                ),
-                key=f"{key}_pos_{method}",
-            )
-    if reference is None:
-        return
-    columns = st.columns(2)
-    for column, method in zip(columns, GAIA_METHODS):
-        if method not in channels or method not in reference.result.id_scores.channels:
-            continue
-        id_profile = charts.id_reference_profile(charts.layer_means(reference.result.id_scores.channels[method]))
-        title, y_label = PROFILE_LABELS[method]
-        figure = attempt(
-            "Profile",
-            charts.layer_profile_figure,
-            channel_values.image_profile(channels[method]),
-            *id_profile,
-            title=title,
-            y_label=y_label,
-        )
-        if figure is not None:
-            column.plotly_chart(figure, key=f"{key}_profile_{method}")
-
-
-@st.cache_resource(max_entries=8, show_spinner="Checking whether GAIA can work on this model…")
-def _applicability(_loaded: LoadedModel, model_key: tuple, id_set: str):
-    from app_pages.scoring import get_dataset
-    from gaia_core.device import model_device
-    from gaia_core.scores.applicability import check_applicability
-
-    data = get_dataset(_loaded, id_set)
-    x = torch.stack([data[i].image for i in range(min(4, len(data)))])
-    return check_applicability(_loaded.model, x.to(model_device(_loaded.model)))
-
-
-def gaia_applicability_note(loaded: LoadedModel) -> None:
-    """A warning beside GAIA's numbers when GAIA-Z (or GAIA-A) cannot separate anything on this model,
-    checked on a few images of the ID set (`gaia_core.scores.applicability`)."""
-    id_set = st.session_state.get("id_set")
-    if not id_set:
-        return
-    report = attempt("Could not check whether GAIA applies to this model", _applicability, loaded, loaded.key, id_set)
-    if report is not None and report.note:
-        st.warning(report.note, icon=":material/warning:")
