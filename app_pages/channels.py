@@ -5,7 +5,7 @@ that get the same gradient (twins: identical values) are shown once, under a mer
 import streamlit as st
 
 from app_pages.shell import model_choice, runs, state
-from app_pages.widgets.applicability import gaia_applicability_note
+from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables

@@ -5,8 +5,8 @@ import streamlit as st
 import torch
 
 from app_pages.shell import error_frame, model_choice, runs, set_choices, state
-from app_pages.widgets.applicability import gaia_applicability_note
-from app_pages.widgets.attribution import attribution_picker, comparison_grid
+from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
 from gaia_core import charts
 from gaia_core.app_support import channel_values, images, samples
 from gaia_core.device import model_device

@@ -5,9 +5,9 @@ attribution-concentration readout of ID against OOD."""
 import numpy as np
 import streamlit as st
 
-from app_pages.shell import error_frame, jobs, model_choice, runs, set_choices, state
-from app_pages.widgets.applicability import gaia_applicability_note
-from app_pages.widgets.attribution import attribution_picker
+from app_pages.shell import error_frame, job_progress, model_choice, runs, set_choices, state
+from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.attribution_views import attribution_picker
 from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import tables
@@ -74,7 +74,7 @@ if job is None:
     job = runs.submit(loaded, request)
 if request != picks:
     st.caption("The results below are for the sets and methods scored last; press **Score** to score the new picks.")
-scored = jobs.follow(job, "ood_retry", lambda: runs.submit(loaded, request, retry=True))
+scored = job_progress.follow(job, "ood_retry", lambda: runs.submit(loaded, request, retry=True))
 if scored is None:
     st.stop()
 
@@ -175,7 +175,7 @@ if readout_key is None or readout_key.scoring != request:
         "Pick a method and press **Compute the maps** to compare ID and OOD attribution maps.", icon=":material/info:"
     )
     st.stop()
-values = jobs.follow(jobs.job_runner().get(readout_key), "readout_retry")
+values = job_progress.follow(job_progress.job_runner().get(readout_key), "readout_retry")
 if values is not None:
     st.caption(
         f"{readout_key.method}{' + ' + readout_key.noise_tunnel if readout_key.noise_tunnel else ''}, "

@@ -8,11 +8,11 @@ import numpy as np
 import streamlit as st
 
 from app_pages.shell import defaults, error_frame, model_choice, runs, set_choices, state
-from app_pages.widgets.applicability import gaia_applicability_note
-from app_pages.widgets.attribution import attribution_picker, comparison_grid
+from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
 from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.image_detail import ImageDetail, image_detail
-from app_pages.widgets.layer_percentiles import layer_percentile_charts
+from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
 from gaia_core.app_support.samples import sample_name, source_index
 from gaia_core.app_support.upload_report import loader_notes, preview

@@ -7,11 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.shell import model_choice, runs, state
-from app_pages.widgets.attribution import attribution_picker, comparison_grid
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
 from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.gallery import gallery, row_inputs
 from app_pages.widgets.image_detail import ImageDetail, image_detail
-from app_pages.widgets.layer_percentiles import layer_percentile_charts
+from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
 from gaia_core.app_support.samples import sample_names, with_label
 from gaia_core.scores import GAIA_METHODS, method_label

@@ -13,6 +13,8 @@ import torch
 from helpers.app import (
     SAMPLES,
     assert_clean,
+    assert_refused_and_demo_kept,
+    choose_cifar_weights,
     image_captions,
     new_app,
     open_page,
@@ -20,7 +22,6 @@ from helpers.app import (
     settle,
     texts,
 )
-from streamlit.testing.v1 import AppTest
 
 from app_pages.shell.page_table import PAGES
 
@@ -116,7 +117,7 @@ def test_switching_pages_keeps_results_picks_and_uploads():
 
 
 def test_a_second_click_on_score_does_not_start_the_work_twice():
-    from app_pages.shell import jobs
+    from app_pages.shell import job_progress
 
     at = open_page(new_app(), "app_pages/id_vs_ood.py")
     at.multiselect(key="ood_sets").set_value(["textures", "shifted"])
@@ -125,34 +126,15 @@ def test_a_second_click_on_score_does_not_start_the_work_twice():
     at.button(key="score_button").click()
     at.run()
     request = at.session_state["scoring"]
-    first = jobs.job_runner().get(request)
+    first = job_progress.job_runner().get(request)
     at.button(key="score_button").click()
     at.run()
-    assert jobs.job_runner().get(request) is first
+    assert job_progress.job_runner().get(request) is first
     settle(at)
     at.button(key="score_button").click()  # finished and successful: kept, not redone
     at.run()
-    assert jobs.job_runner().get(request) is first
+    assert job_progress.job_runner().get(request) is first
     assert_clean(at)
-
-
-def choose_cifar_weights(source: str) -> AppTest:
-    """A session whose sidebar asks for a CIFAR ResNet-18 with weights from ``source``."""
-    at = new_app()
-    at.selectbox(key="sb_model").set_value("cifar_resnet18")
-    at.run()
-    at.radio(key="sb_weights").set_value(source)
-    at.run()
-    return at
-
-
-def assert_refused_and_demo_kept(at: AppTest, message: str) -> None:
-    at.button(key="sb_load").click()
-    at.run()
-    assert not at.exception
-    assert message in texts(at.sidebar.error)
-    assert at.session_state["model_choice"].name == "demo"
-    assert "In use: **demo" in texts(at.sidebar.caption)
 
 
 def test_a_checkpoint_path_outside_the_allowed_folders_is_refused_and_the_model_stays():

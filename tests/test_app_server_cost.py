@@ -6,14 +6,18 @@ from __future__ import annotations
 import pytest
 from helpers.app import SAMPLES, new_app, open_page
 
-from app_pages.widgets import attribution, image_detail
+from app_pages.widgets import attribution_views, image_detail
 
 
 @pytest.fixture
 def counted(monkeypatch):
     """Images passed to Captum and PNGs encoded for download buttons, counted."""
     calls = {"attributed_images": 0, "png": 0}
-    attribute, grid_png, to_png_bytes = attribution.attribute, attribution.grid_png, image_detail.to_png_bytes
+    attribute, grid_png, to_png_bytes = (
+        attribution_views.attribute,
+        attribution_views.grid_png,
+        image_detail.to_png_bytes,
+    )
 
     def counting_attribute(model, x, *args, **kwargs):
         calls["attributed_images"] += len(x)
@@ -26,8 +30,8 @@ def counted(monkeypatch):
 
         return wrapped
 
-    monkeypatch.setattr(attribution, "attribute", counting_attribute)
-    monkeypatch.setattr(attribution, "grid_png", counting(grid_png))
+    monkeypatch.setattr(attribution_views, "attribute", counting_attribute)
+    monkeypatch.setattr(attribution_views, "grid_png", counting(grid_png))
     monkeypatch.setattr(image_detail, "to_png_bytes", counting(to_png_bytes))
     return calls
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from helpers.app import assert_clean, open_page, settle, texts
 
-from app_pages.shell.jobs import job_runner
+from app_pages.shell.job_progress import job_runner
 from gaia_core.app_support import tables
 
 # Each module scores into its own cache folder (a fresh start, and no sharing with other modules).

@@ -1,5 +1,5 @@
 """Scoring runs for the pages: datasets, and background scoring jobs keyed by plain values, shared
-by every session (followed with `app_pages.shell.jobs`). The math is `gaia_core`'s (`evaluate`,
+by every session (followed with `app_pages.shell.job_progress`). The math is `gaia_core`'s (`evaluate`,
 `evaluation`, `app_support`)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_pages.shell import defaults
 from app_pages.shell.error_frame import attempt
-from app_pages.shell.jobs import follow, job_runner
+from app_pages.shell.job_progress import follow, job_runner
 from app_pages.shell.model_choice import LoadedModel
 from app_pages.shell.set_choices import ALL_METHODS, ensure_data_defaults, set_title
 from app_pages.shell.typed_paths import shown_path

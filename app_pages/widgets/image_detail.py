@@ -16,7 +16,7 @@ from app_pages.shell.model_choice import LoadedModel, class_name
 from app_pages.shell.runs import Scored
 from app_pages.shell.set_choices import ALL_METHODS
 from app_pages.shell.state import choose
-from app_pages.widgets.attribution import attribution_maps, overlays, target_picker
+from app_pages.widgets.attribution_views import attribution_maps, overlays, target_picker
 from app_pages.widgets.formats import SCORE_FORMAT
 from gaia_core import charts
 from gaia_core.app_support import channel_values, images, tables

@@ -76,3 +76,56 @@ def scored_session(timeout_s: float = 560) -> AppTest:
     settle(at, timeout_s=timeout_s)
     assert "Scored" in texts(at.success)
     return at
+
+
+MARKDOWN_FIELDS = {"body", "label", "help", "caption", "text", "options", "placeholder"}
+PLAIN_OPTIONS = {"selectbox", "multiselect"}  # their options are plain text, not Markdown
+
+
+def _markdown_fields(message, names: set[str]) -> list[str]:
+    found = []
+    for field, value in message.ListFields():
+        single = isinstance(value, str | bytes | int | float) or hasattr(value, "ListFields")
+        parts = [value] if single else list(value)  # else a repeated field
+        if field.message_type is not None:
+            for part in parts:
+                found += _markdown_fields(part, names)
+        elif field.name in names:
+            found += [part for part in parts if isinstance(part, str)]
+    return found
+
+
+def markdown_sources(at: AppTest) -> list[str]:
+    """Every string of the app's current run that Streamlit renders as Markdown: element bodies,
+    widget labels, help texts and options, image captions, progress texts."""
+    found, blocks = [], [at._tree]
+    while blocks:
+        node = blocks.pop()
+        children = getattr(node, "children", None)
+        if children is not None:
+            blocks.extend(children.values())
+        elif getattr(node, "proto", None) is not None:
+            plain = {"options"} if getattr(node, "type", None) in PLAIN_OPTIONS else set()
+            found += _markdown_fields(node.proto, MARKDOWN_FIELDS - plain)
+    return found
+
+
+def choose_cifar_weights(source: str) -> AppTest:
+    """A session whose sidebar asks for a CIFAR ResNet-18 with weights from ``source``."""
+    at = new_app()
+    at.selectbox(key="sb_model").set_value("cifar_resnet18")
+    at.run()
+    at.radio(key="sb_weights").set_value(source)
+    at.run()
+    return at
+
+
+def assert_refused_and_demo_kept(at: AppTest, message: str) -> None:
+    """Press Load model: ``message`` is told in the sidebar, the demo stays in use, the page runs."""
+    at.button(key="sb_load").click()
+    at.run()
+    assert not at.exception
+    assert message in texts(at.sidebar.error)
+    assert at.session_state["model_choice"].name == "demo"
+    assert "In use: **demo" in texts(at.sidebar.caption)
+    assert at.title, "the page still runs"
