@@ -1,6 +1,7 @@
-"""The error frame around the pages and the sidebar's sections: a user error is a message where it
-happened, a bug is logged with its traceback and told as unexpected, and in both cases the rest of
-the app goes on. Server set-up is an explicit call of app.py, not a side effect of an import."""
+"""The app's shell. The error frame around the pages and the sidebar's sections: a user error is a
+message where it happened, a bug is logged with its traceback and told as unexpected, and in both
+cases the rest of the app goes on. Server set-up is an explicit call of app.py, not a side effect of
+an import; a new session starts at the sidebar's defaults."""
 
 import logging
 import re
@@ -13,6 +14,7 @@ import torch
 from helpers.app import ROOT, new_app, shown, texts
 from streamlit.testing.v1 import AppTest
 
+from app_pages.shell.defaults import DEFAULTS
 from gaia_core.device import SERVER_THREADS_ENV
 
 MESSAGE = "the file is not a checkpoint; upload a .safetensors file"
@@ -159,3 +161,10 @@ def test_a_bad_thread_setting_is_told_and_every_page_still_runs(monkeypatch, res
     assert not at.exception
     assert SERVER_THREADS_ENV in texts(at.error)
     assert at.title[0].value == "GAIA Explorer"
+
+
+def test_a_new_session_starts_at_the_sidebar_defaults():
+    at = new_app()
+    assert at.number_input(key="batch_size").value == DEFAULTS.batch_size
+    assert at.number_input(key="max_per_set").value == DEFAULTS.max_per_set
+    assert at.text_input(key="data_root").value == DEFAULTS.data_root
