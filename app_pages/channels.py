@@ -4,10 +4,12 @@ that get the same gradient (twins: identical values) are shown once, under a mer
 
 import streamlit as st
 
-from app_pages import data_sets, model_picker, scoring, state, views
+from app_pages.shell import model_choice, runs, state
+from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
-from gaia_core.scores import method_label
+from gaia_core.scores import GAIA_METHODS, method_label
 
 ALL_OOD = "All OOD sets"
 QUANTITY = {"gaia_z": "GAIA-Z: non-zero ratio r_c", "gaia_a": "GAIA-A: channel average u_c / o"}
@@ -16,7 +18,7 @@ RANKING_SHOWN = 50
 # Eight readable headers and a merged layer name do not fit 1024 px beside the sidebar: these show,
 # the derived ones (OOD − ID, |AUROC − 0.5|, direction) are a click away under "Show/hide columns".
 RANKING_VISIBLE = ("layer", "channel", "id_mean", "ood_mean", "auroc")
-RANKING_COLUMNS = {
+RANKING_COLUMN_CONFIG = {
     "layer": st.column_config.TextColumn(
         "layer", help="Tapped layer; twin layers (same gradient, identical values) are merged as 'A = B'."
     ),
@@ -45,19 +47,19 @@ RANKING_COLUMNS = {
     ),
 }
 
-loaded = model_picker.page_model()
+loaded = model_choice.page_model()
 st.title("Channel abnormality")
-views.gaia_applicability_note(loaded)
+gaia_applicability_note(loaded)
 st.caption(
     "GAIA-Z looks at r_c, the fraction of non-zero gradient entries of channel c (the zero ratio is "
     "1 − r_c); GAIA-A at u_c / o, the channel-averaged gradient. Both are higher on OOD images: here is "
     "where, layer by layer and channel by channel."
 )
-scored = scoring.needs_benchmark(loaded, "channels")
+scored = runs.needs_benchmark(loaded, "channels")
 if scored is None:
     st.stop()
 result = scored.result
-gaia = [m for m in data_sets.GAIA_METHODS if m in result.id_scores.channels]
+gaia = [m for m in GAIA_METHODS if m in result.id_scores.channels]
 if not gaia:
     st.info(
         "The last scoring did not include GAIA-A or GAIA-Z; add them on **ID vs OOD** and score again.",
@@ -130,7 +132,7 @@ st.dataframe(  # full width under the chart: its visible columns fit at 1024 px
     height=420,
     key="ch_ranking_table",
     column_order=RANKING_VISIBLE,
-    column_config=RANKING_COLUMNS,
+    column_config=RANKING_COLUMN_CONFIG,
 )
 
 st.caption(
@@ -172,7 +174,7 @@ picked = channel_values.points_to_rows(event.selection.points if event else [], 
 if picked:
     rows = tables.selected_rows(scored.table, picked)
     st.markdown(f"**{len(rows)} selected image(s)**")
-    views.gallery(loaded, scored, rows, method, key="ch_gallery")
+    gallery(loaded, scored, rows, method, key="ch_gallery")
 else:
     st.caption(
         "Drag a box (or a lasso, from the chart's toolbar) round points to see their images; "

@@ -4,24 +4,27 @@ layer to the two scores, with the formula beside each step."""
 import streamlit as st
 import torch
 
-from app_pages import data_sets, frame, model_picker, scoring, state, views
+from app_pages.shell import error_frame, model_choice, runs, set_choices, state
+from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
 from gaia_core import charts
 from gaia_core.app_support import channel_values, images, samples
 from gaia_core.device import model_device
+from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import create, score_many
 from gaia_core.scores.taps import default_gaia_a_layers, norm_layers
 from gaia_core.scores.walkthrough import gaia_z_gradients, walkthrough
 from gaia_core.teaching.story import compare_layer, same_gradient_layers
 
-loaded = model_picker.page_model()
+loaded = model_choice.page_model()
 st.title("How GAIA works")
-views.gaia_applicability_note(loaded)
+gaia_applicability_note(loaded)
 st.caption(
     "One ID image and one OOD image go through the same steps; GAIA's two scores come out at the end. "
     "Pick the images and the layer to look at."
 )
 
-options = data_sets.set_options(loaded.spec)
+options = set_choices.set_options(loaded.spec)
 if loaded.spec.family == "demo":
     EXAMPLES = {
         "The paper's story holds: a digit vs. natural patches": ("natural", 0, "layer3.0.bn1"),
@@ -50,12 +53,12 @@ if loaded.spec.family == "demo":
     )
 pick = st.columns([3, 1, 3, 1])
 state.choose("how_id_set", options, st.session_state["id_set"])
-id_set = pick[0].selectbox("ID image from", options, key="how_id_set", format_func=data_sets.set_title)
+id_set = pick[0].selectbox("ID image from", options, key="how_id_set", format_func=set_choices.set_title)
 ood_default = (st.session_state["ood_sets"] or [o for o in options if o != id_set])[0]
 state.choose("how_ood_set", options, ood_default)
-ood_set = pick[2].selectbox("OOD image from", options, key="how_ood_set", format_func=data_sets.set_title)
-id_data = frame.attempt(f"{data_sets.set_title(id_set)} is not available", scoring.get_dataset, loaded, id_set)
-ood_data = frame.attempt(f"{data_sets.set_title(ood_set)} is not available", scoring.get_dataset, loaded, ood_set)
+ood_set = pick[2].selectbox("OOD image from", options, key="how_ood_set", format_func=set_choices.set_title)
+id_data = error_frame.attempt(f"{set_choices.set_title(id_set)} is not available", runs.get_dataset, loaded, id_set)
+ood_data = error_frame.attempt(f"{set_choices.set_title(ood_set)} is not available", runs.get_dataset, loaded, ood_set)
 if id_data is None or ood_data is None:
     st.stop()
 for key, data, column in (("how_id_index", id_data, pick[1]), ("how_ood_index", ood_data, pick[3])):
@@ -74,7 +77,7 @@ x_ood, _ = images.dataset_inputs(ood_data, [st.session_state["how_ood_index"]])
 
 
 def _title(data, index: int) -> str:
-    return samples.item_name(data, index, lambda c: model_picker.class_name(loaded, c))
+    return samples.item_name(data, index, lambda c: model_choice.class_name(loaded, c))
 
 
 id_title = _title(id_data, st.session_state["how_id_index"])
@@ -100,7 +103,9 @@ def all_layers(model_key, samples, _model, _x):
 
 
 steps = {
-    label: frame.attempt("Walk-through failed", walk, loaded.key, (label, id_set, ood_set), layer, loaded.model, x)
+    label: error_frame.attempt(
+        "Walk-through failed", walk, loaded.key, (label, id_set, ood_set), layer, loaded.model, x
+    )
     for label, x in inputs.items()
 }
 if any(s is None for s in steps.values()):
@@ -131,9 +136,11 @@ st.markdown(
 
 
 def show_input(label, step):
-    st.image(images.display_image(inputs[label], loaded.spec.mean, loaded.spec.std, 160), caption=label)
+    st.image(
+        images.display_image(inputs[label], loaded.spec.mean, loaded.spec.std, 160), caption=escape_markdown(label)
+    )
     st.markdown(
-        f"Prediction **{model_picker.class_name(loaded, step.prediction)}**, confidence "
+        f"Prediction **{model_choice.class_name(loaded, step.prediction)}**, confidence "
         f"**{100 * step.confidence:.1f}%** · GAIA-Z **{step.gaia_z:.4g}** · GAIA-A **{step.gaia_a:.4g}**"
     )
 
@@ -212,8 +219,8 @@ st.latex(r"S_A(x) = \frac{1}{\sum_l C_l} \sum_{l \in \text{inner}} \sum_{c} \lef
 aggregation("gaia_a", "u_c / o", "GAIA-A")
 
 st.header("7 · The same two images through attribution methods")
-config, readout = views.attribution_picker()
+config, readout = attribution_picker()
 if config is not None:
-    views.comparison_grid(
+    comparison_grid(
         loaded, {labels[0]: (x_id, [id_title]), labels[1]: (x_ood, [ood_title])}, config, readout, key="how"
     )

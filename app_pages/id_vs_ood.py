@@ -5,13 +5,17 @@ attribution-concentration readout of ID against OOD."""
 import numpy as np
 import streamlit as st
 
-from app_pages import data_sets, frame, model_picker, scoring, state, views
+from app_pages.shell import error_frame, job_progress, model_choice, runs, set_choices, state
+from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.attribution_views import attribution_picker
+from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import tables
 from gaia_core.app_support.readouts import readout_separation
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.charts.distributions import shown_sets
 from gaia_core.evaluation.report import PNG_EXPORT_CONFIG, report_html
+from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label
 
 ALL_OOD = "All OOD sets together"
@@ -28,35 +32,36 @@ def show_picker(key: str, ood_titles: list[str]) -> str | None:
     """The "Show" control: every OOD set, or one at a time (the ID set is always drawn); returns
     the OOD set to show alone, or None for all."""
     state.choose(key, [SHOW_ALL, *ood_titles], SHOW_ALL)
-    picked = st.segmented_control("Show", [SHOW_ALL, *ood_titles], key=key) or SHOW_ALL
+    picked = st.segmented_control("Show", [SHOW_ALL, *ood_titles], key=key, format_func=escape_markdown) or SHOW_ALL
     return None if picked == SHOW_ALL else picked
 
 
-loaded = model_picker.page_model()
+loaded = model_choice.page_model()
 st.title("ID vs OOD")
-views.gaia_applicability_note(loaded)
+gaia_applicability_note(loaded)
 st.caption(
     "Score the in-distribution (ID) set and OOD sets with every method; the detector should give OOD "
     "images higher scores. Thresholds keep 95% of the ID set (TPR 95%)."
 )
 
-options = data_sets.set_options(loaded.spec)
+options = set_choices.set_options(loaded.spec)
 # One row each: side by side, set names were cut ("Handwritten d…") at a projector's 1024 px.
-st.columns(2)[0].selectbox("ID set", options, key="id_set", format_func=data_sets.set_title)
+st.columns(2)[0].selectbox("ID set", options, key="id_set", format_func=set_choices.set_title)
 state.choose("ood_sets", [o for o in options if o != st.session_state["id_set"]], [])
 st.multiselect(
-    "OOD sets", [o for o in options if o != st.session_state["id_set"]], key="ood_sets", format_func=data_sets.set_title
+    "OOD sets",
+    [o for o in options if o != st.session_state["id_set"]],
+    key="ood_sets",
+    format_func=set_choices.set_title,
 )
-st.multiselect("Methods", list(data_sets.ALL_METHODS), key="methods", format_func=method_label)
-picks = scoring.make_request(
-    loaded, st.session_state["id_set"], st.session_state["ood_sets"], st.session_state["methods"]
-)
+st.multiselect("Methods", list(set_choices.ALL_METHODS), key="methods", format_func=method_label)
+picks = runs.make_request(loaded, st.session_state["id_set"], st.session_state["ood_sets"], st.session_state["methods"])
 ready = bool(picks.ood_sets and picks.methods)
 clicked = st.button("Score", key="score_button", type="primary", disabled=not ready)
-if clicked and scoring.submit(loaded, picks, retry=True) is not None:
+if clicked and runs.submit(loaded, picks, retry=True) is not None:
     st.session_state["scoring"] = picks
 
-request, job = scoring.scored_benchmark(loaded)
+request, job = runs.scored_benchmark(loaded)
 if request is None:
     st.info(
         "Pick an ID set and at least one OOD set, then press **Score**."
@@ -66,10 +71,10 @@ if request is None:
     )
     st.stop()
 if job is None:
-    job = scoring.submit(loaded, request)
+    job = runs.submit(loaded, request)
 if request != picks:
     st.caption("The results below are for the sets and methods scored last; press **Score** to score the new picks.")
-scored = scoring.follow(job, "ood_retry", lambda: scoring.submit(loaded, request, retry=True))
+scored = job_progress.follow(job, "ood_retry", lambda: runs.submit(loaded, request, retry=True))
 if scored is None:
     st.stop()
 
@@ -79,18 +84,20 @@ sets = {id_title: result.id_scores, **result.ood_scores}
 colors = charts.dataset_colors(sets, id_title)
 accuracy = result.id_accuracy
 st.success(
-    f"Scored {sum(len(s.table) for s in sets.values())} images: {id_title} ({len(result.id_scores.table)}"
+    f"Scored {sum(len(s.table) for s in sets.values())} images: {escape_markdown(id_title)} "
+    f"({len(result.id_scores.table)}"
     + (f", accuracy {100 * accuracy:.1f}%" if accuracy is not None else "")
     + ") against "
-    + ", ".join(f"{t} ({len(s.table)})" for t, s in result.ood_scores.items())
+    + ", ".join(f"{escape_markdown(t)} ({len(s.table)})" for t, s in result.ood_scores.items())
     + ".",
     icon=":material/done_all:",
 )
 for title, s in sets.items():
     if s.skipped:
+        first = s.skipped[0]
         st.warning(
-            f"{title}: {len(s.skipped)} unreadable file(s) skipped, e.g. {s.skipped[0].path or s.skipped[0].sample_id}: "
-            f"{s.skipped[0].reason}"
+            f"{escape_markdown(title)}: {len(s.skipped)} unreadable file(s) skipped, e.g. "
+            f"{escape_markdown(first.path or first.sample_id)}: {escape_markdown(first.reason)}"
         )
 
 st.subheader("Metrics of every method")
@@ -136,7 +143,7 @@ chosen = charts.rows_in_selection(event.selection.points if event else [], shown
 if chosen:
     picked = tables.selected_rows(scored.table, chosen)
     st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
-    views.gallery(loaded, scored, picked.sort_values(method, ascending=False), method, key="hist_gallery")
+    gallery(loaded, scored, picked.sort_values(method, ascending=False), method, key="hist_gallery")
 else:
     st.caption(SELECT_HINT)
 
@@ -157,18 +164,18 @@ st.caption(
     "GAIA's premise: explanations of OOD images are abnormal. Here the attribution map of each image is "
     "reduced to one number and compared between ID and OOD."
 )
-config, readout = views.attribution_picker()
+config, readout = attribution_picker()
 st.session_state.setdefault("readout_samples", 60)
 samples = st.number_input("Images per set", min_value=5, max_value=2000, step=20, key=state.kept("readout_samples"))
 if config is not None and st.button("Compute the maps", key="readout_button"):
-    st.session_state["readouts"] = scoring.submit_readouts(loaded, scored, config, int(samples)).key
+    st.session_state["readouts"] = runs.submit_readouts(loaded, scored, config, int(samples)).key
 readout_key = st.session_state.get("readouts")
 if readout_key is None or readout_key.scoring != request:
     st.info(
         "Pick a method and press **Compute the maps** to compare ID and OOD attribution maps.", icon=":material/info:"
     )
     st.stop()
-values = scoring.follow(scoring.job_runner().get(readout_key), "readout_retry")
+values = job_progress.follow(job_progress.job_runner().get(readout_key), "readout_retry")
 if values is not None:
     st.caption(
         f"{readout_key.method}{' + ' + readout_key.noise_tunnel if readout_key.noise_tunnel else ''}, "
@@ -176,10 +183,10 @@ if values is not None:
     )
     per_set_readouts = {t: r.values[readout] for t, r in values.items()}
     readout_show = show_picker("readout_show", ood_titles)
-    separation = frame.attempt("Readout AUROC", readout_separation, per_set_readouts, id_title, readout) or {}
+    separation = error_frame.attempt("Readout AUROC", readout_separation, per_set_readouts, id_title, readout) or {}
     separation = {t: s for t, s in separation.items() if s is not None and readout_show in (None, t)}
     summary = [s.describe(t) for t, s in separation.items()]
-    figure = frame.attempt(
+    figure = error_frame.attempt(
         "Readout chart",
         charts.readout_distribution_figure,
         per_set_readouts,
@@ -198,7 +205,7 @@ if values is not None:
         if len(summary) > 1:
             st.caption(
                 "AUROC of ID vs each OOD set on this readout alone: "
-                + "; ".join(s.short(t) for t, s in separation.items())
+                + "; ".join(escape_markdown(s.short(t)) for t, s in separation.items())
                 + "."
             )
         shown_readouts = {t: per_set_readouts[t] for t in shown_sets(per_set_readouts, id_title, readout_show)}
@@ -211,6 +218,6 @@ if values is not None:
             ids = {t: [values[t].sample_ids[k] for k in rows] for t, rows in chosen.items()}
             picked = tables.selected_rows(scored.table, ids, column="sample_id")
             st.markdown(f"**{len(picked)} image(s) behind the selected bars**")
-            views.gallery(loaded, scored, picked, None, key="readout_gallery")
+            gallery(loaded, scored, picked, None, key="readout_gallery")
         else:
             st.caption(SELECT_HINT)

@@ -7,8 +7,12 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from app_pages import data_sets, frame, model_picker, scoring, state, views
-from app_pages.layer_percentiles import layer_percentile_charts
+from app_pages.shell import defaults, error_frame, model_choice, runs, set_choices, state
+from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
+from app_pages.widgets.formats import SCORE_FORMAT
+from app_pages.widgets.image_detail import ImageDetail, image_detail
+from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
 from gaia_core.app_support.samples import sample_name, source_index
 from gaia_core.app_support.upload_report import loader_notes, preview
@@ -17,19 +21,20 @@ from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import evaluate_dataset, method_config
 from gaia_core.safety import load_images
+from gaia_core.safety.markdown import escape_markdown
 from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
 from gaia_core.scores import create, create_for_model, method_label
 
-loaded = model_picker.page_model()
+loaded = model_choice.page_model()
 st.title("Inspect images")
-views.gaia_applicability_note(loaded)
+gaia_applicability_note(loaded)
 st.caption(
     "Each image is scored by every method and placed on the scores of the ID set: its percentile among "
     "ID images and whether it is flagged as OOD at the threshold that keeps 95% of them."
 )
 
 
-catalog = data_sets.sample_catalog()
+catalog = set_choices.sample_catalog()
 samples = list(catalog)
 # One row each: in a column under 23rem wide Streamlit keeps a multiselect's chips on one line and
 # cuts the rest off (the samples picked were hidden at 1024 and 1400 px).
@@ -48,7 +53,7 @@ st.multiselect(
     "…or pick samples of the demo's sets",
     samples,
     key="inspect_samples",
-    format_func=data_sets.sample_title,
+    format_func=set_choices.sample_title,
     help="Named by set and position in the set (a file name such as digits/0.png is not the label).",
 )
 
@@ -77,7 +82,7 @@ if in_uploader:
     for name, data in in_uploader:
         accepted, rejected = decode(name, digest_of(data), data)
         for error in rejected:
-            st.error(f"**Not inspected:** {one_line(error)}", icon=":material/broken_image:")
+            st.error(f"**Not inspected:** {escape_markdown(one_line(error))}", icon=":material/broken_image:")
         kept_files.extend((name, data) for _ in accepted)
         decoded |= {image.name: image for image in accepted}
     st.session_state["inspect_files"] = kept_files
@@ -102,11 +107,11 @@ if not good:
     st.stop()
 decoded |= decoded_files(good[len(uploads) :])
 
-reference = scoring.reference(loaded)
+reference = runs.reference(loaded)
 methods = (
     reference.methods
     if reference is not None
-    else [create_for_model(m, loaded.spec.std) for m in data_sets.ALL_METHODS if not create(m).needs_fit]
+    else [create_for_model(m, loaded.spec.std) for m in set_choices.ALL_METHODS if not create(m).needs_fit]
 )
 if reference is None:
     st.caption("ReAct needs the ID reference (it is fitted on ID data); it is added when the reference is ready.")
@@ -120,14 +125,14 @@ def score_images(model_key, names, digests, methods_key, batch_size, _model, _fi
 
 digests = tuple(digest_of(data) for _, data in good)
 methods_key = repr([method_config(m) for m in methods])
-scored = frame.attempt(
+scored = error_frame.attempt(
     "Scoring failed",
     score_images,
     loaded.key,
     tuple(name for name, _ in good),
     digests,
     methods_key,
-    int(st.session_state.get("batch_size", 64)),
+    defaults.batch_size(),
     loaded.model,
     good,
     image_transform(loaded.spec),
@@ -140,7 +145,7 @@ table = result.table.assign(label=labels[result.table["index"].to_numpy()])  # s
 names = [m.name for m in methods]
 
 thresholds = None if reference is None else tables.thresholds_at_tpr(reference.result.id_scores.table, names)
-summary = tables.image_summary(table, names, lambda k: model_picker.class_name(loaded, k), thresholds)
+summary = tables.image_summary(table, names, lambda k: model_choice.class_name(loaded, k), thresholds)
 st.subheader(f"{len(table)} image(s)")
 event = st.dataframe(
     summary,
@@ -150,7 +155,7 @@ event = st.dataframe(
     selection_mode="single-row",
     column_config={
         "confidence": st.column_config.NumberColumn(format="percent"),
-        **{method_label(m): st.column_config.NumberColumn(format=views.SCORE_FORMAT) for m in names},
+        **{method_label(m): st.column_config.NumberColumn(format=SCORE_FORMAT) for m in names},
     },
 )
 rows = event.selection.rows if event is not None else []
@@ -158,12 +163,12 @@ focus = rows[0] if rows else 0
 st.caption("Select a row to see that image in detail; scores are abnormalities, higher = more likely OOD.")
 
 focus_row = table.loc[focus]
-st.subheader(f"Detail: {focus_row['sample_id']}")
+st.subheader(f"Detail: {escape_markdown(focus_row['sample_id'])}")
 if focus_row["label"] >= 0:
     verdict = "right" if focus_row["pred"] == focus_row["label"] else "wrong"
     st.markdown(
-        f"True label **{model_picker.class_name(loaded, int(focus_row['label']))}**: the model's prediction "
-        f"**{model_picker.class_name(loaded, int(focus_row['pred']))}** is **{verdict}**."
+        f"True label **{model_choice.class_name(loaded, int(focus_row['label']))}**: the model's prediction "
+        f"**{model_choice.class_name(loaded, int(focus_row['pred']))}** is **{verdict}**."
     )
 x = dataset[int(focus_row["index"])].image
 file_name = dataset.files[int(focus_row["index"])][0]
@@ -181,17 +186,11 @@ if file_name in decoded:
         width="stretch",
     )
     notes.markdown("**What the loader did**\n\n" + "\n".join(f"- {n}" for n in loader_notes(as_loaded, loaded.spec)))
-config, readout = views.attribution_picker()
+config, readout = attribution_picker()
 channels = {m: channel_values.row_channels(result.channels[m], focus) for m in result.channels}
-views.image_detail(
+image_detail(
     loaded,
-    x,
-    str(focus_row["sample_id"]),
-    focus_row.to_dict(),
-    channels,
-    reference,
-    config,
-    readout,
+    ImageDetail(x, str(focus_row["sample_id"]), focus_row.to_dict(), channels, reference, config, readout),
     key="inspect_detail",
 )
 if reference is not None:
@@ -205,7 +204,7 @@ if reference is not None and config is not None:
     id_x, _ = images.dataset_inputs(id_data, id_picks)
     id_ids = [sample_name(id_title, source_index(id_data, i)) for i in id_picks][: len(id_x)]
     inspected_x, inspected_ids = images.dataset_inputs(dataset, table["index"][:12])
-    views.comparison_grid(
+    comparison_grid(
         loaded,
         {"Inspected images": (inspected_x, inspected_ids), f"ID: {id_title}": (id_x, id_ids)},
         config,

@@ -3,13 +3,14 @@ values already kept for every scored image (no model pass)."""
 
 import streamlit as st
 
-from app_pages import model_picker, scoring, state
+from app_pages.shell import model_choice, runs, state
 from gaia_core.app_support.channel_values import twin_name, twins_present
 from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.evaluation import layer_lab
 from gaia_core.evaluation.layer_lab import AGGREGATION_LABELS, AGGREGATIONS, LayerRecipe, greedy_subset, stages
 from gaia_core.evaluation.metrics import METRICS
-from gaia_core.scores import method_label
+from gaia_core.safety.markdown import escape_markdown
+from gaia_core.scores import GAIA_METHODS, method_label
 
 
 # Keyed by the scoring request (which fixes every kept channel value), the method and the recipe:
@@ -24,18 +25,18 @@ def cached_per_layer_metrics(request, method, aggregation, k, _id_channels, _ood
     return layer_lab.per_layer_metrics(_id_channels, _ood_channels, aggregation, k)
 
 
-loaded = model_picker.page_model()
+loaded = model_choice.page_model()
 st.title("Layer lab")
 st.caption(
     "The paper fixes GAIA's layers (GAIA-Z: every normalization; GAIA-A: the last two stages) and its "
     "aggregation (the mean of squares). Here both can change, and every image's score is recomputed from "
     "its kept per-channel values at once: no model pass."
 )
-scored = scoring.needs_benchmark(loaded, "lab")
+scored = runs.needs_benchmark(loaded, "lab")
 if scored is None:
     st.stop()
 result = scored.result
-gaia = [m for m in ("gaia_z", "gaia_a") if result.id_scores.channels.get(m)]
+gaia = [m for m in GAIA_METHODS if result.id_scores.channels.get(m)]
 if not gaia:
     st.info(
         "The last scoring kept no GAIA channel values; add GAIA-A or GAIA-Z on **ID vs OOD** and score again.",
@@ -45,7 +46,7 @@ if not gaia:
 
 # Pickers of names get the full width: in narrow columns their names were cut at 1024 px.
 controls = st.columns([1, 1])
-state.choose("lab_method", gaia, gaia[0])
+state.choose("lab_method", gaia, "gaia_z" if "gaia_z" in gaia else gaia[0])
 method = controls[0].radio("Score", gaia, key="lab_method", format_func=method_label)
 id_channels = result.id_scores.channels[method]
 ood_channels = {title: s.channels[method] for title, s in result.ood_scores.items()}
@@ -97,7 +98,10 @@ twins = twins_present(id_channels, scored.twins)
 named = {layer: twin_name(group) for group in twins for layer in group}
 st.caption(
     "Best single layer per OOD set (AUROC): "
-    + "; ".join(f"{row.set}: {named.get(row.layer, row.layer)} ({100 * row.auroc:.1f}%)" for row in best.itertuples())
+    + "; ".join(
+        f"{escape_markdown(row.set)}: {named.get(row.layer, row.layer)} ({100 * row.auroc:.1f}%)"
+        for row in best.itertuples()
+    )
 )
 if twins:
     st.caption(

@@ -6,19 +6,23 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from app_pages import data_sets, model_picker, scoring, state, views
-from app_pages.layer_percentiles import layer_percentile_charts
+from app_pages.shell import model_choice, runs, state
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
+from app_pages.widgets.formats import SCORE_FORMAT
+from app_pages.widgets.gallery import gallery, row_inputs
+from app_pages.widgets.image_detail import ImageDetail, image_detail
+from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
 from gaia_core.app_support.samples import sample_names, with_label
-from gaia_core.scores import method_label
+from gaia_core.scores import GAIA_METHODS, method_label
 
 # "image" names a row by its set and index ("digits #17"): a file name or "digits:17" reads like a label.
 SHOWN = ["image", tables.SET_COLUMN, "label", "pred", "correct", "confidence"]
 
-loaded = model_picker.page_model()
+loaded = model_choice.page_model()
 st.title("Misflagged samples")
 st.caption("The threshold keeps the chosen fraction of ID images (TPR); a score above it flags an image as OOD.")
-scored = scoring.needs_benchmark(loaded, "misflagged")
+scored = runs.needs_benchmark(loaded, "misflagged")
 if scored is None:
     st.stop()
 methods = scored.result.methods
@@ -41,7 +45,7 @@ order = pick[2].radio(
 )
 thresholds = tables.thresholds_at_tpr(scored.result.id_scores.table, methods, tpr)
 
-gaia = method if method in data_sets.GAIA_METHODS else next((m for m in data_sets.GAIA_METHODS if m in methods), None)
+gaia = method if method in GAIA_METHODS else next((m for m in GAIA_METHODS if m in methods), None)
 views_available = {"errors": f"errors of {method_label(method)}"}
 if gaia is not None and "msp" in methods:
     views_available |= {
@@ -101,10 +105,10 @@ for title, rows, key in (
         column_config={
             "confidence": st.column_config.NumberColumn(format="percent"),
             # enough significant digits to compare each score with the threshold (GAIA-A's are ~1e-2)
-            **{method_label(m): st.column_config.NumberColumn(format=views.SCORE_FORMAT) for m in methods},
+            **{method_label(m): st.column_config.NumberColumn(format=SCORE_FORMAT) for m in methods},
         },
     )
-    views.gallery(loaded, scored, rows, method, limit=12, key=key.split("_rows_")[0] + "_gallery")
+    gallery(loaded, scored, rows, method, limit=12, key=key.split("_rows_")[0] + "_gallery")
 
 both = pd.concat([id_rows.assign(error=titles[0]), ood_rows.assign(error=titles[1])])
 export = both[["error", *SHOWN, "index", "path", *methods, "sample_id"]]
@@ -120,7 +124,7 @@ st.download_button(
 st.subheader("Detail")
 focus = st.session_state.get("mis_focus")
 match = table[(table["sample_id"] == focus[0]) & (table[tables.SET_COLUMN] == focus[1])] if focus else table.iloc[:0]
-config, readout = views.attribution_picker()
+config, readout = attribution_picker()
 if match.empty:
     st.info("Select a row in one of the tables above to see that image in detail.", icon=":material/touch_app:")
 else:
@@ -130,17 +134,9 @@ else:
     channels = {
         m: channel_values.row_channels(scores.channels[m], int(row[tables.ROW_COLUMN])) for m in scores.channels
     }
-    views.image_detail(
-        loaded,
-        x[0],
-        with_label(row["image"], int(row["label"]), lambda k: model_picker.class_name(loaded, k)),
-        row.to_dict(),
-        channels,
-        scored,
-        config,
-        readout,
-        key="mis_detail",
-        tpr=tpr,
+    name = with_label(row["image"], int(row["label"]), lambda k: model_choice.class_name(loaded, k))
+    image_detail(
+        loaded, ImageDetail(x[0], name, row.to_dict(), channels, scored, config, readout, tpr), key="mis_detail"
     )
     layer_percentile_charts(channels, scored.result.id_scores.channels, key="mis_detail")
 
@@ -148,6 +144,6 @@ if config is not None and not both.empty:
     st.subheader("Attribution maps side by side")
     groups = {}
     for title, rows in zip(titles, (id_rows, ood_rows)):
-        x, ids = views.row_inputs(scored, rows.head(6))
+        x, ids = row_inputs(scored, rows.head(6))
         groups[title] = (x, list(rows["image"].head(6)) if len(ids) == len(rows.head(6)) else ids)
-    views.comparison_grid(loaded, groups, config, readout, key="mis")
+    comparison_grid(loaded, groups, config, readout, key="mis")

@@ -4,12 +4,13 @@ import json
 
 import streamlit as st
 
-from app_pages import data_sets, model_picker
-from app_pages.page_table import PAGES
+from app_pages.shell import defaults, model_choice, set_choices
+from app_pages.shell.page_table import PAGES
 from gaia_core.app_support import images
 from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.safety import load_image
+from gaia_core.safety.markdown import escape_markdown
 
 # Top to bottom: drawn left to right it was wider than the page at 1024 px and shrunk to unreadable text.
 PIPELINE = """
@@ -30,7 +31,7 @@ digraph gaia {
 }
 """
 
-loaded = model_picker.page_model()
+loaded = model_choice.page_model()
 st.title("GAIA Explorer")
 st.markdown(
     "A classifier is confident on anything; an **out-of-distribution (OOD)** input, unlike anything it was trained "
@@ -47,7 +48,7 @@ st.graphviz_chart(PIPELINE)
 st.subheader("Model and data in use")
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**Model:** {loaded.title}  \n{loaded.spec.description}")
+    st.markdown(f"**Model:** {escape_markdown(loaded.title)}  \n{loaded.spec.description}")
     if loaded.spec.family == "demo" and DEMO_REPORT.is_file():
         report = json.loads(DEMO_REPORT.read_text())
         st.markdown(
@@ -55,13 +56,13 @@ with left:
             f"**{100 * report['test_accuracy']:.2f}%** on {report['test_images']} test digits."
         )
     st.caption(
-        f"Batch size {st.session_state.get('batch_size', 64)} · at most "
-        f"{st.session_state.get('max_per_set', 1000)} images per set · change both in the sidebar."
+        f"Batch size {defaults.batch_size()} · at most {defaults.max_per_set()} images per set · change both in "
+        "the sidebar."
     )
 with right:
     st.markdown(
-        f"**ID set:** {data_sets.set_title(st.session_state['id_set'])}  \n**OOD sets:** "
-        + (", ".join(data_sets.set_title(s) for s in st.session_state["ood_sets"]) or "none yet")
+        f"**ID set:** {escape_markdown(set_choices.set_title(st.session_state['id_set']))}  \n**OOD sets:** "
+        + (", ".join(escape_markdown(set_choices.set_title(s)) for s in st.session_state["ood_sets"]) or "none yet")
     )
     if loaded.spec.family == "demo":
         st.caption(

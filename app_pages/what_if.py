@@ -8,21 +8,24 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from app_pages import data_sets, frame, model_picker, scoring, state
+from app_pages.shell import error_frame, model_choice, runs, set_choices, state
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
 from gaia_core.data.transforms import array_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import method_config
 from gaia_core.safety import load_images
+from gaia_core.safety.markdown import escape_markdown
 from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
-from gaia_core.scores import method_label
+from gaia_core.scores import GAIA_METHODS, method_label
 from gaia_core.teaching.drawing import drawing_to_demo_pixels
 from gaia_core.teaching.images import picture_to_pixels, pixels_to_uint8
 from gaia_core.teaching.perturbations import PERTURBATIONS
 from gaia_core.teaching.sweep import IdReference, SweepConfig, run_sweep
 
-loaded = model_picker.page_model()
+PROFILE_QUANTITIES = {"gaia_z": "r̄", "gaia_a": "ū/o"}  # what each GAIA method's layer profile averages
+
+loaded = model_choice.page_model()
 spec = loaded.spec
 st.title("What if?")
 st.caption(
@@ -30,7 +33,7 @@ st.caption(
     "percentile of the ID reference, so all share one axis; above the dashed line a method flags the image as OOD."
 )
 
-samples = list(data_sets.sample_catalog())
+samples = list(set_choices.sample_catalog())
 
 
 def _sample_pixels(name: str) -> np.ndarray:
@@ -42,14 +45,14 @@ source = st.radio("Start from", ["A sample", "An upload", "A drawing"], horizont
 pixels = None
 if source == "A sample":
     state.choose("whatif_sample", samples, "digits/0.png" if "digits/0.png" in samples else samples[0])
-    name = st.selectbox("Sample", samples, key="whatif_sample", format_func=data_sets.sample_title)
+    name = st.selectbox("Sample", samples, key="whatif_sample", format_func=set_choices.sample_title)
     pixels = _sample_pixels(name)
 elif source == "An upload":
     upload = st.file_uploader("Upload one image", key="whatif_upload", max_upload_size=IMAGE_UPLOAD_MB)
     if upload is not None:
         accepted, rejected = load_images([(upload.name, upload.getvalue())])
         for error in rejected:
-            st.error(f"**Not used:** {one_line(error)}", icon=":material/broken_image:")
+            st.error(f"**Not used:** {escape_markdown(one_line(error))}", icon=":material/broken_image:")
         if accepted:
             pixels = picture_to_pixels(accepted[0].image, spec.in_channels, spec.input_size)
 else:
@@ -72,7 +75,9 @@ else:
     image_data = drawn.image_data if drawn is not None else None
     if image_data is not None and np.asarray(image_data)[..., :3].max() > 0:
         if spec.family == "demo":
-            pixels = frame.attempt("The drawing could not be used", drawing_to_demo_pixels, np.asarray(image_data))
+            pixels = error_frame.attempt(
+                "The drawing could not be used", drawing_to_demo_pixels, np.asarray(image_data)
+            )
         else:
             pixels = picture_to_pixels(Image.fromarray(np.asarray(image_data)), spec.in_channels, spec.input_size)
 if pixels is None:
@@ -89,10 +94,10 @@ other = None
 if PERTURBATIONS[perturbation].needs_other:
     state.choose("whatif_other", samples, "textures/0.png" if "textures/0.png" in samples else samples[-1])
     other = _sample_pixels(
-        st.selectbox("Blend toward", samples, key="whatif_other", format_func=data_sets.sample_title)
+        st.selectbox("Blend toward", samples, key="whatif_other", format_func=set_choices.sample_title)
     )
 
-reference = scoring.reference(loaded)
+reference = runs.reference(loaded)
 if reference is None:
     st.info("The curves need the ID reference; it is being scored in the background.", icon=":material/hourglass:")
     st.stop()
@@ -115,7 +120,7 @@ def _digest(array) -> str | None:
     )
 
 
-sweep = frame.attempt(
+sweep = error_frame.attempt(
     "The sweep failed",
     sweep_of,
     loaded.key,
@@ -140,7 +145,7 @@ index = sweep.index(strength)
 
 image_column, numbers_column = st.columns([1, 2])
 image_column.image(pixels_to_uint8(sweep.images[index]), caption=f"strength {strength:.2f}", width=192, clamp=True)
-prediction = model_picker.class_name(loaded, int(sweep.predictions[index]))
+prediction = model_choice.class_name(loaded, int(sweep.predictions[index]))
 flagged_by = [method_label(m) for m, f in sweep.flagged.items() if f[index]]
 numbers_column.metric("Prediction", prediction, f"{sweep.confidences[index]:.0%} confidence", delta_color="off")
 numbers_column.write(
@@ -175,10 +180,10 @@ st.image(
 )
 st.plotly_chart(percentile_curves(sweep, current=strength), key="whatif_curves")
 st.plotly_chart(
-    prediction_curve(sweep, lambda c: model_picker.class_name(loaded, c), current=strength), key="whatif_prediction"
+    prediction_curve(sweep, lambda c: model_choice.class_name(loaded, c), current=strength), key="whatif_prediction"
 )
-profile_columns = st.columns(2)
-for column, method, quantity in zip(profile_columns, ("gaia_z", "gaia_a"), ("r̄", "ū/o")):
+for column, method in zip(st.columns(2), GAIA_METHODS):
+    quantity = PROFILE_QUANTITIES[method]
     if method in sweep.layer_profiles:
         column.plotly_chart(
             layer_profile_bars(sweep, index, method, id_reference.layer_means.get(method, {}), quantity),

@@ -1,87 +1,32 @@
 """The Streamlit app through `streamlit.testing` (no browser): every page on the demo, uploads,
-page switches, double clicks and refused paths.
-
-Background scoring runs in threads of the app's job runner; `settle` reruns the script until
-no progress bar is left, as the page's polling fragment does in a browser.
-"""
+page switches, double clicks and refused paths (the helpers are in `helpers.app`)."""
 
 from __future__ import annotations
 
 import io
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from streamlit.testing.v1 import AppTest
+from helpers.app import (
+    SAMPLES,
+    assert_clean,
+    assert_refused_and_demo_kept,
+    choose_cifar_weights,
+    image_captions,
+    new_app,
+    open_page,
+    png_bytes,
+    settle,
+    texts,
+)
 
-from app_pages.page_table import PAGES
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "assets" / "samples"
-
+from app_pages.shell.page_table import PAGES
 
 # Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
 pytestmark = pytest.mark.usefixtures("private_score_cache")
-
-
-def new_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.run()
-    return at
-
-
-def settle(at: AppTest, timeout_s: float = 240) -> AppTest:
-    """Rerun until the page shows no background progress."""
-    deadline = time.monotonic() + timeout_s
-    while at.get("progress") and time.monotonic() < deadline:
-        time.sleep(0.5)
-        at.run()
-    assert not at.get("progress"), "background work did not finish"
-    return at
-
-
-def open_page(at: AppTest, path: str) -> AppTest:
-    at.switch_page(path)
-    at.run()
-    return settle(at)
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def image_captions(at: AppTest) -> str:
-    return "\n".join(caption for image in at.get("image") for caption in image.captions)
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def scored_session(timeout_s: float = 560) -> AppTest:
-    """A new session that scored digits against every demo OOD set on the ID vs OOD page."""
-    at = open_page(new_app(), "app_pages/id_vs_ood.py")
-    at.button(key="score_button").click()
-    at.run()
-    settle(at, timeout_s=timeout_s)
-    assert "Scored" in texts(at.success)
-    return at
-
-
-@pytest.fixture(scope="module")
-def scored_app() -> AppTest:
-    return scored_session()
 
 
 @pytest.mark.parametrize("path,title", [(p.path, p.title) for p in PAGES])
@@ -172,7 +117,7 @@ def test_switching_pages_keeps_results_picks_and_uploads():
 
 
 def test_a_second_click_on_score_does_not_start_the_work_twice():
-    from app_pages import scoring
+    from app_pages.shell import job_progress
 
     at = open_page(new_app(), "app_pages/id_vs_ood.py")
     at.multiselect(key="ood_sets").set_value(["textures", "shifted"])
@@ -181,34 +126,15 @@ def test_a_second_click_on_score_does_not_start_the_work_twice():
     at.button(key="score_button").click()
     at.run()
     request = at.session_state["scoring"]
-    first = scoring.job_runner().get(request)
+    first = job_progress.job_runner().get(request)
     at.button(key="score_button").click()
     at.run()
-    assert scoring.job_runner().get(request) is first
+    assert job_progress.job_runner().get(request) is first
     settle(at)
     at.button(key="score_button").click()  # finished and successful: kept, not redone
     at.run()
-    assert scoring.job_runner().get(request) is first
+    assert job_progress.job_runner().get(request) is first
     assert_clean(at)
-
-
-def choose_cifar_weights(source: str) -> AppTest:
-    """A session whose sidebar asks for a CIFAR ResNet-18 with weights from ``source``."""
-    at = new_app()
-    at.selectbox(key="sb_model").set_value("cifar_resnet18")
-    at.run()
-    at.radio(key="sb_weights").set_value(source)
-    at.run()
-    return at
-
-
-def assert_refused_and_demo_kept(at: AppTest, message: str) -> None:
-    at.button(key="sb_load").click()
-    at.run()
-    assert not at.exception
-    assert message in texts(at.sidebar.error)
-    assert at.session_state["model_choice"].name == "demo"
-    assert "In use: **demo" in texts(at.sidebar.caption)
 
 
 def test_a_checkpoint_path_outside_the_allowed_folders_is_refused_and_the_model_stays():

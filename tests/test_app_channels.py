@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app import assert_clean, open_page, scored_session, texts
+from helpers.app import assert_clean, open_page, scored_session, texts
 
 TWIN = "layer2.0.bn2 = layer2.0.downsample.1"
 

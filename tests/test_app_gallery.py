@@ -1,7 +1,7 @@
 """Galleries page through all their images (issue 14): "Showing 24 of 35" had no way to the rest."""
 
 import pytest
-from test_app import assert_clean, image_captions, new_app, open_page, settle, texts
+from helpers.app import assert_clean, image_captions, new_app, open_page, settle, texts
 
 # Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
 pytestmark = pytest.mark.usefixtures("private_score_cache")

@@ -10,10 +10,8 @@ import json
 
 import numpy as np
 import pytest
-import test_app
-from PIL import Image
-from streamlit.testing.v1 import AppTest
-from test_app import (
+from helpers import app as app_helpers
+from helpers.app import (
     SAMPLES,
     assert_clean,
     image_captions,
@@ -21,12 +19,14 @@ from test_app import (
     settle,
     texts,
 )
+from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
 def new_app() -> AppTest:
-    at = test_app.new_app()
+    at = app_helpers.new_app()
     at.session_state["max_per_set"] = 60  # small sets: the ID reference and the benchmark score fast
     return at
 
@@ -158,9 +158,9 @@ def test_a_layer_lab_rerun_reads_the_per_layer_table_back_instead_of_recomputing
 
 
 def test_before_the_id_reference_is_ready_no_table_shows_a_literal_none(monkeypatch):
-    from app_pages import scoring
+    from app_pages.shell import runs
 
-    monkeypatch.setattr(scoring, "reference", lambda loaded: None)  # the reference is still computing
+    monkeypatch.setattr(runs, "reference", lambda loaded: None)  # the reference is still computing
     at = open_page(new_app(), "app_pages/inspect.py")
     at.multiselect(key="inspect_samples").set_value(["digits/0.png"])
     at.run()

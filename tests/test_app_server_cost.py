@@ -4,16 +4,20 @@ sessions (the ID images' attribution maps) and downloads nobody asked for (PNG e
 from __future__ import annotations
 
 import pytest
-from test_app import SAMPLES, new_app, open_page
+from helpers.app import SAMPLES, new_app, open_page
 
-import app_pages.views as views
+from app_pages.widgets import attribution_views, image_detail
 
 
 @pytest.fixture
 def counted(monkeypatch):
     """Images passed to Captum and PNGs encoded for download buttons, counted."""
     calls = {"attributed_images": 0, "png": 0}
-    attribute, grid_png, to_png_bytes = views.attribute, views.grid_png, views.to_png_bytes
+    attribute, grid_png, to_png_bytes = (
+        attribution_views.attribute,
+        attribution_views.grid_png,
+        image_detail.to_png_bytes,
+    )
 
     def counting_attribute(model, x, *args, **kwargs):
         calls["attributed_images"] += len(x)
@@ -26,9 +30,9 @@ def counted(monkeypatch):
 
         return wrapped
 
-    monkeypatch.setattr(views, "attribute", counting_attribute)
-    monkeypatch.setattr(views, "grid_png", counting(grid_png))
-    monkeypatch.setattr(views, "to_png_bytes", counting(to_png_bytes))
+    monkeypatch.setattr(attribution_views, "attribute", counting_attribute)
+    monkeypatch.setattr(attribution_views, "grid_png", counting(grid_png))
+    monkeypatch.setattr(image_detail, "to_png_bytes", counting(to_png_bytes))
     return calls
 
 

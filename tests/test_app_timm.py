@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from helpers.app import texts
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ def test_timm_model_is_picked_by_name_and_missing_weights_name_the_hf_cache():
     picker.set_value("resnet18").run()
     assert at.sidebar.radio(key="sb_weights").value == "pretrained"
     at.sidebar.button(key="sb_load").click().run()
-    errors = " ".join(e.value for e in at.error)
+    errors = texts(at.error)  # as shown: the file names in it are escaped for Markdown
     assert "model.safetensors" in errors and "models--timm--resnet18" in errors
     assert at.session_state["model_choice"].name == "demo"  # the previous model stays in use
 

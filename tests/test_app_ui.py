@@ -1,17 +1,24 @@
 """AppTest checks that what a page shows agrees with the controls beside it (issue 14)."""
 
-import pytest
-from test_app import assert_clean, open_page, scored_session, settle, texts
+import re
 
+import pytest
+from helpers.app import assert_clean, open_page, settle, texts
+
+from app_pages.shell.job_progress import job_runner
 from gaia_core.app_support import tables
 
 # Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
 pytestmark = pytest.mark.usefixtures("private_score_cache")
 
 
-@pytest.fixture(scope="module")
-def scored_app():
-    return scored_session()
+def id_scores_of(at):
+    """The ID set's score table of the session's finished benchmark."""
+    return job_runner().get(at.session_state["scoring"]).result.result.id_scores.table
+
+
+def numbers_in(text: str) -> list[float]:
+    return [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text)]
 
 
 def misflagged_at(at, tpr: float):
@@ -32,12 +39,15 @@ def test_misflagged_detail_uses_the_page_tpr_threshold_not_95_percent(scored_app
     at.session_state["mis_focus"] = (str(id_rows["sample_id"].iloc[-1]), id_rows[tables.SET_COLUMN].iloc[-1])
     at.run()
     assert_clean(at)
-    assert "keeps 90% of the ID set" in texts(at.markdown)
     method = at.selectbox(key="mis_method").value
     # A table without selection is no widget: AppTest gives it no key; it is the one with a label column.
     verdicts = next(df.value for df in at.dataframe if df.key is None and "label" in df.value.columns)
     row = verdicts[verdicts["label"] == tables.method_label(method)].iloc[0]
-    assert f"threshold {row['threshold']:.6g}:" in texts(at.caption)
+    at_90 = tables.thresholds_at_tpr(id_scores_of(at), [method], 0.9)[method]
+    at_95 = tables.thresholds_at_tpr(id_scores_of(at), [method], 0.95)[method]
+    assert row["threshold"] == pytest.approx(at_90) and at_90 != pytest.approx(at_95)
+    # The list above the detail states the same threshold as the detail.
+    assert any(value == pytest.approx(row["threshold"], rel=1e-5) for value in numbers_in(texts(at.caption)))
     assert bool(row["flagged"]), "an image listed as flagged reads flagged in its own detail"
 
 
@@ -55,7 +65,9 @@ def test_misflagged_shows_true_labels_and_filters_the_models_own_mistakes(scored
     id_rows = misflagged_list(at, "mis_id_rows_").value
     assert {"label", "pred", "correct"} <= set(id_rows.columns)
     wrong = int((id_rows["correct"] == False).sum())  # noqa: E712 (object column: True/False/None)
-    assert f"{wrong} of the {len(id_rows)} labelled false alarms" in texts(at.caption)
+    summary = next(c for c in texts(at.caption).splitlines() if "false alarms" in c)
+    # Its last two counts: the model's own mistakes among the labelled false alarms, and those.
+    assert numbers_in(summary)[-2:] == [wrong, len(id_rows)]
     at.checkbox(key="mis_wrong_only").check().run()
     assert_clean(at)
     only = [df.value for df in at.dataframe if df.key and df.key.startswith("mis_id_rows_")]

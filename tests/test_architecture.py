@@ -35,3 +35,18 @@ def test_pages_do_not_build_models_or_compute_scores_themselves():
         assert not re.search(r"\bnn\.(Conv2d|Linear|BatchNorm2d)\(|torch\.autograd\.grad\(|\.backward\(", text), (
             page.name
         )
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared fixtures live in tests/conftest.py and shared helpers in tests/helpers/: a test module
+    imported by another hides where its names come from and couples the two modules' fixtures."""
+    from_import = re.compile(r"^\s*from\s+([\w.]+)\s+import\b", re.MULTILINE)
+    plain_import = re.compile(r"^\s*import\s+([\w.]+(?:\s*,\s*[\w.]+)*)", re.MULTILINE)
+    sources = sorted((ROOT / "tests").rglob("*.py"))
+    assert len(sources) > 30
+    for source in sources:
+        text = source.read_text()
+        modules = from_import.findall(text)
+        modules += [name.strip() for names in plain_import.findall(text) for name in names.split(",")]
+        imported_tests = [m for m in modules if m.split(".")[0].startswith("test_")]
+        assert not imported_tests, (source.relative_to(ROOT), imported_tests)

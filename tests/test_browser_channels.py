@@ -6,25 +6,23 @@ from __future__ import annotations
 
 import time
 
-from test_browser import (  # noqa: F401 (fixtures, skip mark)
+from helpers.browser import (
     ARTIFACTS,
-    app_url,
+    MARKS,
     assert_no_exception,
-    browser,
-    open_page,
-    page,
-    pytestmark,
     score_on_id_vs_ood,
     screenshot,
     wait_for_text,
     wait_idle,
 )
 
+pytestmark = MARKS
+
 GALLERY = "selected image(s)"
 SIZES = ((1400, 900), (1024, 768))
 
 
-def _score_then_open_channels(page, app_url) -> None:  # noqa: F811
+def _score_then_open_channels(page, app_url) -> None:
     score_on_id_vs_ood(page, app_url, 40)
     page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Channel abnormality").click()
     wait_idle(page)
@@ -33,7 +31,7 @@ def _score_then_open_channels(page, app_url) -> None:  # noqa: F811
     assert_no_exception(page)
 
 
-def _ranking_overflow(page) -> dict:  # noqa: F811
+def _ranking_overflow(page) -> dict:
     """The ranking grid's scroller: how wide its columns are against how wide it is shown."""
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.scroll_into_view_if_needed()
@@ -43,7 +41,7 @@ def _ranking_overflow(page) -> dict:  # noqa: F811
     )
 
 
-def test_the_channel_ranking_table_shows_every_column_at_1400_and_1024_px(page, app_url):  # noqa: F811
+def test_the_channel_ranking_table_shows_every_column_at_1400_and_1024_px(page, app_url):
     _score_then_open_channels(page, app_url)
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
@@ -71,7 +69,7 @@ def _dragmode(chart) -> str:
     return chart.locator(".js-plotly-plot").evaluate("el => el._fullLayout.dragmode")
 
 
-def test_a_drag_across_the_channel_scatter_shows_the_selected_images(page, app_url):  # noqa: F811
+def test_a_drag_across_the_channel_scatter_shows_the_selected_images(page, app_url):
     _score_then_open_channels(page, app_url)
     chart = page.locator("[data-testid='stPlotlyChart']").last
     chart.scroll_into_view_if_needed()

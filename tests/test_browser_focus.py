@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from test_browser import (  # noqa: F401  (pytest fixtures: app_url, browser, page)
-    app_url,
+from helpers.browser import (
+    MARKS,
     assert_no_exception,
-    browser,
     open_page,
-    page,
     screenshot,
     wait_for_text,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = MARKS
 ROW_HEIGHT = 35  # pixels of one row of Streamlit's data grid
 
 
@@ -30,7 +27,7 @@ def _explained(tab) -> tuple[str, str]:
     return named[1], caption[1]
 
 
-def test_explain_class_box_follows_the_image_in_focus(page, app_url):  # noqa: F811
+def test_explain_class_box_follows_the_image_in_focus(page, app_url):
     open_page(page, app_url, "inspect")  # the demo's default picks: digits #0, then letters #1
     wait_for_text(page, "Detail: digits #0", timeout_s=300)
     wait_for_text(page, "Saliency for")

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import time
 
-from test_browser import (  # noqa: F401 (fixtures, skip mark)
-    app_url,
+from helpers.browser import (
+    MARKS,
     assert_no_exception,
-    browser,
-    open_page,
-    page,
-    pytestmark,
     score_on_id_vs_ood,
     screenshot,
     wait_for_text,
     wait_idle,
 )
+
+pytestmark = MARKS
 
 GALLERY = "behind the selected bars"
 
@@ -37,7 +35,7 @@ def _dragmode(tab) -> str:
     )
 
 
-def test_a_drag_or_a_click_in_pan_on_a_histogram_bar_shows_the_images_behind_it(page, app_url):  # noqa: F811
+def test_a_drag_or_a_click_in_pan_on_a_histogram_bar_shows_the_images_behind_it(page, app_url):
     score_on_id_vs_ood(page, app_url, 40)
     chart = page.locator("[data-testid='stPlotlyChart']").first
     assert _dragmode(page) == "select"

@@ -8,17 +8,17 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_browser import (  # noqa: F401 (fixtures, skip mark)
+from helpers.browser import (
     ARTIFACTS,
-    app_url,
+    MARKS,
     assert_no_exception,
-    browser,
     open_page,
-    pytestmark,
     score_on_id_vs_ood,
     wait_for_text,
     wait_idle,
 )
+
+pytestmark = MARKS
 
 VIEWPORTS = {"1024x768": (1024, 768), "1400x900": (1400, 900)}
 
@@ -120,7 +120,7 @@ def _shot(page, name: str) -> None:
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_legends_labels_and_sidebar_names_stay_readable_on_every_page(browser, app_url, viewport):  # noqa: F811
+def test_legends_labels_and_sidebar_names_stay_readable_on_every_page(browser, app_url, viewport):
     width, height = VIEWPORTS[viewport]
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()

@@ -3,22 +3,16 @@ chart's camera button saves a PNG."""
 
 from __future__ import annotations
 
-import pytest
-from test_browser import (  # noqa: F401  (fixtures used by name)
-    app_url,
+from helpers.browser import (
+    MARKS,
     assert_no_exception,
-    browser,
-    open_page,
-    page,
     score_on_id_vs_ood,
-    wait_for_text,
-    wait_idle,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = MARKS
 
 
-def test_download_report_button_writes_the_html_report_and_camera_saves_a_png(page, app_url, tmp_path):  # noqa: F811
+def test_download_report_button_writes_the_html_report_and_camera_saves_a_png(page, app_url, tmp_path):
     score_on_id_vs_ood(page, app_url, 20, timeout_s=420)
     with page.expect_download(timeout=120_000) as download:
         page.get_by_role("button", name="Download report").click()

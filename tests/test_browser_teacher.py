@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from test_browser import (  # noqa: F401  (pytest fixtures: app_url, browser, page)
-    app_url,
+from helpers.browser import (
+    MARKS,
     assert_no_exception,
-    browser,
     draw_strokes,
     open_page,
-    page,
     screenshot,
     wait_for_text,
     wait_idle,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = MARKS
 
 # Strokes in canvas fractions (x, y): one list of points per pen-down.
 DRAWINGS = {
@@ -39,7 +36,7 @@ def _readout(tab) -> tuple[str, int, int]:
     return prediction, int(match[1]), int(match[2])
 
 
-def test_teacher_draws_a_three_then_a_letter_then_a_scribble(page, app_url):  # noqa: F811
+def test_teacher_draws_a_three_then_a_letter_then_a_scribble(page, app_url):
     seen = {}
     for name, strokes in DRAWINGS.items():
         open_page(page, app_url, "what_if")  # a fresh session: an empty canvas
@@ -65,7 +62,7 @@ def _choose(tab, label: str, option: str) -> None:
     wait_idle(tab)
 
 
-def test_teacher_pushes_noise_until_every_method_flags_and_sees_which_flags_first(page, app_url):  # noqa: F811
+def test_teacher_pushes_noise_until_every_method_flags_and_sees_which_flags_first(page, app_url):
     open_page(page, app_url, "what_if")
     # On most digits the logit-based methods never flag heavy noise (the demo model reads it as an
     # 8 with growing logits; the page says "At no strength does every method flag it"); this digit

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from test_browser import CHROMIUM, LAUNCH_ARGS, PAGES, app_url, pytestmark, wait_idle  # noqa: F401 (fixture, skip mark)
+from helpers.browser import CHROMIUM, LAUNCH_ARGS, MARKS, PAGES, wait_idle
+
+pytestmark = MARKS
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
-def test_no_page_requests_anything_off_the_loopback_address(app_url):  # noqa: F811
+def test_no_page_requests_anything_off_the_loopback_address(app_url):
     from playwright.sync_api import sync_playwright
 
     requested: list[str] = []

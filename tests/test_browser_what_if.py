@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import time
 
-from test_browser import (  # noqa: F401  (pytest fixtures: app_url, browser, page)
-    app_url,
+from helpers.browser import (
+    MARKS,
     assert_no_exception,
-    browser,
     draw_strokes,
     open_page,
-    page,
     screenshot,
     wait_for_text,
     wait_idle,
 )
 
+pytestmark = MARKS
+
 THREE = [[(0.3, 0.2), (0.7, 0.2), (0.7, 0.5)], [(0.4, 0.5), (0.7, 0.5), (0.7, 0.8), (0.3, 0.8)]]
 
 
-def test_draw_on_the_canvas_then_move_the_slider(page, app_url):  # noqa: F811
+def test_draw_on_the_canvas_then_move_the_slider(page, app_url):
     open_page(page, app_url, "what_if")
     assert_no_exception(page)
     page.get_by_text("A drawing").first.click()

@@ -30,6 +30,8 @@ from gaia_core.scores.gradnorm import GradNorm
 from gaia_core.scores.react import NotFittedError, ReAct
 # isort: on
 
+GAIA_METHODS = ("gaia_a", "gaia_z")
+
 __all__ = [
     "MSP",
     "ODIN",

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.frame import attempt
-from app_pages.state import choose
+from app_pages.shell.state import choose
+from app_pages.shell.typed_paths import typed_folders
 from gaia_core.app_support.samples import DemoSample, demo_samples, with_label
 from gaia_core.app_support.sets import set_title
 from gaia_core.data import PRESETS, SOURCES
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.models import ModelSpec
-from gaia_core.safety import resolve_allowed
 from gaia_core.scores import available
 
 ALL_METHODS = tuple(available())
-GAIA_METHODS = ("gaia_a", "gaia_z")
 FAMILY_PRESET = {"demo": "demo", "cifar": "cifar10", "imagenet": "imagenet"}
 
 __all__ = [
     "ALL_METHODS",
-    "GAIA_METHODS",
     "default_sets",
     "ensure_data_defaults",
+    "extra_folders",
     "sample_catalog",
     "sample_title",
     "set_options",
@@ -42,14 +40,10 @@ def sample_title(path: str) -> str:
     return with_label(sample.name, sample.label)
 
 
-def extra_folders() -> list[str]:
-    folders = []
-    for line in st.session_state.get("extra_folders", "").splitlines():
-        if line.strip():
-            path = attempt(f"Folder '{line.strip()}' refused", resolve_allowed, line, kind="dir")
-            if path is not None:
-                folders.append(str(path))
-    return folders
+def extra_folders() -> tuple[list[str], list[str]]:
+    """The sidebar's extra image folders: (accepted folders, one refusal message per refused
+    line). A refused line is told beside the box (the sidebar) and left out of every page's sets."""
+    return typed_folders(st.session_state.get("extra_folders", ""))
 
 
 def set_options(spec: ModelSpec) -> list[str]:
@@ -59,7 +53,7 @@ def set_options(spec: ModelSpec) -> list[str]:
     else:
         names = [n for n in SOURCES if n != "places365" or spec.family == "cifar"]
         names += [n for n in DEMO_SETS if n not in SOURCES]
-    return names + extra_folders()
+    return names + extra_folders()[0]
 
 
 def default_sets(spec: ModelSpec) -> tuple[str, list[str]]:

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 import streamlit as st
 
-from app_pages.data_sets import GAIA_METHODS
-from app_pages.frame import attempt
+from app_pages.shell.error_frame import attempt
 from gaia_core.app_support.layer_profile import layer_percentiles, most_abnormal_layers
 from gaia_core.charts.layer_percentiles import layer_percentile_figure
-from gaia_core.scores import method_label
+from gaia_core.scores import GAIA_METHODS, method_label
 
 VALUE_LABELS = {"gaia_z": "layer mean of r_c²", "gaia_a": "layer mean of (u_c / o)²"}
 

@@ -1,22 +1,24 @@
-"""Datasets and background scoring for the pages: jobs keyed by plain values, shared by every
-session, followed without blocking the page. The math is `gaia_core`'s (`evaluate`,
+"""Scoring runs for the pages: datasets, and background scoring jobs keyed by plain values, shared
+by every session (followed with `app_pages.shell.job_progress`). The math is `gaia_core`'s (`evaluate`,
 `evaluation`, `app_support`)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from app_pages.data_sets import ALL_METHODS, GAIA_METHODS, ensure_data_defaults, set_title
-from app_pages.frame import attempt
-from app_pages.model_picker import LoadedModel
+from app_pages.shell import defaults
+from app_pages.shell.error_frame import attempt
+from app_pages.shell.job_progress import follow, job_runner
+from app_pages.shell.model_choice import LoadedModel
+from app_pages.shell.set_choices import ALL_METHODS, ensure_data_defaults, set_title
+from app_pages.shell.typed_paths import shown_path
 from gaia_core.app_support.channel_values import scored_twins
-from gaia_core.app_support.jobs import Job, JobRunner
+from gaia_core.app_support.jobs import Job
 from gaia_core.app_support.readouts import Readouts, attribution_readouts
 from gaia_core.app_support.sets import data_root_for
 from gaia_core.app_support.tables import combined_table
@@ -35,32 +37,25 @@ from gaia_core.evaluation.ood_tables import BenchmarkResult
 from gaia_core.models import get_spec
 from gaia_core.models.normalization import spec_for_id_set
 from gaia_core.progress import Progress
-from gaia_core.scores import ScoreMethod
+from gaia_core.safety import PathNotAllowed
+from gaia_core.safety.markdown import escape_markdown
+from gaia_core.scores import GAIA_METHODS, ScoreMethod
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _dataset(model_name: str, set_name: str, data_root: str, limit: int, id_set: str = "") -> ScoreDataset:
     spec = spec_for_id_set(get_spec(model_name), id_set)  # CIFAR-100 ID: CIFAR-100's mean/std
-    root = data_root_for(set_name, data_root)
+    try:
+        root = data_root_for(set_name, data_root)
+    except OSError as err:  # a typed root the system refuses (too long): refused like any other
+        raise PathNotAllowed(f"data root {shown_path(data_root)} cannot be used: {err.strerror or err}") from None
     return evenly_spaced(resolve_dataset(set_name, spec, data_root=root), limit)
 
 
 def get_dataset(loaded: LoadedModel, set_name: str, id_set: str = "") -> ScoreDataset:
     """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set;
     normalized with the statistics of ``id_set``'s data where known (CIFAR-100)."""
-    return _dataset(
-        loaded.choice.name,
-        set_name,
-        st.session_state.get("data_root", "data"),
-        int(st.session_state.get("max_per_set", 1000)),
-        id_set,
-    )
-
-
-@st.cache_resource
-def job_runner() -> JobRunner:
-    """One runner per server: a job runs once per key, whoever asks for it."""
-    return JobRunner(keep_finished=16)
+    return _dataset(loaded.choice.name, set_name, defaults.data_root(), defaults.max_per_set(), id_set)
 
 
 @dataclass(frozen=True)
@@ -76,6 +71,7 @@ class ScoringRequest:
 
     @property
     def label(self) -> str:
+        """Plain text naming the user's sets (escape it for Markdown)."""
         against = f" vs {', '.join(set_title(s) for s in self.ood_sets)}" if self.ood_sets else " (ID reference)"
         return f"Scoring {set_title(self.id_set)}{against}"
 
@@ -104,12 +100,7 @@ class Scored:
 
 def make_request(loaded: LoadedModel, id_set: str, ood_sets: Sequence[str], methods: Sequence[str]) -> ScoringRequest:
     return ScoringRequest(
-        loaded.key,
-        id_set,
-        tuple(ood_sets),
-        tuple(methods),
-        st.session_state.get("data_root", "data"),
-        int(st.session_state.get("max_per_set", 1000)),
+        loaded.key, id_set, tuple(ood_sets), tuple(methods), defaults.data_root(), defaults.max_per_set()
     )
 
 
@@ -131,10 +122,10 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
             fit_set = get_dataset(loaded, default_fit_set(request.id_set), request.id_set)
         except DataError as err:
             st.warning(
-                f"ReAct is fitted on the ID set itself: its training split is not available ({one_line(err)})",
+                f"ReAct is fitted on the ID set itself: its training split is not available ({escape_markdown(one_line(err))})",
                 icon=":material/warning:",
             )
-    batch_size = int(st.session_state.get("batch_size", 64))
+    batch_size = defaults.batch_size()
     model, fingerprint = loaded.model, loaded.fingerprint
 
     def work(progress: Progress) -> Scored:
@@ -157,31 +148,6 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         return Scored(request, result, list(run.methods), datasets, combined_table(result.id_scores, result.ood_scores))
 
     return runner.submit(request, work, label=request.label)
-
-
-@st.fragment(run_every=0.5)
-def _progress(key: Any) -> None:
-    job = job_runner().get(key)
-    if job is None or job.finished:
-        st.rerun(scope="app")
-    text = f"{job.label}: {job.done} of {job.total} images" if job.total else f"{job.label}: preparing…"
-    st.progress(job.fraction, text=text)
-
-
-def follow(job: Job | None, retry_key: str, resubmit: Callable[[], Any] | None = None) -> Any | None:
-    """A job's result when it is done; otherwise its progress (polled without blocking the page)
-    or its error with a retry button (calling ``resubmit``). None until the result is there."""
-    if job is None:
-        return None
-    if job.ok:
-        return job.result
-    if job.finished:
-        st.error(f"**{job.label} failed:** {job.error}", icon=":material/error:")
-        if resubmit is not None and st.button("Try again", key=retry_key) and resubmit() is not None:
-            st.rerun()
-        return None
-    _progress(job.key)
-    return None
 
 
 def scored_benchmark(loaded: LoadedModel) -> tuple[ScoringRequest | None, Job | None]:
@@ -212,8 +178,9 @@ def needs_benchmark(loaded: LoadedModel, page: str) -> Scored | None:
         ensure_data_defaults(loaded.spec)
         st.info(
             "Nothing is scored yet. Pick an ID set and OOD sets on **ID vs OOD** and press **Score**, "
-            f"or score the current picks ({set_title(st.session_state['id_set'])} vs "
-            f"{', '.join(set_title(s) for s in st.session_state['ood_sets']) or 'no OOD set'}) from here.",
+            f"or score the current picks ({escape_markdown(set_title(st.session_state['id_set']))} vs "
+            f"{', '.join(escape_markdown(set_title(s)) for s in st.session_state['ood_sets']) or 'no OOD set'}) "
+            "from here.",
             icon=":material/info:",
         )
         if st.button("Score now", key=f"{page}_score", type="primary", disabled=not st.session_state["ood_sets"]):

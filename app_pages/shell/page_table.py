@@ -1,4 +1,4 @@
-"""The app's pages, defined once: the navigation (app.py) and the Overview's links read this."""
+"""The app's pages, defined once: the navigation (`navigation.py`) and the Overview's links read this."""
 
 from __future__ import annotations
 
