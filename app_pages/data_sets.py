@@ -6,16 +6,15 @@ import streamlit as st
 
 from app_pages.frame import attempt
 from app_pages.state import choose
-from gaia_core.app_support.samples import DemoSample, demo_samples, with_label
 from gaia_core.app_support.sets import set_title
 from gaia_core.data import PRESETS, SOURCES
+from gaia_core.data.naming import DemoSample, demo_samples, with_label
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.models import ModelSpec
 from gaia_core.safety import resolve_allowed
-from gaia_core.scores import available
+from gaia_core.scores import GAIA_METHODS, available
 
 ALL_METHODS = tuple(available())
-GAIA_METHODS = ("gaia_a", "gaia_z")
 FAMILY_PRESET = {"demo": "demo", "cifar": "cifar10", "imagenet": "imagenet"}
 
 __all__ = [

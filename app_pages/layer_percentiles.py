@@ -12,9 +12,12 @@ from app_pages.data_sets import GAIA_METHODS
 from app_pages.frame import attempt
 from gaia_core.app_support.layer_profile import layer_percentiles, most_abnormal_layers
 from gaia_core.charts.layer_percentiles import layer_percentile_figure
-from gaia_core.scores import method_label
+from gaia_core.scores import channel_quantity, method_label
 
-VALUE_LABELS = {"gaia_z": "layer mean of r_c²", "gaia_a": "layer mean of (u_c / o)²"}
+VALUE_LABELS = {
+    "gaia_z": f"layer mean of {channel_quantity('gaia_z')}²",
+    "gaia_a": f"layer mean of ({channel_quantity('gaia_a')})²",
+}
 
 
 def layer_percentile_charts(

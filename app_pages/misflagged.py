@@ -8,8 +8,11 @@ import streamlit as st
 
 from app_pages import data_sets, model_picker, scoring, state, views
 from app_pages.layer_percentiles import layer_percentile_charts
-from gaia_core.app_support import channel_values, images, tables
-from gaia_core.app_support.samples import sample_names, with_label
+from gaia_core.app_support import channel_values, tables
+from gaia_core.app_support.samples import sample_names
+from gaia_core.data import images
+from gaia_core.data.naming import with_label
+from gaia_core.evaluation import ood_tables
 from gaia_core.scores import method_label
 
 # "image" names a row by its set and index ("digits #17"): a file name or "digits:17" reads like a label.
@@ -39,7 +42,7 @@ order = pick[2].radio(
     horizontal=True,
     format_func={"desc": "most abnormal first", "asc": "least abnormal first"}.get,
 )
-thresholds = tables.thresholds_at_tpr(scored.result.id_scores.table, methods, tpr)
+thresholds = ood_tables.thresholds_at_tpr(scored.result.id_scores.table, methods, tpr)
 
 gaia = method if method in data_sets.GAIA_METHODS else next((m for m in data_sets.GAIA_METHODS if m in methods), None)
 views_available = {"errors": f"errors of {method_label(method)}"}

@@ -16,7 +16,7 @@ from app_pages.model_picker import LoadedModel, class_name
 from app_pages.scoring import Scored
 from app_pages.state import choose
 from gaia_core import charts
-from gaia_core.app_support import channel_values, images, samples, tables
+from gaia_core.app_support import channel_values, samples, tables
 from gaia_core.attribution import (
     NOISE_TUNNEL_TYPES,
     AttributionConfig,
@@ -33,16 +33,21 @@ from gaia_core.attribution.overlay import (
     to_png_bytes,
 )
 from gaia_core.attribution.readout import READOUTS
+from gaia_core.data import images
 from gaia_core.data.transforms import denormalize
 from gaia_core.device import model_device
-from gaia_core.scores import method_label
+from gaia_core.evaluation import ood_tables
+from gaia_core.scores import channel_quantity, method_label
 
 THUMB = 96  # pixels of a gallery thumbnail's shorter side
 # Scores in every table: enough digits to compare with a threshold (0.0084 vs 0.008397 reads wrong).
 SCORE_FORMAT = "%.6g"
 PROFILE_LABELS = {
-    "gaia_z": ("GAIA-Z: non-zero ratio of the gradient per layer", "mean over channels of r_c"),
-    "gaia_a": ("GAIA-A: channel-average ratio per layer", "mean over channels of u_c / o"),
+    "gaia_z": (
+        "GAIA-Z: non-zero ratio of the gradient per layer",
+        f"mean over channels of {channel_quantity('gaia_z')}",
+    ),
+    "gaia_a": ("GAIA-A: channel-average ratio per layer", f"mean over channels of {channel_quantity('gaia_a')}"),
 }
 
 
@@ -307,7 +312,7 @@ def image_detail(
     methods = [m for m in ALL_METHODS if m in row]
     thresholds = None
     if reference is not None:
-        thresholds = tables.thresholds_at_tpr(reference.result.id_scores.table, methods, tpr)
+        thresholds = ood_tables.thresholds_at_tpr(reference.result.id_scores.table, methods, tpr)
     verdicts = tables.score_verdicts(
         {m: float(row[m]) for m in methods}, None if reference is None else reference.result.id_scores.table, thresholds
     )

@@ -16,7 +16,7 @@ from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import method_config
 from gaia_core.safety import load_images
 from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
-from gaia_core.scores import method_label
+from gaia_core.scores import channel_quantity, method_label
 from gaia_core.teaching.drawing import drawing_to_demo_pixels
 from gaia_core.teaching.images import picture_to_pixels, pixels_to_uint8
 from gaia_core.teaching.perturbations import PERTURBATIONS
@@ -173,14 +173,33 @@ st.image(
     width=64,
     clamp=True,
 )
-st.plotly_chart(percentile_curves(sweep, current=strength), key="whatif_curves")
+curves = percentile_curves(
+    sweep.strengths, sweep.percentiles, sweep.threshold_percentiles, sweep.first_flag, sweep.flips, current=strength
+)
+st.plotly_chart(curves, key="whatif_curves")
 st.plotly_chart(
-    prediction_curve(sweep, lambda c: model_picker.class_name(loaded, c), current=strength), key="whatif_prediction"
+    prediction_curve(
+        sweep.strengths,
+        sweep.predictions,
+        sweep.confidences,
+        sweep.flips,
+        lambda c: model_picker.class_name(loaded, c),
+        current=strength,
+    ),
+    key="whatif_prediction",
 )
 profile_columns = st.columns(2)
-for column, method, quantity in zip(profile_columns, ("gaia_z", "gaia_a"), ("r̄", "ū/o")):
+quantities = (channel_quantity("gaia_z", layer_mean=True), channel_quantity("gaia_a", layer_mean=True))
+for column, method, quantity in zip(profile_columns, ("gaia_z", "gaia_a"), quantities):
     if method in sweep.layer_profiles:
         column.plotly_chart(
-            layer_profile_bars(sweep, index, method, id_reference.layer_means.get(method, {}), quantity),
+            layer_profile_bars(
+                sweep.strengths,
+                sweep.layer_profiles[method],
+                index,
+                method,
+                id_reference.layer_means.get(method, {}),
+                quantity,
+            ),
             key=f"whatif_profile_{method}",
         )

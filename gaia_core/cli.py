@@ -357,7 +357,7 @@ def run_evaluate(args) -> int:
             if args.json:
                 write_json(result, args.json, model=args.model, checkpoint=args.checkpoint, weights_id=weights_id)
             if args.html:
-                from gaia_core.evaluation.report import write_report
+                from gaia_core.report import write_report
 
                 titled = dict(zip([result.id_scores.title, *result.ood_scores], [id_set, *ood_sets]))
                 write_report(result, titled, spec.mean, spec.std, args.html)

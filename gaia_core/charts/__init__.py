@@ -22,7 +22,6 @@ from gaia_core.charts.channels import (
 from gaia_core.charts.distributions import (
     bin_indices,
     histogram_edges,
-    percentile_of,
     readout_distribution_figure,
     rows_in_selection,
     samples_in_bin,
@@ -66,7 +65,6 @@ __all__ = [
     "method_colors",
     "method_label",
     "pad_layers",
-    "percentile_of",
     "rank_channels",
     "readout_distribution_figure",
     "roc_figure",

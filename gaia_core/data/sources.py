@@ -15,7 +15,7 @@ import numpy as np
 
 from gaia_core.data.arrays import ArrayDataset
 from gaia_core.data.base import DatasetNotFound, ImageLoader, ScoreDataset
-from gaia_core.data.files import image_folder, image_list
+from gaia_core.data.files import ImageFilesDataset, image_folder, image_list
 from gaia_core.errors import UnknownNameError
 
 OPENOOD_HELP = (
@@ -110,8 +110,6 @@ def _open_textures(source: Source, root: Path, transform, download: bool, loader
 
 def _open_places365(source: Source, root: Path, transform, download: bool, loader: ImageLoader | None) -> ScoreDataset:
     import torchvision
-
-    from gaia_core.data.files import ImageFilesDataset
 
     base = root / "places365"
     data = _torchvision(
