@@ -13,7 +13,7 @@ from gaia_core.demo.model import build_demo_model
 from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.metrics import METRIC_KEYS
 from gaia_core.evaluation.ood_tables import metrics_by_method, thresholds_at_tpr
-from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.evaluation.results import DatasetScores
 
 
 def _scores(title: str, gaia: list[float], msp: list[float], channels: np.ndarray | None = None) -> DatasetScores:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from gaia_core.errors import AppSupportError
-from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.evaluation.results import DatasetScores
 from gaia_core.teaching.story import SAME_GRADIENT_TOLERANCE
 
 # Joins the names of twin layers in a merged entry, e.g. "layer2.0.bn2 = layer2.0.downsample.1".

@@ -15,7 +15,7 @@ import pandas as pd
 
 from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.metrics import percentile_of
-from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.evaluation.results import DatasetScores
 from gaia_core.scores import method_label
 
 # Columns added by `combined_table`: the set a row comes from (its title), whether that set is
@@ -143,7 +143,7 @@ def image_summary(
     """One row per scored image, as the inspect page lists them.
 
     Args:
-        table: a per-sample table (`gaia_core.evaluation.scoring.DatasetScores.table`).
+        table: a per-sample table (`gaia_core.evaluation.results.DatasetScores.table`).
         methods: score columns to show, in order.
         class_name: class index -> the name a person reads.
         thresholds: method -> flag-as-OOD threshold; with them, a "flagged by" column ("2 of 7").

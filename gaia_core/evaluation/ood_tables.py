@@ -18,7 +18,8 @@ from gaia_core.data.base import LabelMismatchError, ScoreDataset, UnreadableSamp
 from gaia_core.device import model_device
 from gaia_core.errors import AppSupportError, ConfigError
 from gaia_core.evaluation.metrics import METRIC_KEYS, METRICS, ood_metrics, threshold_at_tpr
-from gaia_core.evaluation.scoring import DatasetScores, evaluate_dataset
+from gaia_core.evaluation.results import DatasetScores
+from gaia_core.evaluation.scoring import evaluate_dataset
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod, method_label
 

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation.metrics import percentile_of, threshold_at_tpr
-from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.evaluation.results import DatasetScores
 from gaia_core.scores import GAIA_METHODS, score_many
 from gaia_core.scores.base import ScoreMethod
 from gaia_core.teaching.perturbations import apply
