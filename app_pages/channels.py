@@ -9,11 +9,14 @@ from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
-from gaia_core.scores import GAIA_METHODS, method_label
+from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
 
 ALL_OOD = "All OOD sets"
-QUANTITY = {"gaia_z": "GAIA-Z: non-zero ratio r_c", "gaia_a": "GAIA-A: channel average u_c / o"}
-SYMBOL = {"gaia_z": "r_c", "gaia_a": "u_c / o"}
+QUANTITY = {
+    "gaia_z": f"GAIA-Z: non-zero ratio {channel_quantity('gaia_z')}",
+    "gaia_a": f"GAIA-A: channel average {channel_quantity('gaia_a')}",
+}
+SYMBOL = {"gaia_z": channel_quantity("gaia_z"), "gaia_a": channel_quantity("gaia_a")}
 RANKING_SHOWN = 50
 # Eight readable headers and a merged layer name do not fit 1024 px beside the sidebar: these show,
 # the derived ones (OOD − ID, |AUROC − 0.5|, direction) are a click away under "Show/hide columns".

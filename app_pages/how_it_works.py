@@ -8,10 +8,11 @@ from app_pages.shell import error_frame, model_choice, runs, set_choices, state
 from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
 from gaia_core import charts
-from gaia_core.app_support import channel_values, images, samples
+from gaia_core.app_support import channel_values
+from gaia_core.data import images, naming
 from gaia_core.device import model_device
 from gaia_core.safety.markdown import escape_markdown
-from gaia_core.scores import create, score_many
+from gaia_core.scores import channel_quantity, create, score_many
 from gaia_core.scores.taps import default_gaia_a_layers, norm_layers
 from gaia_core.scores.walkthrough import gaia_z_gradients, walkthrough
 from gaia_core.teaching.story import compare_layer, same_gradient_layers
@@ -77,7 +78,7 @@ x_ood, _ = images.dataset_inputs(ood_data, [st.session_state["how_ood_index"]])
 
 
 def _title(data, index: int) -> str:
-    return samples.item_name(data, index, lambda c: model_choice.class_name(loaded, c))
+    return naming.item_name(data, index, lambda c: model_choice.class_name(loaded, c))
 
 
 id_title = _title(id_data, st.session_state["how_id_index"])
@@ -188,7 +189,7 @@ for a, b in twins:
 
 st.header("4 · GAIA-Z: zero-deflation over all normalization layers")
 st.latex(r"S_Z(x) = \frac{1}{\sum_l C_l} \sum_{l} \sum_{c=1}^{C_l} r_{l,c}^2 \qquad \text{(higher = more likely OOD)}")
-aggregation("gaia_z", "r_c", "GAIA-Z")
+aggregation("gaia_z", channel_quantity("gaia_z"), "GAIA-Z")
 
 st.header("5 · GAIA-A: channel-wise average of the gradient")
 st.latex(
@@ -208,7 +209,8 @@ st.markdown(
 side_by_side(
     lambda label, step: st.plotly_chart(
         charts.channel_average_bar(
-            step.channel_ratio, title=f"{label}: u_c / o per channel (o = {step.output_component:.3g})"
+            step.channel_ratio,
+            title=f"{label}: {channel_quantity('gaia_a')} per channel (o = {step.output_component:.3g})",
         ),
         key=f"how_avg_{label}",
     )
@@ -216,7 +218,7 @@ side_by_side(
 
 st.header("6 · GAIA-A: aggregation over the inner layers")
 st.latex(r"S_A(x) = \frac{1}{\sum_l C_l} \sum_{l \in \text{inner}} \sum_{c} \left(\frac{u_{l,c}}{o}\right)^2")
-aggregation("gaia_a", "u_c / o", "GAIA-A")
+aggregation("gaia_a", channel_quantity("gaia_a"), "GAIA-A")
 
 st.header("7 · The same two images through attribution methods")
 config, readout = attribution_picker()

@@ -14,7 +14,8 @@ from gaia_core.app_support import tables
 from gaia_core.app_support.readouts import readout_separation
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.charts.distributions import shown_sets
-from gaia_core.evaluation.report import PNG_EXPORT_CONFIG, report_html
+from gaia_core.evaluation import ood_tables
+from gaia_core.report import PNG_EXPORT_CONFIG, report_html
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label
 
@@ -103,7 +104,7 @@ for title, s in sets.items():
 st.subheader("Metrics of every method")
 state.choose("metrics_set", [AVERAGE, *ood_titles], AVERAGE)
 which = st.selectbox("OOD set", [AVERAGE, *ood_titles], key="metrics_set")
-table = tables.metrics_by_method(result.metrics, None if which == AVERAGE else which)
+table = ood_tables.metrics_by_method(result.metrics, None if which == AVERAGE else which)
 st.dataframe(charts.style_metrics_table(table), key="metrics_table")
 st.caption(
     "FPR95: OOD images accepted when 95% of ID images are. AUROC, AUPR-In (ID positive), AUPR-Out (OOD "
@@ -123,14 +124,14 @@ st.subheader("Score distributions")
 state.choose("hist_method", methods, methods[0])
 method = st.segmented_control("Method", methods, key="hist_method", format_func=method_label) or methods[0]
 show = show_picker("hist_show", ood_titles)
-scores = tables.per_set(sets, method)
-threshold = tables.thresholds_at_tpr(result.id_scores.table, [method])[method]
+scores = ood_tables.per_set(sets, method)
+threshold = ood_tables.thresholds_at_tpr(result.id_scores.table, [method])[method]
 figure = charts.score_histogram(
     scores,
     id_title,
     threshold,
     method_label(method),
-    sample_ids=tables.per_set(sets, "sample_id"),
+    sample_ids=ood_tables.per_set(sets, "sample_id"),
     colors=colors,
     show=show,
 )

@@ -13,12 +13,13 @@ from app_pages.widgets.attribution_views import attribution_picker, comparison_g
 from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.image_detail import ImageDetail, image_detail
 from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
-from gaia_core.app_support import channel_values, images, tables
-from gaia_core.app_support.samples import sample_name, source_index
+from gaia_core.app_support import channel_values, tables
 from gaia_core.app_support.upload_report import loader_notes, preview
-from gaia_core.data import UploadedImages, image_transform
+from gaia_core.data import UploadedImages, image_transform, images
+from gaia_core.data.naming import sample_name, source_index
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
+from gaia_core.evaluation import ood_tables
 from gaia_core.evaluation.scoring import evaluate_dataset, method_config
 from gaia_core.safety import load_images
 from gaia_core.safety.markdown import escape_markdown
@@ -144,7 +145,7 @@ dataset, result = scored
 table = result.table.assign(label=labels[result.table["index"].to_numpy()])  # samples' true labels
 names = [m.name for m in methods]
 
-thresholds = None if reference is None else tables.thresholds_at_tpr(reference.result.id_scores.table, names)
+thresholds = None if reference is None else ood_tables.thresholds_at_tpr(reference.result.id_scores.table, names)
 summary = tables.image_summary(table, names, lambda k: model_choice.class_name(loaded, k), thresholds)
 st.subheader(f"{len(table)} image(s)")
 event = st.dataframe(

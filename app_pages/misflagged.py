@@ -12,8 +12,11 @@ from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.gallery import gallery, row_inputs
 from app_pages.widgets.image_detail import ImageDetail, image_detail
 from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
-from gaia_core.app_support import channel_values, images, tables
-from gaia_core.app_support.samples import sample_names, with_label
+from gaia_core.app_support import channel_values, tables
+from gaia_core.app_support.samples import sample_names
+from gaia_core.data import images
+from gaia_core.data.naming import with_label
+from gaia_core.evaluation import ood_tables
 from gaia_core.scores import GAIA_METHODS, method_label
 
 # "image" names a row by its set and index ("digits #17"): a file name or "digits:17" reads like a label.
@@ -43,7 +46,7 @@ order = pick[2].radio(
     horizontal=True,
     format_func={"desc": "most abnormal first", "asc": "least abnormal first"}.get,
 )
-thresholds = tables.thresholds_at_tpr(scored.result.id_scores.table, methods, tpr)
+thresholds = ood_tables.thresholds_at_tpr(scored.result.id_scores.table, methods, tpr)
 
 gaia = method if method in GAIA_METHODS else next((m for m in GAIA_METHODS if m in methods), None)
 views_available = {"errors": f"errors of {method_label(method)}"}

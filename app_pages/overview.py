@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages.shell import defaults, model_choice, set_choices
 from app_pages.shell.page_table import PAGES
-from gaia_core.app_support import images
+from gaia_core.data import images
 from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.safety import load_image

@@ -17,13 +17,11 @@ from gaia_core.evaluation.scoring import method_config
 from gaia_core.safety import load_images
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
-from gaia_core.scores import GAIA_METHODS, method_label
+from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
 from gaia_core.teaching.drawing import drawing_to_demo_pixels
 from gaia_core.teaching.images import picture_to_pixels, pixels_to_uint8
 from gaia_core.teaching.perturbations import PERTURBATIONS
 from gaia_core.teaching.sweep import IdReference, SweepConfig, run_sweep
-
-PROFILE_QUANTITIES = {"gaia_z": "r̄", "gaia_a": "ū/o"}  # what each GAIA method's layer profile averages
 
 loaded = model_choice.page_model()
 spec = loaded.spec
@@ -178,14 +176,32 @@ st.image(
     width=64,
     clamp=True,
 )
-st.plotly_chart(percentile_curves(sweep, current=strength), key="whatif_curves")
+curves = percentile_curves(
+    sweep.strengths, sweep.percentiles, sweep.threshold_percentiles, sweep.first_flag, sweep.flips, current=strength
+)
+st.plotly_chart(curves, key="whatif_curves")
 st.plotly_chart(
-    prediction_curve(sweep, lambda c: model_choice.class_name(loaded, c), current=strength), key="whatif_prediction"
+    prediction_curve(
+        sweep.strengths,
+        sweep.predictions,
+        sweep.confidences,
+        sweep.flips,
+        lambda c: model_choice.class_name(loaded, c),
+        current=strength,
+    ),
+    key="whatif_prediction",
 )
 for column, method in zip(st.columns(2), GAIA_METHODS):
-    quantity = PROFILE_QUANTITIES[method]
+    quantity = channel_quantity(method, layer_mean=True)
     if method in sweep.layer_profiles:
         column.plotly_chart(
-            layer_profile_bars(sweep, index, method, id_reference.layer_means.get(method, {}), quantity),
+            layer_profile_bars(
+                sweep.strengths,
+                sweep.layer_profiles[method],
+                index,
+                method,
+                id_reference.layer_means.get(method, {}),
+                quantity,
+            ),
             key=f"whatif_profile_{method}",
         )

@@ -24,3 +24,8 @@ class UnknownNameError(GaiaError, KeyError):
 
 class ConfigError(GaiaError, TypeError):
     """Options that a method or a model does not take, or values that do not fit together."""
+
+
+class AppSupportError(GaiaError, ValueError):
+    """A computation for a front-end (the app's pages, the report) got inputs that do not fit
+    together: tables, images or metrics asked of sets, methods or layers that were not scored."""

@@ -6,12 +6,14 @@ import pandas as pd
 import pytest
 import torch
 
-from gaia_core.app_support import channel_values, images, readouts, tables
-from gaia_core.app_support.tables import AppSupportError
+from gaia_core.app_support import channel_values, readouts, tables
 from gaia_core.attribution import AttributionConfig
-from gaia_core.data import ArrayDataset
+from gaia_core.data import ArrayDataset, images
 from gaia_core.demo.model import build_demo_model
-from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.errors import AppSupportError
+from gaia_core.evaluation.metrics import METRIC_KEYS
+from gaia_core.evaluation.ood_tables import metrics_by_method, thresholds_at_tpr
+from gaia_core.evaluation.results import DatasetScores
 
 
 def _scores(title: str, gaia: list[float], msp: list[float], channels: np.ndarray | None = None) -> DatasetScores:
@@ -46,11 +48,11 @@ def world():
 
 def test_thresholds_keep_the_asked_fraction_of_id(world):
     id_scores, _ = world
-    thresholds = tables.thresholds_at_tpr(id_scores.table, ["gaia_a", "msp"], 0.95)
+    thresholds = thresholds_at_tpr(id_scores.table, ["gaia_a", "msp"], 0.95)
     assert thresholds == {"gaia_a": 10.0, "msp": 5.0}
-    assert tables.thresholds_at_tpr(id_scores.table, ["gaia_a"], 0.8) == {"gaia_a": 8.0}
+    assert thresholds_at_tpr(id_scores.table, ["gaia_a"], 0.8) == {"gaia_a": 8.0}
     with pytest.raises(AppSupportError, match="energy"):
-        tables.thresholds_at_tpr(id_scores.table, ["energy"])
+        thresholds_at_tpr(id_scores.table, ["energy"])
 
 
 def test_score_verdicts_give_percentile_and_flag_at_the_threshold(world):
@@ -127,25 +129,22 @@ def test_metrics_by_method_for_one_set_or_the_average():
             "letters": dict(fpr95=0.7, auroc=0.5, aupr_in=0.5, aupr_out=0.5),
         },
     }
-    average = tables.metrics_by_method(metrics)
-    assert list(average.index) == ["gaia_a", "msp"] and list(average.columns) == list(tables.METRIC_KEYS)
+    average = metrics_by_method(metrics)
+    assert list(average.index) == ["gaia_a", "msp"] and list(average.columns) == list(METRIC_KEYS)
     assert average.loc["gaia_a", "fpr95"] == pytest.approx(0.2) and average.loc["msp", "auroc"] == pytest.approx(0.55)
-    assert tables.metrics_by_method(metrics, "letters").loc["msp", "fpr95"] == 0.7
+    assert metrics_by_method(metrics, "letters").loc["msp", "fpr95"] == 0.7
     with pytest.raises(AppSupportError, match="svhn"):
-        tables.metrics_by_method(metrics, "svhn")
+        metrics_by_method(metrics, "svhn")
 
 
-def test_channels_are_regrouped_per_set_pooled_and_reduced_per_layer(world):
+def test_channels_are_pooled_over_sets_and_reduced_per_layer(world):
     id_scores, ood = world
-    per_set = channel_values.channels_per_set({"noise": ood["noise"], "letters": ood["letters"]}, "gaia_a")
-    pooled = channel_values.pooled_channels(list(per_set.values()))
+    pooled = channel_values.pooled_channels([ood["noise"].channels["gaia_a"], ood["letters"].channels["gaia_a"]])
     assert pooled["layer1"].shape == (5, 2) and pooled["layer1"][:3].max() == 100.0
     per_image = channel_values.layer_values(id_scores.channels["gaia_a"], per="image")
     assert np.allclose(per_image["layer1"], np.arange(10) * 2 + 0.5)  # rows [2i, 2i + 1]
     every = channel_values.layer_values(id_scores.channels["gaia_a"], per="channel", max_values=7)
     assert every["layer1"].size == 7 and set(every["layer1"]) <= set(range(20))
-    with pytest.raises(AppSupportError, match="gaia_z"):
-        channel_values.channels_per_set({"digits": id_scores}, "gaia_z")
 
 
 def test_one_images_profile_and_concatenated_channels():

@@ -63,7 +63,7 @@ def test_cli_prints_one_note_line_under_the_table_for_a_silu_model(capsys):
 
 @pytest.mark.parametrize(("name", "informative"), [("timm:resnet18", True), ("timm:convnext_atto", False)])
 def test_sweep_row_tells_whether_gaia_z_is_informative(name, informative):
-    from gaia_core.models.sweep import markdown, sweep_row
+    from gaia_core.bench.model_sweep import markdown, sweep_row
 
     row = sweep_row(name, size=32, images=3)
     assert row.gaia_z_informative is informative and (row.gaia_z_std > 0) is informative

@@ -15,6 +15,7 @@ from gaia_core import charts
 from gaia_core.charts import ChartError
 from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
+from gaia_core.evaluation.metrics import percentile_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,10 +128,10 @@ def test_readout_distribution_leaves_nan_out_but_keeps_row_indices():
 
 def test_percentile_of_counts_id_scores_less_or_equal():
     id_scores = np.array([1.0, 2.0, 3.0, 4.0])
-    assert charts.percentile_of(2.0, id_scores) == 50.0
-    assert charts.percentile_of(0.5, id_scores) == 0.0
-    assert charts.percentile_of(4.0, id_scores) == 100.0
-    assert charts.percentile_of(3.5, id_scores) == 75.0
+    assert percentile_of(2.0, id_scores) == 50.0
+    assert percentile_of(0.5, id_scores) == 0.0
+    assert percentile_of(4.0, id_scores) == 100.0
+    assert percentile_of(3.5, id_scores) == 75.0
 
 
 def test_score_position_figure_marks_value_and_threshold_and_states_the_verdict():
@@ -490,6 +491,12 @@ def _synthetic_sweep(flips):
     )
 
 
+def _curves(sweep, current=None):
+    return percentile_curves(
+        sweep.strengths, sweep.percentiles, sweep.threshold_percentiles, sweep.first_flag, sweep.flips, current
+    )
+
+
 def test_legends_sit_under_the_plot_not_over_the_title(scores):
     """At 1024 px a legend above the plot wrapped onto the title."""
     per_layer = pd.DataFrame(
@@ -501,8 +508,8 @@ def test_legends_sit_under_the_plot_not_over_the_title(scores):
         charts.layer_distribution_figure({"digits": {"l": np.ones(3)}, "noise": {"l": np.zeros(3)}}, "box"),
         charts.layer_profile_figure({"l": 1.0}, {"l": 0.5}, {"l": (0.2, 0.8)}, "t", "y"),
         per_layer_figure(per_layer),
-        percentile_curves(sweep),
-        layer_profile_bars(sweep, 0, "gaia_z", {"l1": 0.5, "l2": 0.5}, "r̄"),
+        _curves(sweep),
+        layer_profile_bars(sweep.strengths, sweep.layer_profiles["gaia_z"], 0, "gaia_z", {"l1": 0.5, "l2": 0.5}, "r̄"),
     ]
     for fig in under:
         assert _legend_under_the_plot(fig), fig.layout.title.text
@@ -531,7 +538,7 @@ def test_long_titles_of_half_width_charts_are_wrapped():
 
 @pytest.mark.parametrize("flips", [[0.5], [0.25, 0.75]])
 def test_what_if_flip_label_appears_once_above_the_plot_and_the_threshold_label_beside_it(flips):
-    fig = percentile_curves(_synthetic_sweep(flips), current=0.25)
+    fig = _curves(_synthetic_sweep(flips), current=0.25)
     flip_labels = [a for a in fig.layout.annotations if "prediction flips" in a.text]
     assert len(flip_labels) == 1
     (flip,) = flip_labels
@@ -541,7 +548,8 @@ def test_what_if_flip_label_appears_once_above_the_plot_and_the_threshold_label_
 
 
 def test_what_if_prediction_curve_names_each_class_where_it_starts_and_every_class_on_hover():
-    fig = prediction_curve(_synthetic_sweep([0.5, 0.75]))  # predictions 1, 1, 3, 8, 8
+    sweep = _synthetic_sweep([0.5, 0.75])  # predictions 1, 1, 3, 8, 8
+    fig = prediction_curve(sweep.strengths, sweep.predictions, sweep.confidences, sweep.flips)
     assert [(a.x, a.text) for a in fig.layout.annotations] == [(0.0, "<b>1</b>"), (0.5, "<b>3</b>"), (0.75, "<b>8</b>")]
     assert all(a.bgcolor for a in fig.layout.annotations)  # readable over the dotted flip lines
     (curve,) = fig.data

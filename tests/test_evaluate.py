@@ -23,7 +23,8 @@ from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
 from gaia_core.evaluation.metrics import ood_metrics
 from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report, metrics_table
-from gaia_core.evaluation.scoring import TABLE_COLUMNS, ChannelStats, evaluate_dataset
+from gaia_core.evaluation.results import TABLE_COLUMNS, ChannelStats
+from gaia_core.evaluation.scoring import evaluate_dataset
 from gaia_core.models import get_spec
 from gaia_core.scores import ReAct, create, score_many
 

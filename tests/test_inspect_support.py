@@ -8,19 +8,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from gaia_core.app_support.samples import (
-    demo_samples,
-    item_name,
-    row_name,
-    sample_name,
-    sample_names,
-    source_index,
-    with_label,
-)
+from gaia_core.app_support.samples import row_name, sample_names
 from gaia_core.app_support.tables import image_summary
 from gaia_core.app_support.upload_report import is_grey, loader_notes, preview, to_model_input
 from gaia_core.data import demo_dataset
 from gaia_core.data.base import SubsetDataset
+from gaia_core.data.naming import demo_samples, item_name, sample_name, source_index, with_label
 from gaia_core.demo.data import load_demo_set
 from gaia_core.models import get_spec
 from gaia_core.safety import load_images

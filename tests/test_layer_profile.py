@@ -10,9 +10,9 @@ from gaia_core.app_support.layer_profile import (
     layer_scores,
     most_abnormal_layers,
 )
-from gaia_core.app_support.tables import AppSupportError
 from gaia_core.charts.layer_percentiles import layer_percentile_figure
 from gaia_core.charts.style import ChartError
+from gaia_core.errors import AppSupportError
 from gaia_core.scores.base import mean_square
 
 # Four ID images; layer "stem" has one channel, "layer1.0.bn1" two. Network order: stem first.

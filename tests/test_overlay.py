@@ -17,7 +17,6 @@ from gaia_core.attribution.overlay import (
     common_vmax,
     grid_image,
     grid_png,
-    masked,
     render_heatmap,
     scaled,
     to_png_bytes,
@@ -137,16 +136,6 @@ def test_blend_mixes_image_and_heat_map_linearly() -> None:
     assert (blend(image, heat, 0.25) == 125).all()
     with pytest.raises(AttributionError, match="alpha"):
         blend(image, heat, 1.5)
-
-
-def test_masked_shows_the_image_where_attribution_is_high_and_black_elsewhere() -> None:
-    image = np.full((6, 5, 3), 200, dtype=np.uint8)
-    values = one_hot_map(1.0)
-    values[0, 0] = 0.5
-    shown = masked(image, values, clip_percentile=100)
-    np.testing.assert_array_equal(shown[2, 3], [200, 200, 200])
-    np.testing.assert_array_equal(shown[0, 0], [100, 100, 100])
-    assert shown[1, 1].sum() == 0
 
 
 def test_png_export_round_trips_exactly() -> None:

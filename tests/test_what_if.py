@@ -5,11 +5,11 @@ import torch
 from gaia_core.data.arrays import demo_dataset
 from gaia_core.data.transforms import array_transform
 from gaia_core.demo.data import load_demo_set
-from gaia_core.evaluation.metrics import threshold_at_tpr
+from gaia_core.evaluation.metrics import percentile_of, threshold_at_tpr
 from gaia_core.evaluation.scoring import evaluate_dataset
 from gaia_core.models import get_spec, load_model
 from gaia_core.scores import available, create
-from gaia_core.teaching.sweep import IdReference, SweepConfig, percentile_of, run_sweep
+from gaia_core.teaching.sweep import IdReference, SweepConfig, run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def _sweep(demo, perturbation, image_index=0, seed=0):
 
 
 def test_percentile_counts_id_scores_at_or_below():
-    assert percentile_of(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.0, 2.0, 4.0, 9.0])).tolist() == [0, 50, 100, 100]
+    assert percentile_of(np.array([0.0, 2.0, 4.0, 9.0]), np.array([1.0, 2.0, 3.0, 4.0])).tolist() == [0, 50, 100, 100]
 
 
 def test_strength_zero_scores_like_the_plain_image(demo):

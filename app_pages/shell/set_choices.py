@@ -6,9 +6,9 @@ import streamlit as st
 
 from app_pages.shell.state import choose
 from app_pages.shell.typed_paths import typed_folders
-from gaia_core.app_support.samples import DemoSample, demo_samples, with_label
 from gaia_core.app_support.sets import set_title
 from gaia_core.data import PRESETS, SOURCES
+from gaia_core.data.naming import DemoSample, demo_samples, with_label
 from gaia_core.demo.data import DEMO_SETS
 from gaia_core.models import ModelSpec
 from gaia_core.scores import available

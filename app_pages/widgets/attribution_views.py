@@ -14,7 +14,6 @@ from app_pages.shell.error_frame import attempt
 from app_pages.shell.model_choice import LoadedModel, class_name
 from app_pages.shell.state import choose
 from app_pages.widgets.formats import THUMB
-from gaia_core.app_support import images
 from gaia_core.attribution import (
     NOISE_TUNNEL_TYPES,
     AttributionConfig,
@@ -25,6 +24,7 @@ from gaia_core.attribution import (
 )
 from gaia_core.attribution.overlay import blend, common_vmax, grid_png, render_heatmap
 from gaia_core.attribution.readout import READOUTS
+from gaia_core.data import images
 from gaia_core.data.transforms import denormalize
 from gaia_core.device import model_device
 from gaia_core.safety.markdown import escape_markdown

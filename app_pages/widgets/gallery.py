@@ -11,7 +11,8 @@ from app_pages.shell.error_frame import attempt
 from app_pages.shell.model_choice import LoadedModel, class_name
 from app_pages.shell.runs import Scored
 from app_pages.widgets.formats import THUMB
-from gaia_core.app_support import images, samples, tables
+from gaia_core.app_support import samples, tables
+from gaia_core.data import images
 from gaia_core.data.transforms import denormalize
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label

@@ -19,16 +19,21 @@ from app_pages.shell.state import choose
 from app_pages.widgets.attribution_views import attribution_maps, overlays, target_picker
 from app_pages.widgets.formats import SCORE_FORMAT
 from gaia_core import charts
-from gaia_core.app_support import channel_values, images, tables
+from gaia_core.app_support import channel_values, tables
 from gaia_core.attribution import AttributionConfig, method_spec
 from gaia_core.attribution.overlay import common_vmax, to_png_bytes
 from gaia_core.attribution.readout import READOUTS
+from gaia_core.data import images
+from gaia_core.evaluation import ood_tables
 from gaia_core.safety.markdown import escape_markdown
-from gaia_core.scores import GAIA_METHODS, method_label
+from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
 
 PROFILE_LABELS = {
-    "gaia_z": ("GAIA-Z: non-zero ratio of the gradient per layer", "mean over channels of r_c"),
-    "gaia_a": ("GAIA-A: channel-average ratio per layer", "mean over channels of u_c / o"),
+    "gaia_z": (
+        "GAIA-Z: non-zero ratio of the gradient per layer",
+        f"mean over channels of {channel_quantity('gaia_z')}",
+    ),
+    "gaia_a": ("GAIA-A: channel-average ratio per layer", f"mean over channels of {channel_quantity('gaia_a')}"),
 }
 
 
@@ -141,7 +146,7 @@ def image_detail(loaded: LoadedModel, detail: ImageDetail, key: str) -> None:
     row, reference = detail.row, detail.reference
     methods = [m for m in ALL_METHODS if m in row]
     id_table = None if reference is None else reference.result.id_scores.table
-    thresholds = None if id_table is None else tables.thresholds_at_tpr(id_table, methods, detail.tpr)
+    thresholds = None if id_table is None else ood_tables.thresholds_at_tpr(id_table, methods, detail.tpr)
     verdicts = tables.score_verdicts({m: float(row[m]) for m in methods}, id_table, thresholds)
     # Picture, map and verdict side by side, the table under them at full width: beside them its
     # threshold and flag columns were cut off at a projector's 1024 px.

@@ -11,9 +11,12 @@ import streamlit as st
 from app_pages.shell.error_frame import attempt
 from gaia_core.app_support.layer_profile import layer_percentiles, most_abnormal_layers
 from gaia_core.charts.layer_percentiles import layer_percentile_figure
-from gaia_core.scores import GAIA_METHODS, method_label
+from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
 
-VALUE_LABELS = {"gaia_z": "layer mean of r_c²", "gaia_a": "layer mean of (u_c / o)²"}
+VALUE_LABELS = {
+    "gaia_z": f"layer mean of {channel_quantity('gaia_z')}²",
+    "gaia_a": f"layer mean of ({channel_quantity('gaia_a')})²",
+}
 
 
 def layer_percentile_charts(

@@ -7,24 +7,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from gaia_core.app_support.tables import AppSupportError
-from gaia_core.evaluation.scoring import DatasetScores
-from gaia_core.scores import method_label
+from gaia_core.errors import AppSupportError
+from gaia_core.evaluation.results import DatasetScores
 from gaia_core.teaching.story import SAME_GRADIENT_TOLERANCE
 
 # Joins the names of twin layers in a merged entry, e.g. "layer2.0.bn2 = layer2.0.downsample.1".
 TWIN_JOIN = " = "
-
-
-def channels_per_set(scores: Mapping[str, DatasetScores], method: str) -> dict[str, dict[str, np.ndarray]]:
-    """Set title -> layer -> (N, C) per-channel values of a GAIA method."""
-    missing = [title for title, s in scores.items() if method not in s.channels]
-    if missing:
-        raise AppSupportError(
-            f"no per-channel {method_label(method)} values for {', '.join(missing)}: score with {method} "
-            "and keep the channels"
-        )
-    return {title: s.channels[method] for title, s in scores.items()}
 
 
 def pooled_channels(per_set_channels: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from gaia_core.app_support.tables import AppSupportError
-from gaia_core.charts.distributions import percentile_of
+from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.layer_lab import LayerRecipe, recompute, stage_of
+from gaia_core.evaluation.metrics import percentile_of
 
 # Columns of `layer_percentiles`, one row per layer in network order.
 PROFILE_COLUMNS = ["layer", "stage", "position", "value", "id_low", "id_median", "id_high", "percentile"]

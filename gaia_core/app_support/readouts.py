@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from gaia_core.app_support.images import dataset_inputs
 from gaia_core.attribution import AttributionConfig, attribute
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.data.base import ScoreDataset, evenly_spaced
+from gaia_core.data.images import dataset_inputs
 from gaia_core.device import model_device
 from gaia_core.errors import GaiaError
 from gaia_core.evaluation.metrics import ood_metrics

@@ -1,6 +1,6 @@
 """Per-sample tables of scored sets and what the pages read off them: thresholds and verdicts,
-the ID + OOD table of a benchmark and the rows it misflags, where two methods disagree, and
-every method's metrics side by side.
+the ID + OOD table of a benchmark and the rows it misflags, and where two methods disagree
+(every method's metrics side by side: `gaia_core.evaluation.ood_tables.metrics_by_method`).
 
 Scores are abnormalities: higher = more OOD; a sample is flagged as OOD when its score is
 strictly above the threshold. Inputs are never modified.
@@ -13,10 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from gaia_core.charts.distributions import percentile_of
-from gaia_core.errors import GaiaError
-from gaia_core.evaluation.metrics import METRIC_KEYS, threshold_at_tpr
-from gaia_core.evaluation.scoring import DatasetScores
+from gaia_core.errors import AppSupportError
+from gaia_core.evaluation.metrics import percentile_of
+from gaia_core.evaluation.results import DatasetScores
 from gaia_core.scores import method_label
 
 # Columns added by `combined_table`: the set a row comes from (its title), whether that set is
@@ -26,24 +25,6 @@ IS_ID_COLUMN = "is_id"
 ROW_COLUMN = "row"
 # Disagreement filters of `disagreement`: keep every row, rows only method A flags, only B flags.
 DISAGREEMENTS = ("all", "a_only", "b_only")
-
-
-class AppSupportError(GaiaError, ValueError):
-    """An app computation got inputs that do not fit together; the message says what to change."""
-
-
-def thresholds_at_tpr(id_table: pd.DataFrame, methods: Sequence[str], tpr: float = 0.95) -> dict[str, float]:
-    """Per method, the threshold that keeps ``tpr`` of the ID set (flag OOD when score > t).
-
-    Args:
-        id_table: the ID set's per-sample table, one score column per method.
-        methods: score column names.
-        tpr: fraction of ID samples to accept, in (0, 1].
-    """
-    missing = [m for m in methods if m not in id_table.columns]
-    if missing:
-        raise AppSupportError(f"the ID table has no scores for {missing}; score the ID set with these methods")
-    return {m: threshold_at_tpr(id_table[m].to_numpy(dtype=np.float64), tpr) for m in methods}
 
 
 def score_verdicts(
@@ -153,37 +134,6 @@ def disagreement(
     return table[a & ~b] if keep == "a_only" else table[~a & b]
 
 
-def metrics_by_method(
-    metrics: Mapping[str, Mapping[str, Mapping[str, float]]], ood_set: str | None = None
-) -> pd.DataFrame:
-    """Every method's metrics side by side, for one OOD set or averaged over the OOD sets.
-
-    Args:
-        metrics: method -> OOD set -> {"fpr95", "auroc", "aupr_in", "aupr_out"} (fractions), as
-            in `gaia_core.evaluation.ood_tables.BenchmarkResult.metrics`.
-        ood_set: one OOD set's name, or None for the mean over all sets (the papers' average).
-
-    Returns:
-        index = method names, columns `METRIC_KEYS`, fractions.
-    """
-    rows = {}
-    for method, per_set in metrics.items():
-        if ood_set is None:
-            if not per_set:
-                raise AppSupportError("no OOD set was scored; there are no metrics to average")
-            rows[method] = {k: float(np.mean([m[k] for m in per_set.values()])) for k in METRIC_KEYS}
-        elif ood_set in per_set:
-            rows[method] = {k: float(per_set[ood_set][k]) for k in METRIC_KEYS}
-        else:
-            raise AppSupportError(f"no metrics for OOD set '{ood_set}'; scored sets: {', '.join(per_set)}")
-    return pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_KEYS))
-
-
-def per_set(scores: Mapping[str, DatasetScores], column: str) -> dict[str, np.ndarray]:
-    """Set title -> one table column's values (a method's scores, "sample_id", ...), row order."""
-    return {title: s.table[column].to_numpy() for title, s in scores.items()}
-
-
 def image_summary(
     table: pd.DataFrame,
     methods: Sequence[str],
@@ -193,7 +143,7 @@ def image_summary(
     """One row per scored image, as the inspect page lists them.
 
     Args:
-        table: a per-sample table (`gaia_core.evaluation.scoring.DatasetScores.table`).
+        table: a per-sample table (`gaia_core.evaluation.results.DatasetScores.table`).
         methods: score columns to show, in order.
         class_name: class index -> the name a person reads.
         thresholds: method -> flag-as-OOD threshold; with them, a "flagged by" column ("2 of 7").

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from gaia_core.app_support.images import upscale
+from gaia_core.data.images import upscale
 from gaia_core.models import ModelSpec
 from gaia_core.safety.images import LoadedImage
 

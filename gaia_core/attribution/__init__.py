@@ -9,7 +9,7 @@ model and concurrent sessions are never disturbed:
     result = attribute(model, x, AttributionConfig(method="integrated_gradients"))
     result.maps  # float32 (B, H, W)
 
-`overlay` renders maps without matplotlib (heat map, blend, mask, PNG export) and `readout`
+`overlay` renders maps without matplotlib (heat map, blend, grid, PNG export) and `readout`
 measures how concentrated a map is (Gini sparsity, normalized entropy).
 """
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gaia_core.attribution.errors import AttributionError
+from gaia_core.attribution.methods import method_spec
 
 NOISE_TUNNEL_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
@@ -54,10 +55,7 @@ class AttributionConfig:
     seed: int | None = 0
 
     def __post_init__(self) -> None:
-        from gaia_core.attribution.methods import METHODS
-
-        if self.method not in METHODS:
-            raise AttributionError(f"unknown attribution method '{self.method}'; available: {', '.join(METHODS)}")
+        method_spec(self.method)  # raises on an unknown method
         if self.noise_tunnel is not None and self.noise_tunnel not in NOISE_TUNNEL_TYPES:
             raise AttributionError(
                 f"unknown noise tunnel '{self.noise_tunnel}'; use None or one of {', '.join(NOISE_TUNNEL_TYPES)}"

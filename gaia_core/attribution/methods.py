@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from captum.attr import (
@@ -28,7 +28,10 @@ from captum.attr import (
 )
 from torch import Tensor, nn
 
-from gaia_core.attribution.config import AttributionConfig
+from gaia_core.attribution.errors import AttributionError
+
+if TYPE_CHECKING:  # a hint only: the config imports this module to check its method name
+    from gaia_core.attribution.config import AttributionConfig
 
 
 class BatchedGradientShap(GradientShap):
@@ -214,8 +217,6 @@ def available_methods() -> list[str]:
 
 def method_spec(name: str) -> MethodSpec:
     """The spec of a registered method (label, description, what it needs)."""
-    from gaia_core.attribution.errors import AttributionError
-
     try:
         return METHODS[name]
     except KeyError:

@@ -147,22 +147,6 @@ def blend(image_rgb: np.ndarray, heat_rgb: np.ndarray, alpha: float = 0.5) -> np
     return np.rint(mixed).astype(np.uint8)
 
 
-def masked(
-    image_rgb: np.ndarray,
-    attribution_map: np.ndarray,
-    sign: str = "absolute",
-    clip_percentile: float = 99.0,
-    vmax: float | None = None,
-) -> np.ndarray:
-    """The image shown where attribution is high: each pixel scaled by its scaled magnitude in
-    [0, 1] (black where the map is 0). Returns uint8 (H, W, 3)."""
-    image = _as_rgb(image_rgb)
-    strength = np.abs(scaled(attribution_map, sign, clip_percentile, vmax))
-    if strength.shape != image.shape[:2]:
-        raise AttributionError(f"map {strength.shape} and image {image.shape[:2]} must have the same size")
-    return np.rint(image.astype(np.float64) * strength[..., None]).astype(np.uint8)
-
-
 def to_png_bytes(rgb: np.ndarray) -> bytes:
     """PNG encoding of a uint8 (H, W, 3) or (H, W) image."""
     buffer = io.BytesIO()

@@ -9,6 +9,13 @@ pass it as ``colors`` to keep it across pages.
 - `profiles`: per-layer profile of one image, per-layer distributions per set.
 - `channels`: ID-vs-OOD difference heat map, channel ranking, one channel per image.
 - `gradients`: gradient maps with their zeros, per-channel bars, score aggregation.
+- `layer_lab`: the layer lab's per-layer view, each layer alone, per OOD set.
+- `layer_percentiles`: one image's percentile among the ID images, layer by layer.
+- `what_if`: the What if? page's curves over perturbation strengths (plain arrays in).
+- `style`: the shared colours, layouts, lines and labels, and `ChartError`.
+
+`layer_lab`, `layer_percentiles` and `what_if` are imported from their modules; the others'
+builders are re-exported here.
 """
 
 from gaia_core.charts.channels import (
@@ -22,7 +29,6 @@ from gaia_core.charts.channels import (
 from gaia_core.charts.distributions import (
     bin_indices,
     histogram_edges,
-    percentile_of,
     readout_distribution_figure,
     rows_in_selection,
     samples_in_bin,
@@ -66,7 +72,6 @@ __all__ = [
     "method_colors",
     "method_label",
     "pad_layers",
-    "percentile_of",
     "rank_channels",
     "readout_distribution_figure",
     "roc_figure",

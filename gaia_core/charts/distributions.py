@@ -25,6 +25,7 @@ from gaia_core.charts.style import (
     set_label,
     vertical_line,
 )
+from gaia_core.evaluation.metrics import percentile_of
 from gaia_core.scores import method_label as _method_label
 
 _HOVER_IDS = 5  # sample ids listed in a bar's hover text
@@ -340,12 +341,6 @@ def readout_distribution_figure(
     return base_layout(
         fig, title, height, xaxis_title=readout_label, yaxis_title="probability density", legend=_SIDE_LEGEND
     )
-
-
-def percentile_of(value: float, id_scores: np.ndarray) -> float:
-    """Percentage of ID scores less than or equal to ``value``, in [0, 100]."""
-    reference = as_values(id_scores, "id_scores")
-    return float(100.0 * np.count_nonzero(reference <= float(value)) / reference.size)
 
 
 # Scores with a natural range, by display name: the x axis of `score_position_figure` stays inside it.

@@ -22,6 +22,7 @@ from gaia_core.charts.style import (
     resolve_colors,
     wrap_title,
 )
+from gaia_core.scores import channel_quantity
 
 _BAR_COLOR = "#0072B2"
 
@@ -153,7 +154,8 @@ def zero_ratio_bar(ratios: np.ndarray, title: str = "Zero ratio per channel", he
     values = as_values(ratios, "ratios")
     if ((values < 0) | (values > 1)).any():
         raise ChartError("zero ratios must lie in [0, 1]")
-    hover = [f"channel {c}<br>{100 * v:.1f}% zeros<br>r_c = {1 - v:.3f}" for c, v in enumerate(values)]
+    r_c = channel_quantity("gaia_z")
+    hover = [f"channel {c}<br>{100 * v:.1f}% zeros<br>{r_c} = {1 - v:.3f}" for c, v in enumerate(values)]
     fig = go.Figure(_channel_bars(values, hover, "zero ratio"))
     fig = base_layout(
         fig,
@@ -172,7 +174,7 @@ def zero_ratio_bar(ratios: np.ndarray, title: str = "Zero ratio per channel", he
 def channel_average_bar(
     values: np.ndarray,
     title: str = "Channel average per channel",
-    y_label: str = "u_c / o",
+    y_label: str = channel_quantity("gaia_a"),
     height: int = 300,
 ) -> go.Figure:
     """GAIA-A's per-channel average (u_c / o) for one image, with their mean.
@@ -212,7 +214,7 @@ def _mean_line(mean: float, text: str) -> dict:
 
 def aggregation_figure(
     values: Mapping[str, np.ndarray],
-    value_label: str = "r_c",
+    value_label: str = channel_quantity("gaia_z"),
     score_label: str = "GAIA-Z",
     id_name: str | None = None,
     title: str | None = None,

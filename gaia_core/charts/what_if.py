@@ -1,8 +1,11 @@
-"""Charts of the "What if?" page: how one image's scores move as a perturbation grows."""
+"""Charts of the "What if?" page: how one image's scores move as a perturbation grows.
+
+Every builder takes plain arrays over the swept strengths (as a `gaia_core.teaching.sweep.Sweep`
+holds them): ``strengths`` (S,) increasing, and per method or layer (S,) values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,20 +22,35 @@ from gaia_core.charts.style import (
     vertical_line,
 )
 from gaia_core.scores import method_label
-from gaia_core.teaching.sweep import Sweep
 
 
-def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "Scores as ID percentiles") -> go.Figure:
+def percentile_curves(
+    strengths: Sequence[float],
+    percentiles: Mapping[str, np.ndarray],
+    threshold_percentiles: Mapping[str, float],
+    first_flag: Mapping[str, float | None],
+    flips: Sequence[float],
+    current: float | None = None,
+    title: str = "Scores as ID percentiles",
+) -> go.Figure:
     """One line per method: its score's percentile among ID scores against strength.
 
     The dashed line is the 95%-TPR threshold (a method flags the image above it), a diamond marks
     where each method first flags the image, dotted verticals where the prediction flips, and the
     grey band the current strength.
+
+    Args:
+        strengths: (S,) the swept strengths, increasing.
+        percentiles: method -> (S,) percent of ID scores at or below the score.
+        threshold_percentiles: method -> its threshold's percentile among the ID scores.
+        first_flag: method -> the smallest strength it flags, None when it flags none.
+        flips: strengths where the prediction differs from the one at the previous strength.
+        current: the strength shown (a grey band), None for none.
     """
-    strengths = sweep.strengths
-    colors = method_colors(sweep.percentiles)
+    strengths = np.asarray(strengths, dtype=np.float64)
+    colors = method_colors(percentiles)
     traces = []
-    for name, values in sweep.percentiles.items():
+    for name, values in percentiles.items():
         traces.append(
             go.Scatter(
                 x=strengths.tolist(),
@@ -44,9 +62,9 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
                 hovertemplate=f"{method_label(name)}<br>strength %{{x:.2f}}<br>percentile %{{y:.1f}}<extra></extra>",
             )
         )
-        first = sweep.first_flag[name]
+        first = first_flag[name]
         if first is not None:
-            i = sweep.index(first)
+            i = int(np.abs(strengths - first).argmin())
             traces.append(
                 go.Scatter(
                     x=[first],
@@ -58,9 +76,9 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
                     hovertemplate=f"{method_label(name)} first flags at strength {first:.2f}<extra></extra>",
                 )
             )
-    level = float(np.median(list(sweep.threshold_percentiles.values())))
+    level = float(np.median(list(threshold_percentiles.values())))
     # Built in one go: this chart is redrawn on every slider move (see `figure`).
-    shapes, annotations = _strength_marks(sweep, current, "prediction flips")
+    shapes, annotations = _strength_marks(strengths, flips, current, "prediction flips")
     shapes.append(horizontal_line(level, THRESHOLD_COLOR, dash="dash"))
     # The threshold's label beside the plot (inside, the curves crowd the top where it is drawn);
     # the flips' label above the plot: neither can meet the other, a curve or the legend (under the plot).
@@ -77,19 +95,21 @@ def percentile_curves(sweep: Sweep, current: float | None = None, title: str = "
     )
 
 
-def _strength_marks(sweep: Sweep, current: float | None, flip_label: str) -> tuple[list[dict], list[dict]]:
+def _strength_marks(
+    strengths: np.ndarray, flips: Sequence[float], current: float | None, flip_label: str
+) -> tuple[list[dict], list[dict]]:
     """Dotted verticals where the prediction flips and a grey band at the ``current`` strength.
 
     Unless ``flip_label`` is empty, one label (however many flips) names the dotted lines: above the
     plot, at the first flip, on a background, "(dotted)" added when there are several.
     """
     shapes, annotations = [], []
-    for flip in sweep.flips:
+    for flip in flips:
         shapes.append(vertical_line(flip, "#999999", "", "right", dash="dot")[0])
-    if flip_label and sweep.flips:
-        first = min(sweep.flips)
-        text = flip_label if len(sweep.flips) == 1 else f"{flip_label} (dotted)"
-        middle = (float(sweep.strengths[0]) + float(sweep.strengths[-1])) / 2
+    if flip_label and flips:
+        first = min(flips)
+        text = flip_label if len(flips) == 1 else f"{flip_label} (dotted)"
+        middle = (float(strengths[0]) + float(strengths[-1])) / 2
         annotations.append(
             {
                 "x": first,
@@ -108,13 +128,30 @@ def _strength_marks(sweep: Sweep, current: float | None, flip_label: str) -> tup
     return shapes, annotations
 
 
-def prediction_curve(sweep: Sweep, class_name: Callable[[int], str] = str, current: float | None = None) -> go.Figure:
+def prediction_curve(
+    strengths: Sequence[float],
+    predictions: np.ndarray,
+    confidences: np.ndarray,
+    flips: Sequence[float],
+    class_name: Callable[[int], str] = str,
+    current: float | None = None,
+) -> go.Figure:
     """Confidence of the predicted class against strength; a class is named where it starts (the
-    first strength and each flip), on a background, and every point names it on hover."""
-    labels = [class_name(int(p)) for p in sweep.predictions]
+    first strength and each flip), on a background, and every point names it on hover.
+
+    Args:
+        strengths: (S,) the swept strengths, increasing.
+        predictions: (S,) predicted class per strength.
+        confidences: (S,) softmax probability of the predicted class.
+        flips: strengths where the prediction changes.
+        class_name: class index -> the name a person reads.
+        current: the strength shown (a grey band), None for none.
+    """
+    strengths = np.asarray(strengths, dtype=np.float64)
+    labels = [class_name(int(p)) for p in predictions]
     curve = go.Scatter(
-        x=sweep.strengths,
-        y=sweep.confidences,
+        x=strengths,
+        y=confidences,
         mode="lines+markers",
         customdata=labels,
         line={"color": ID_COLOR},
@@ -135,10 +172,10 @@ def prediction_curve(sweep: Sweep, class_name: Callable[[int], str] = str, curre
             "bgcolor": LABEL_BACKGROUND,
             "font": {"size": 13, "color": "#222222"},
         }
-        for k, (x, y, label) in enumerate(zip(sweep.strengths, sweep.confidences, labels))
+        for k, (x, y, label) in enumerate(zip(strengths, confidences, labels))
         if k == 0 or label != labels[k - 1]
     ]
-    shapes, _ = _strength_marks(sweep, current, "")
+    shapes, _ = _strength_marks(strengths, flips, current, "")
     return figure(
         [curve],
         "Prediction and confidence",
@@ -151,21 +188,27 @@ def prediction_curve(sweep: Sweep, class_name: Callable[[int], str] = str, curre
 
 
 def layer_profile_bars(
-    sweep: Sweep, index: int, method: str, id_means: Mapping[str, float], quantity: str
+    strengths: Sequence[float],
+    profiles: Mapping[str, np.ndarray],
+    index: int,
+    method: str,
+    id_means: Mapping[str, float],
+    quantity: str,
 ) -> go.Figure:
     """Per layer, the image's mean channel value at one strength beside the ID mean.
 
     Args:
-        sweep: the sweep.
+        strengths: (S,) the swept strengths.
+        profiles: layer -> (S,) the image's mean channel value of ``method`` at each strength.
         index: position of the strength shown.
-        method: "gaia_z" or "gaia_a" (a key of ``sweep.layer_profiles``).
+        method: "gaia_z" or "gaia_a".
         id_means: layer -> ID mean of the same quantity.
-        quantity: axis name ("r̄" or "ū/o").
+        quantity: axis name (`gaia_core.scores.channel_quantity` with ``layer_mean``: "r̄", "ū/o").
     """
-    layers = list(sweep.layer_profiles[method])
-    image = [float(sweep.layer_profiles[method][layer][index]) for layer in layers]
+    layers = list(profiles)
+    image = [float(profiles[layer][index]) for layer in layers]
     bars = [
         go.Bar(x=layers, y=[id_means.get(layer, np.nan) for layer in layers], name="ID mean", marker_color=ID_COLOR),
-        go.Bar(x=layers, y=image, name=f"this image at {sweep.strengths[index]:.2f}", marker_color="#D55E00"),
+        go.Bar(x=layers, y=image, name=f"this image at {float(strengths[index]):.2f}", marker_color="#D55E00"),
     ]
     return figure(bars, f"{method_label(method)}: per-layer {quantity}", 400, barmode="group", yaxis_title=quantity)

@@ -13,9 +13,9 @@ import pandas as pd
 import gaia_core
 from gaia_core.data import ScoreDataset
 from gaia_core.evaluation.ood_tables import BenchmarkResult, metrics_table
-from gaia_core.evaluation.report import write_report
 from gaia_core.evaluation.scoring import DatasetScores
 from gaia_core.models import ModelSpec
+from gaia_core.report import write_report
 
 
 def write_csv(result: BenchmarkResult, path: str | Path) -> None:
@@ -63,7 +63,7 @@ def write_json(result: BenchmarkResult, path: str | Path, **about) -> None:
 
 
 def write_html(result: BenchmarkResult, datasets: Sequence[ScoreDataset], spec: ModelSpec, path: str | Path) -> None:
-    """The self-contained HTML report (`gaia_core.evaluation.report`) of the ID set and the OOD sets
+    """The self-contained HTML report (`gaia_core.report`) of the ID set and the OOD sets
     (``datasets``, in the result's order), images un-normalized with the spec's mean and std."""
     titled = dict(zip([result.id_scores.title, *result.ood_scores], datasets))
     write_report(result, titled, spec.mean, spec.std, path)

@@ -11,6 +11,9 @@ from PIL import Image
 from torch import Tensor
 
 from gaia_core.data.base import Sample, ScoreDataset, check_not_empty
+from gaia_core.data.transforms import array_transform
+from gaia_core.demo.data import load_demo_set
+from gaia_core.models import get_spec
 
 
 class ArrayDataset(ScoreDataset):
@@ -69,12 +72,7 @@ def demo_dataset(name: str, split: str = "test", transform: Callable[[Tensor], T
         split: "train" or "test" (only "digits" has a train split).
         transform: tensor transform; default the demo model's normalization.
     """
-    from gaia_core.demo.data import load_demo_set
-
     if transform is None:
-        from gaia_core.data.transforms import array_transform
-        from gaia_core.models import get_spec
-
         transform = array_transform(get_spec("demo"))
     images, labels = load_demo_set(name, split)
     return ArrayDataset(images, labels, name if split == "test" else f"{name}-{split}", transform)

@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from gaia_core.errors import GaiaError
+from gaia_core.safety.images import ImageRejected, load_image
 
 ImageLoader = Callable[[bytes, str], Image.Image]
 
@@ -103,15 +104,11 @@ class ScoreDataset(Dataset):
 
 def safe_image_loader(data: bytes, name: str) -> Image.Image:
     """The project's guarded image decoder (`gaia_core.safety.images.load_image`)."""
-    from gaia_core.safety.images import load_image  # safety reads data's errors: import on use
-
     return load_image(data, name)
 
 
 def unreadable_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "this one file is bad" (skip it), as opposed to a bug."""
-    from gaia_core.safety.images import ImageRejected
-
     return (OSError, ValueError, SyntaxError, Image.DecompressionBombError, ImageRejected)
 
 

@@ -10,6 +10,7 @@ from gaia_core.data.base import DataError, DatasetNotFound, ImageLoader, ScoreDa
 from gaia_core.data.files import image_folder, image_list
 from gaia_core.data.sources import SOURCES, open_source
 from gaia_core.data.transforms import array_transform, image_transform
+from gaia_core.demo.data import DEMO_SETS
 from gaia_core.models import ModelSpec
 
 
@@ -170,8 +171,6 @@ def resolve_dataset(
     Raises:
         DatasetNotFound: nothing by that name, or it is not on disk (the message says where to put it).
     """
-    from gaia_core.demo.data import DEMO_SETS
-
     name, _, split = text.partition("-")
     is_demo_set = name in DEMO_SETS and split in ("", "train", "test")
     if is_demo_set and (spec.family == "demo" or text not in SOURCES):

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torchvision
 
 from gaia_core.data.arrays import ArrayDataset
 from gaia_core.data.base import DatasetNotFound, ImageLoader, ScoreDataset
-from gaia_core.data.files import image_folder, image_list
+from gaia_core.data.files import ImageFilesDataset, image_folder, image_list
 from gaia_core.errors import UnknownNameError
 
 OPENOOD_HELP = (
@@ -76,8 +77,6 @@ def _torchvision(make: Callable[[], object], source: Source, root: Path, downloa
 
 def _cifar(which: str, train: bool = False):
     def open_cifar(source: Source, root: Path, transform, download: bool, loader: ImageLoader | None) -> ScoreDataset:
-        import torchvision
-
         cls = torchvision.datasets.CIFAR10 if which == "cifar10" else torchvision.datasets.CIFAR100
         data = _torchvision(lambda: cls(str(root), train=train, download=download), source, root, download)
         return ArrayDataset(data.data, np.asarray(data.targets), source.name, transform)
@@ -86,8 +85,6 @@ def _cifar(which: str, train: bool = False):
 
 
 def _open_svhn(source: Source, root: Path, transform, download: bool, loader: ImageLoader | None) -> ScoreDataset:
-    import torchvision
-
     data = _torchvision(
         lambda: torchvision.datasets.SVHN(str(root / "svhn"), split="test", download=download), source, root, download
     )
@@ -98,8 +95,6 @@ def _open_textures(source: Source, root: Path, transform, download: bool, loader
     candidates = [root / "dtd" / "dtd" / "images", root / "dtd" / "images"]
     folder = next((c for c in candidates if c.is_dir()), None)
     if folder is None and download:
-        import torchvision
-
         _torchvision(lambda: torchvision.datasets.DTD(str(root), download=True), source, root, download)
         folder = candidates[0]
     if folder is None:
@@ -109,10 +104,6 @@ def _open_textures(source: Source, root: Path, transform, download: bool, loader
 
 
 def _open_places365(source: Source, root: Path, transform, download: bool, loader: ImageLoader | None) -> ScoreDataset:
-    import torchvision
-
-    from gaia_core.data.files import ImageFilesDataset
-
     base = root / "places365"
     data = _torchvision(
         lambda: torchvision.datasets.Places365(str(base), split="val", small=True, download=download),

@@ -21,6 +21,7 @@ from torchvision import transforms as T
 
 from gaia_core.data.base import DataError
 from gaia_core.models import ModelSpec
+from gaia_core.models.torchvision_zoo import IMAGENET_MODELS, default_weights
 
 
 class ConvertMode:
@@ -91,12 +92,10 @@ def image_transform(spec: ModelSpec, crop: str = "resize"):
     if crop not in CROP_RULES:
         raise DataError(f"unknown crop rule '{crop}'; available: {', '.join(CROP_RULES)}")
     if spec.family == "imagenet":
-        from gaia_core.models.torchvision_zoo import IMAGENET_MODELS, default_weights
-
         if spec.name in IMAGENET_MODELS:
             return T.Compose([ConvertMode(_mode(spec)), default_weights(spec.name).transforms()])
         if spec.name.startswith("timm:"):
-            from gaia_core.models.timm_zoo import eval_transform
+            from gaia_core.models.timm_zoo import eval_transform  # timm loads only for timm models
 
             return T.Compose([ConvertMode(_mode(spec)), eval_transform(spec.name[len("timm:") :])])
     return T.Compose(

@@ -198,7 +198,7 @@ def _digits(split: str) -> tuple[np.ndarray, np.ndarray]:
     return upscale_8x8(digits.images[chosen] / 16.0), digits.target[chosen].astype(np.int64)
 
 
-def _to_8x8(picture: Image.Image) -> np.ndarray:
+def to_8x8(picture: Image.Image) -> np.ndarray:
     """Area-average a grayscale picture down to 8x8 in [0, 1], quantized to the digits' 17 levels."""
     small = np.asarray(picture.resize((8, 8), Image.Resampling.BOX), dtype=np.float64) / 255.0
     return np.round(small * 16) / 16
@@ -229,7 +229,7 @@ def _letters(rng: np.random.Generator) -> np.ndarray:
         cy = (top + bottom) / 2 + rng.uniform(-0.08, 0.08) * side
         box = tuple(round(v) for v in (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2))
         framed = image.crop(box)  # crop pads with black where the box leaves the canvas
-        pictures.append(_to_8x8(framed))
+        pictures.append(to_8x8(framed))
     return upscale_8x8(np.stack(pictures))
 
 
@@ -241,7 +241,7 @@ def _natural(rng: np.random.Generator) -> np.ndarray:
         side = int(rng.integers(24, 160))
         left = int(rng.integers(0, photo.width - side))
         top = int(rng.integers(0, photo.height - side))
-        pictures.append(_to_8x8(photo.crop((left, top, left + side, top + side))))
+        pictures.append(to_8x8(photo.crop((left, top, left + side, top + side))))
     return upscale_8x8(np.stack(pictures))
 
 

@@ -14,7 +14,8 @@ from gaia_core.device import model_device
 from gaia_core.evaluation import distributed as dist
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.code_version import code_version
-from gaia_core.evaluation.scoring import batch_loader, method_config
+from gaia_core.evaluation.loading import batch_loader
+from gaia_core.evaluation.scoring import method_config
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod
 

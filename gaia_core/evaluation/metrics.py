@@ -75,6 +75,18 @@ def ood_metrics(id_scores, ood_scores) -> dict[str, float]:
     return {key: values[key] for key in METRIC_KEYS}
 
 
+def percentile_of(values, id_scores):
+    """Percent of ID scores less than or equal to each value, in [0, 100].
+
+    Args:
+        values: one score (a float comes back) or (S,) scores (an (S,) array comes back).
+        id_scores: (N_id,) scores of the ID reference.
+    """
+    ordered = np.sort(_as_scores(id_scores, "ID"))
+    percent = 100.0 * np.searchsorted(ordered, np.asarray(values, dtype=np.float64), side="right") / ordered.size
+    return float(percent) if np.ndim(percent) == 0 else percent
+
+
 def threshold_at_tpr(id_scores, tpr: float = 0.95) -> float:
     """The score t such that flagging ``score > t`` as OOD keeps at least ``tpr`` of ID.
 

@@ -1,4 +1,8 @@
-"""An ID set against OOD sets: every method's metrics per OOD set, and the paper-style tables."""
+"""An ID set against OOD sets: every method's metrics per OOD set, and the metrics tables every
+front-end shows (the command line's paper-style tables, the app's and the report's side-by-side).
+
+One builder, `metric_rows`, turns a method's per-set metrics into rows with the group averages
+and the "Average" over every OOD set; fractions or percent is the caller's ``scale``."""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from torch import nn
 
 from gaia_core.data.base import LabelMismatchError, ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
-from gaia_core.errors import ConfigError
-from gaia_core.evaluation.metrics import METRICS, ood_metrics
-from gaia_core.evaluation.scoring import DatasetScores, evaluate_dataset
+from gaia_core.errors import AppSupportError, ConfigError
+from gaia_core.evaluation.metrics import METRIC_KEYS, METRICS, ood_metrics, threshold_at_tpr
+from gaia_core.evaluation.results import DatasetScores
+from gaia_core.evaluation.scoring import evaluate_dataset
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod, method_label
 
@@ -32,6 +37,10 @@ def model_num_classes(model: nn.Module, dataset: ScoreDataset) -> int | None:
         with torch.no_grad():
             return int(model(sample.image[None].to(device)).shape[1])
     return None
+
+
+# Row of the mean over every OOD set.
+AVERAGE = "Average"
 
 
 def check_labels_fit(model: nn.Module, dataset: ScoreDataset) -> None:
@@ -121,24 +130,80 @@ def evaluate_benchmark(
     return BenchmarkResult(id_scores, ood_scores, [m.name for m in methods], named_groups, metrics)
 
 
-def metrics_table(result: BenchmarkResult, method: str) -> pd.DataFrame:
-    """The paper's table for one method: a row per OOD set, group averages and "Average";
-    columns FPR95, AUROC, AUPR-In, AUPR-Out in percent."""
-    per_set = result.metrics[method]
-    rows = {title: [100 * per_set[title][m.key] for m in METRICS] for title in per_set}
-    for group, titles in result.groups.items():
+def thresholds_at_tpr(id_table: pd.DataFrame, methods: Sequence[str], tpr: float = 0.95) -> dict[str, float]:
+    """Per method, the threshold that keeps ``tpr`` of the ID set (flag OOD when score > t).
+
+    Args:
+        id_table: the ID set's per-sample table, one score column per method.
+        methods: score column names.
+        tpr: fraction of ID samples to accept, in (0, 1].
+    """
+    missing = [m for m in methods if m not in id_table.columns]
+    if missing:
+        raise AppSupportError(f"the ID table has no scores for {missing}; score the ID set with these methods")
+    return {m: threshold_at_tpr(id_table[m].to_numpy(dtype=np.float64), tpr) for m in methods}
+
+
+def per_set(scores: Mapping[str, DatasetScores], column: str) -> dict[str, np.ndarray]:
+    """Set title -> one table column's values (a method's scores, "sample_id", ...), row order."""
+    return {title: s.table[column].to_numpy() for title, s in scores.items()}
+
+
+def metric_rows(
+    per_set: Mapping[str, Mapping[str, float]], groups: Mapping[str, Sequence[str]] | None = None, scale: float = 1.0
+) -> dict[str, list[float]]:
+    """One method's metrics as table rows: one per OOD set, one per group ("Near-OOD average"),
+    then `AVERAGE` over every set; each row's values in `METRICS` order, times ``scale``.
+
+    Args:
+        per_set: OOD set title -> {"fpr95", "auroc", "aupr_in", "aupr_out"} as fractions.
+        groups: group name -> OOD set titles, for the group averages.
+        scale: 1 keeps fractions, 100 gives percent.
+    """
+    rows = {title: [scale * values[m.key] for m in METRICS] for title, values in per_set.items()}
+    for group, titles in (groups or {}).items():
         rows[f"{group.capitalize()}-OOD average"] = list(np.mean([rows[t] for t in titles], axis=0))
-    rows["Average"] = list(np.mean([rows[t] for t in per_set], axis=0))
+    rows[AVERAGE] = list(np.mean([rows[t] for t in per_set], axis=0))
+    return rows
+
+
+def metrics_table(result: BenchmarkResult, method: str, scale: float = 100.0) -> pd.DataFrame:
+    """The paper's table for one method: a row per OOD set, group averages and "Average";
+    columns FPR95, AUROC, AUPR-In, AUPR-Out, in percent by default (see `metric_rows`)."""
+    rows = metric_rows(result.metrics[method], result.groups, scale)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=[m.label for m in METRICS])
     table.index.name = "OOD set"
     return table
 
 
+def metrics_by_method(
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]]], ood_set: str | None = None, scale: float = 1.0
+) -> pd.DataFrame:
+    """Every method's metrics side by side, for one OOD set or averaged over the OOD sets.
+
+    Args:
+        metrics: method -> OOD set -> {"fpr95", "auroc", "aupr_in", "aupr_out"} (fractions), as
+            in `BenchmarkResult.metrics`.
+        ood_set: one OOD set's name, or None for the mean over all sets (the papers' average).
+        scale: 1 keeps fractions (the app), 100 gives percent (the report, the command line).
+
+    Returns:
+        index = method names, columns `METRIC_KEYS`.
+    """
+    rows = {}
+    for method, per_set in metrics.items():
+        if ood_set is None and not per_set:
+            raise AppSupportError("no OOD set was scored; there are no metrics to average")
+        if ood_set is not None and ood_set not in per_set:
+            raise AppSupportError(f"no metrics for OOD set '{ood_set}'; scored sets: {', '.join(per_set)}")
+        rows[method] = metric_rows(per_set, scale=scale)[AVERAGE if ood_set is None else ood_set]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_KEYS))
+
+
 def summary_table(result: BenchmarkResult) -> pd.DataFrame:
     """One row per method: its average over the OOD sets (percent)."""
-    rows = {method_label(m): metrics_table(result, m).loc["Average"] for m in result.methods}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "Method"
+    table = metrics_by_method(result.metrics, scale=100.0).rename(columns={m.key: m.label for m in METRICS})
+    table.index = pd.Index([method_label(m) for m in table.index], name="Method")
     return table
 
 

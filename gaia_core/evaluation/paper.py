@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from gaia_core.data import default_fit_set, get_preset, resolve_dataset
 from gaia_core.data.base import DatasetNotFound
+from gaia_core.data.sources import SOURCES
 from gaia_core.evaluation.authors_metrics import authors_ood_metrics
+from gaia_core.models import get_spec
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,6 @@ PAPER_SETTINGS: dict[str, PaperSetting] = {
 
 def missing_files(setting: PaperSetting, data_root: str | Path, checkpoint_dir: str | Path) -> list[str]:
     """What the setting needs that is not on disk: checkpoint paths, then dataset locations."""
-    from gaia_core.data import default_fit_set, get_preset, resolve_dataset
-    from gaia_core.data.sources import SOURCES
-    from gaia_core.models import get_spec
-
     missing = [_expected(checkpoint_dir, m) for m in setting.models if not checkpoint_path(checkpoint_dir, m).is_file()]
     preset = get_preset(setting.benchmark)
     spec = get_spec(setting.models[0].model)

@@ -33,7 +33,7 @@ from gaia_core.safety.paths import path_kind, shown
 from gaia_core.safety.uploads import MB, megabytes
 
 MAX_CHECKPOINT_BYTES = 2000 * MB
-_HEAD_PREFIXES = ("fc.", "linear.", "classifier", "head.")
+HEAD_PREFIXES = ("fc.", "linear.", "classifier", "head.")
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "network")
 SAFETENSORS_TORCH_DTYPES = {
     "BOOL": torch.bool,
@@ -249,7 +249,7 @@ def load_state_dict_into(model: nn.Module, state: dict[str, Tensor], source: str
                 parts.append(f"{len(items)} {title}: {listed}.")
         if (
             mismatched_keys
-            and all(k.startswith(_HEAD_PREFIXES) for k in mismatched_keys)
+            and all(k.startswith(HEAD_PREFIXES) for k in mismatched_keys)
             and not (missing or unexpected)
         ):
             parts.append("Only the classifier differs: pass the checkpoint's number of classes.")

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torchvision.transforms._presets import ImageClassification
 
+from gaia_core.demo import DEMO_WEIGHTS
+from gaia_core.demo.data import DEMO_MEAN, DEMO_STD
+from gaia_core.demo.model import build_demo_model
 from gaia_core.device import best_device
 from gaia_core.errors import UnknownNameError
-from gaia_core.models import cifar_resnet, torchvision_zoo
+from gaia_core.models import bit, cifar_resnet, factory, torchvision_zoo, wrn
 from gaia_core.models.bit import read_bit_checkpoint
-from gaia_core.models.checkpoint import CheckpointError, load_state_dict_into, read_state_dict
+from gaia_core.models.checkpoint import HEAD_PREFIXES, CheckpointError, load_state_dict_into, read_state_dict
+
+# `timm_zoo` is imported where a timm model is asked for: importing timm takes seconds, and
+# only timm:<name> and factory models need it.
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)  # the pytorch-cifar lineage's values, used by its checkpoints
@@ -51,8 +58,6 @@ class ModelSpec:
 
 
 def _demo_builder(num_classes: int) -> nn.Module:
-    from gaia_core.demo.model import build_demo_model
-
     model = build_demo_model()
     if num_classes != 10:
         raise CheckpointError("the demo model has 10 classes")
@@ -61,8 +66,6 @@ def _demo_builder(num_classes: int) -> nn.Module:
 
 @cache
 def _specs() -> dict[str, ModelSpec]:
-    from gaia_core.demo.data import DEMO_MEAN, DEMO_STD
-
     specs = {
         "demo": ModelSpec(
             "demo",
@@ -112,8 +115,6 @@ def _specs() -> dict[str, ModelSpec]:
 
 def _paper_specs() -> dict[str, ModelSpec]:
     """The paper's other models: WRN-40-2 (CIFAR) and BiT-S-R101x1 (ImageNet-1k)."""
-    from gaia_core.models import bit, wrn
-
     return {
         "bit_s_r101x1": ModelSpec(
             "bit_s_r101x1",
@@ -150,7 +151,7 @@ def get_spec(name: str) -> ModelSpec:
     """The spec of a registered name, ``timm:<name>``, or a factory ``package.module:function``."""
     if name in _specs():
         return _specs()[name]
-    from gaia_core.models import factory, timm_zoo
+    from gaia_core.models import timm_zoo  # timm: see the note at the top
 
     if timm_zoo.is_timm_name(name):
         return _timm_spec(timm_zoo.architecture(name))
@@ -164,7 +165,7 @@ def get_spec(name: str) -> ModelSpec:
 
 @cache
 def _timm_spec(arch: str) -> ModelSpec:
-    from gaia_core.models import timm_zoo
+    from gaia_core.models import timm_zoo  # timm: see the note at the top
 
     config = timm_zoo.data_config(arch)
     size = int(config["input_size"][-1])
@@ -186,15 +187,13 @@ def _timm_spec(arch: str) -> ModelSpec:
 
 @cache
 def _factory_spec(name: str) -> ModelSpec:
-    from gaia_core.models import factory, timm_zoo
+    from gaia_core.models import timm_zoo  # timm: see the note at the top
 
     probe = factory.build(name)
     cfg = getattr(probe, "pretrained_cfg", None)
     config = timm_zoo.resolve_data_config({}, pretrained_cfg=cfg) if isinstance(cfg, dict) else None
     classes = output_classes(probe) or 1000
     if config is None:
-        from torchvision.transforms._presets import ImageClassification
-
         preset = ImageClassification(crop_size=224)
         return ModelSpec(
             name,
@@ -261,11 +260,9 @@ def load_model(
             model = spec.builder(found)
         load_state_dict_into(model, state, Path(checkpoint).name)
     elif name == "demo":
-        from gaia_core.demo import DEMO_WEIGHTS
-
         load_state_dict_into(model, read_state_dict(DEMO_WEIGHTS, model=model), DEMO_WEIGHTS.name)
     elif pretrained and spec.has_pretrained and name.startswith("timm:"):
-        from gaia_core.models import timm_zoo
+        from gaia_core.models import timm_zoo  # timm: see the note at the top
 
         timm_zoo.load_pretrained(model, timm_zoo.architecture(name), download)
     elif pretrained and spec.has_pretrained:
@@ -282,10 +279,8 @@ def load_model(
 def checkpoint_classes(state: dict[str, torch.Tensor]) -> int | None:
     """Number of classes of a checkpoint: rows of its classifier weight (the last 2-D weight
     under a classifier-like prefix, else the last 2-D ``*.weight``); None when there is none."""
-    from gaia_core.models.checkpoint import _HEAD_PREFIXES
-
     weights = [k for k, v in state.items() if k.endswith(".weight") and v.dim() == 2]
-    heads = [k for k in weights if k.startswith(_HEAD_PREFIXES) or ".fc." in k or "classifier" in k]
+    heads = [k for k in weights if k.startswith(HEAD_PREFIXES) or ".fc." in k or "classifier" in k]
     chosen = (heads or weights)[-1:] if (heads or weights) else []
     return int(state[chosen[0]].shape[0]) if chosen else None
 
@@ -294,7 +289,7 @@ def class_label(spec: ModelSpec, num_classes: int, index: int) -> str:
     """A predicted class as a person reads it: "3" (the demo's digits, or classes with no known
     names), "7 · horse" (CIFAR-10), "207 · golden retriever" (ImageNet-1k)."""
     if spec.family == "imagenet" and num_classes == 1000 and spec.name not in torchvision_zoo.IMAGENET_MODELS:
-        from gaia_core.models import timm_zoo
+        from gaia_core.models import timm_zoo  # timm: see the note at the top
 
         label = timm_zoo.imagenet_label(index)
         return f"{index} · {label}" if label else str(index)

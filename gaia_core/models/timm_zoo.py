@@ -111,14 +111,14 @@ def has_pretrained(arch: str) -> bool:
 
 
 def cache_folder(arch: str) -> Path:
-    from huggingface_hub.constants import HF_HUB_CACHE
+    from huggingface_hub.constants import HF_HUB_CACHE  # optional for timm: needed for pretrained weights only
 
     return Path(HF_HUB_CACHE) / ("models--" + hub_id(arch).replace("/", "--"))
 
 
 def load_pretrained(model: nn.Module, arch: str, download: bool) -> None:
     """timm's pretrained weights from the Hugging Face cache; downloaded only with ``download``."""
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache  # optional, as above
 
     repo = hub_id(arch)
     if repo is None:

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gaia_core.errors import ConfigError, UnknownNameError
-from gaia_core.scores.probe import Probe, ProbePlan
+from gaia_core.scores.probe import Probe, ProbePlan, run_probe
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,8 @@ class ScoreMethod:
     shares_forward: ClassVar[bool] = True
 
     def __call__(self, model: nn.Module, x: Tensor) -> ScoreResult:
-        from gaia_core.scores.many import score_many
-
-        return score_many(model, x, [self])[self.name]
+        """Scores of one batch x (B, C, H, W) from one probe (what `score_many` does for one method)."""
+        return self.from_probe(run_probe(model, x, self.plan(model)))
 
     def plan(self, model: nn.Module) -> ProbePlan:
         return ProbePlan()
@@ -74,6 +73,13 @@ class ScoreMethod:
 
 
 _REGISTRY: dict[str, type[ScoreMethod]] = {}
+# The order of `available()`, so of every table and chart: GAIA first, then the baselines from
+# the oldest. Methods registered from outside the package follow, in the order they register.
+METHOD_ORDER = ("gaia_a", "gaia_z", "msp", "maxlogit", "energy", "odin", "gradnorm", "react")
+# Per GAIA method, the per-channel value whose squares it averages, as labels and axis titles
+# write it (GAIA-Z: the non-zero ratio r_c; GAIA-A: the channel average u_c over the output's o),
+# and that value's mean over a layer's channels.
+_CHANNEL_QUANTITIES = {"gaia_z": ("r_c", "r̄"), "gaia_a": ("u_c / o", "ū/o")}
 
 
 def register(cls: type[M]) -> type[M]:
@@ -84,20 +90,29 @@ def register(cls: type[M]) -> type[M]:
 
 
 def available() -> list[str]:
-    """Registered method names, GAIA first."""
-    return list(_REGISTRY)
+    """Registered method names in `METHOD_ORDER` (GAIA first), then any others as registered."""
+    rank = {name: position for position, name in enumerate(METHOD_ORDER)}
+    return sorted(_REGISTRY, key=lambda name: rank.get(name, len(rank)))
 
 
 def method_class(name: str) -> type[ScoreMethod]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UnknownNameError(f"unknown score method '{name}'; available: {', '.join(_REGISTRY)}") from None
+        raise UnknownNameError(f"unknown score method '{name}'; available: {', '.join(available())}") from None
 
 
 def method_label(name: str) -> str:
     """Display name of a method: its `ScoreMethod.label` ("gaia_a" -> "GAIA-A"); other names pass through."""
     return _REGISTRY[name].label if name in _REGISTRY else name
+
+
+def channel_quantity(name: str, layer_mean: bool = False) -> str:
+    """The per-channel value a GAIA method squares and averages, as labels write it ("gaia_z" ->
+    "r_c", "gaia_a" -> "u_c / o"); with ``layer_mean``, its mean over a layer's channels ("r̄", "ū/o")."""
+    if name not in _CHANNEL_QUANTITIES:
+        raise UnknownNameError(f"'{name}' has no per-channel values; GAIA methods do: {', '.join(_CHANNEL_QUANTITIES)}")
+    return _CHANNEL_QUANTITIES[name][1 if layer_mean else 0]
 
 
 def create(name: str, **config) -> ScoreMethod:

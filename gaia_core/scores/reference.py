@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gaia_core.scores.taps import is_fused_norm_act
+
 
 def _keep_outputs(model: nn.Module, names: Sequence[str], kept: dict[str, Tensor], outputs: Sequence[str] = ()) -> list:
     def hook(module, args, output, name):
@@ -26,8 +28,6 @@ def _keep_outputs(model: nn.Module, names: Sequence[str], kept: dict[str, Tensor
 
     def pre_hook(module, args, name):
         return (hook(module, args, args[0], name), *args[1:])
-
-    from gaia_core.scores.taps import is_fused_norm_act
 
     handles = []
     for n in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from gaia_core.demo.data import _to_8x8, upscale_8x8
+from gaia_core.demo.data import to_8x8, upscale_8x8
 from gaia_core.errors import GaiaError
 
 # The digits' glyphs fill most of their 8x8 box; the drawing's bounding square is widened by this factor.
@@ -40,4 +40,4 @@ def drawing_to_demo_pixels(rgba: np.ndarray) -> np.ndarray:
     side = max(right - left, bottom - top) * FRAME_MARGIN
     cx, cy = (left + right) / 2, (top + bottom) / 2
     framed = picture.crop(tuple(round(v) for v in (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)))
-    return upscale_8x8(_to_8x8(framed)[None])[0]
+    return upscale_8x8(to_8x8(framed)[None])[0]

@@ -14,14 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from gaia_core.errors import ConfigError
-from gaia_core.evaluation.metrics import threshold_at_tpr
-from gaia_core.evaluation.scoring import DatasetScores
-from gaia_core.scores import score_many
+from gaia_core.evaluation.metrics import percentile_of, threshold_at_tpr
+from gaia_core.evaluation.results import DatasetScores
+from gaia_core.scores import GAIA_METHODS, score_many
 from gaia_core.scores.base import ScoreMethod
 from gaia_core.teaching.perturbations import apply
-
-# Methods whose per-layer channel means the page draws against the ID mean.
-PROFILED_METHODS = ("gaia_z", "gaia_a")
 
 
 @dataclass(frozen=True)
@@ -109,14 +106,6 @@ class Sweep:
         return int(np.abs(self.strengths - strength).argmin())
 
 
-def percentile_of(id_scores: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Percent of ID scores <= each score, (S,) in [0, 100]."""
-    ordered = np.sort(np.asarray(id_scores, dtype=np.float64))
-    if ordered.size == 0:
-        raise ConfigError("the ID reference has no scores")
-    return 100.0 * np.searchsorted(ordered, np.asarray(scores, dtype=np.float64), side="right") / ordered.size
-
-
 def perturbed_batch(image: Tensor, config: SweepConfig, other: Tensor | None = None) -> Tensor:
     """(S, C, H, W) the image at each strength of ``config``, from image (C, H, W) in [0, 1]."""
     strengths = np.asarray(config.strengths, dtype=np.float64)
@@ -156,9 +145,9 @@ def run_sweep(
         scores[name] = values
         if name not in reference.scores:
             raise ConfigError(f"the ID reference has no '{name}' scores; score the ID set with every method")
-        percentiles[name] = percentile_of(reference.scores[name], values)
+        percentiles[name] = percentile_of(values, reference.scores[name])
         thresholds[name] = threshold_at_tpr(reference.scores[name], config.tpr)
-        threshold_percentiles[name] = float(percentile_of(reference.scores[name], np.array([thresholds[name]]))[0])
+        threshold_percentiles[name] = percentile_of(thresholds[name], reference.scores[name])
         flagged[name] = values > thresholds[name]
         hits = np.flatnonzero(flagged[name])
         first_flag[name] = strengths[hits[0]] if hits.size else None
@@ -170,7 +159,7 @@ def run_sweep(
         name: {
             layer: values.detach().float().cpu().mean(dim=1).numpy() for layer, values in results[name].channels.items()
         }
-        for name in PROFILED_METHODS
+        for name in GAIA_METHODS
         if name in results
     }
     return Sweep(

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gaia_core.app_support.tables import AppSupportError
 from gaia_core.data.base import ScoreDataset, UnreadableSample
 from gaia_core.data.transforms import denormalize
+from gaia_core.errors import AppSupportError
 
 
 def upscale(rgb: np.ndarray, min_side: int = 128) -> np.ndarray:

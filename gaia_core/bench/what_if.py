@@ -1,4 +1,4 @@
-"""Timings of the "What if?" page's work on the demo model: `python -m gaia_core.teaching.bench`.
+"""Timings of the "What if?" page's work on the demo model: `python -m gaia_core.bench.what_if`.
 
 Prints the time of one sweep over all strengths (the curves) and of scoring one image at one
 strength (the most a slider move could cost if its strength were not already in the sweep).

@@ -21,15 +21,14 @@ from PIL import Image
 from plotly.offline import get_plotlyjs
 
 from gaia_core import charts
-from gaia_core.app_support import tables
-from gaia_core.app_support.images import dataset_inputs, upscale
-from gaia_core.app_support.samples import sample_name, source_index, with_label
-from gaia_core.app_support.tables import AppSupportError
 from gaia_core.charts.style import standalone
 from gaia_core.data.base import ScoreDataset
+from gaia_core.data.images import dataset_inputs, upscale
+from gaia_core.data.naming import sample_name, source_index, with_label
 from gaia_core.data.transforms import denormalize
+from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.metrics import METRICS
-from gaia_core.evaluation.ood_tables import BenchmarkResult
+from gaia_core.evaluation.ood_tables import BenchmarkResult, metrics_by_method, per_set, thresholds_at_tpr
 
 # plotly config of every chart of the report and of the app: the camera button saves a PNG.
 PNG_EXPORT_CONFIG = {"toImageButtonOptions": {"format": "png", "scale": 2}, "displaylogo": False}
@@ -64,12 +63,12 @@ def _figure_html(figure, div_id: str) -> str:
 def _metrics_html(result: BenchmarkResult) -> str:
     parts = []
     for which in [None, *result.ood_scores]:
-        table = tables.metrics_by_method(result.metrics, which).rename(columns={m.key: m.label for m in METRICS})
+        table = metrics_by_method(result.metrics, which, scale=100.0).rename(columns={m.key: m.label for m in METRICS})
         table.index = [charts.method_label(m) for m in table.index]
         caption = "Average over the OOD sets" if which is None else f"OOD set: {which}"
         parts.append(
             f"<h3>{html.escape(caption)}</h3>"
-            + (100 * table).to_html(float_format=lambda v: f"{v:.2f}", classes="metrics", border=0)
+            + table.to_html(float_format=lambda v: f"{v:.2f}", classes="metrics", border=0)
         )
     return "\n".join(parts)
 
@@ -146,13 +145,13 @@ def report_html(
     id_title = result.id_scores.title
     sets = {id_title: result.id_scores, **result.ood_scores}
     colors = charts.dataset_colors(sets, id_title)
-    thresholds = tables.thresholds_at_tpr(result.id_scores.table, result.methods, options.tpr)
-    sample_ids = tables.per_set(sets, "sample_id")
+    thresholds = thresholds_at_tpr(result.id_scores.table, result.methods, options.tpr)
+    sample_ids = per_set(sets, "sample_id")
     figures = []
     for method in result.methods:
         figures.append(
             charts.score_histogram(
-                tables.per_set(sets, method),
+                per_set(sets, method),
                 id_title,
                 thresholds[method],
                 charts.method_label(method),

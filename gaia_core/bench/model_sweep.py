@@ -1,4 +1,4 @@
-"""Which model families GAIA-Z and GAIA-A can work on: ``python -m gaia_core.models.sweep``.
+"""Which model families GAIA-Z and GAIA-A can work on: ``python -m gaia_core.bench.model_sweep``.
 
 Random weights with batch-norm statistics calibrated by a few train-mode forwards on noise
 (weights do not decide whether gradients hold exact zeros; activations do). For each model:
