@@ -7,6 +7,7 @@ from helpers.app import assert_clean, open_page, settle, texts
 
 from app_pages.shell.job_progress import job_runner
 from gaia_core.app_support import tables
+from gaia_core.evaluation import ood_tables
 
 # Each module scores into its own cache folder (a fresh start, and no sharing with other modules).
 pytestmark = pytest.mark.usefixtures("private_score_cache")
@@ -43,8 +44,8 @@ def test_misflagged_detail_uses_the_page_tpr_threshold_not_95_percent(scored_app
     # A table without selection is no widget: AppTest gives it no key; it is the one with a label column.
     verdicts = next(df.value for df in at.dataframe if df.key is None and "label" in df.value.columns)
     row = verdicts[verdicts["label"] == tables.method_label(method)].iloc[0]
-    at_90 = tables.thresholds_at_tpr(id_scores_of(at), [method], 0.9)[method]
-    at_95 = tables.thresholds_at_tpr(id_scores_of(at), [method], 0.95)[method]
+    at_90 = ood_tables.thresholds_at_tpr(id_scores_of(at), [method], 0.9)[method]
+    at_95 = ood_tables.thresholds_at_tpr(id_scores_of(at), [method], 0.95)[method]
     assert row["threshold"] == pytest.approx(at_90) and at_90 != pytest.approx(at_95)
     # The list above the detail states the same threshold as the detail.
     assert any(value == pytest.approx(row["threshold"], rel=1e-5) for value in numbers_in(texts(at.caption)))

@@ -19,7 +19,7 @@ from gaia_core.app_support.image_browser import (
     percentile_column,
     query,
 )
-from gaia_core.app_support.tables import AppSupportError
+from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.scoring import DatasetScores
 
 NAMES = ["airplane", "automobile", "bird", "cat"]

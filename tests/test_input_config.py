@@ -9,9 +9,7 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
-from gaia_core.errors import GaiaError
-from gaia_core.models import get_spec
-from gaia_core.models.input_config import (
+from gaia_core.data.input_config import (
     MAX_HEADER_BYTES,
     InputConfig,
     InputConfigError,
@@ -23,6 +21,8 @@ from gaia_core.models.input_config import (
     read_safetensors_metadata,
     with_input_config,
 )
+from gaia_core.errors import GaiaError
+from gaia_core.models import get_spec
 
 CIFAR = {"mean": [0.4914, 0.4822, 0.4465], "std": [0.2023, 0.1994, 0.2010]}
 

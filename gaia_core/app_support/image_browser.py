@@ -4,7 +4,7 @@
 vectorised (boolean masks and one argsort over the matching rows), so filtering, sorting and
 paging 90,000 images stays in the milliseconds (measured by ``python -m gaia_core.bench.browser``).
 Scores are abnormalities: a method flags an image when its score is strictly above the method's
-threshold (`gaia_core.app_support.tables.thresholds_at_tpr`).
+threshold (`gaia_core.evaluation.ood_tables.thresholds_at_tpr`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gaia_core.app_support.tables import AppSupportError
 from gaia_core.data.class_names import label_texts
+from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.scoring import DatasetScores
 
 SET = "set"

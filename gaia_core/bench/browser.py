@@ -29,8 +29,8 @@ from gaia_core.app_support.image_browser import (
     export_csv,
     query,
 )
-from gaia_core.app_support.tables import thresholds_at_tpr
 from gaia_core.data.class_names import label_text
+from gaia_core.evaluation.ood_tables import thresholds_at_tpr
 from gaia_core.evaluation.scoring import DatasetScores
 from gaia_core.models.torchvision_zoo import default_weights
 

@@ -2,7 +2,7 @@
 
 Names come from, first found wins: a folder set's sub-folder names (`ImageFilesDataset.classes`),
 the checkpoint's own list (a sidecar ``<stem>.json``'s or the safetensors metadata's
-``"classes"``, see `gaia_core.models.input_config`), the model's built-in list (ImageNet-1k's
+``"classes"``, see `gaia_core.data.input_config`), the model's built-in list (ImageNet-1k's
 for torchvision and timm models with 1000 classes, CIFAR-10's for 10-class CIFAR models).
 Everything is read offline.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from gaia_core.data.base import DataError, ScoreDataset, SubsetDataset
+from gaia_core.data.input_config import read_safetensors_metadata, read_sidecar, sidecar_path
 from gaia_core.data.presets import PRESETS, Preset
 from gaia_core.models import ModelSpec
-from gaia_core.models.input_config import read_safetensors_metadata, read_sidecar, sidecar_path
 from gaia_core.models.registry import CIFAR10_CLASSES
 from gaia_core.models.torchvision_zoo import IMAGENET_MODELS, default_weights
 
