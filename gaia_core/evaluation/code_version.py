@@ -20,7 +20,11 @@ NUMERIC_SOURCES = (
     "demo/model.py",
     "demo/data.py",
     "evaluation/scoring.py",
+    "evaluation/loading.py",
+    "evaluation/chunks.py",
+    "evaluation/results.py",
     "evaluation/fitting.py",
+    "evaluation/benchmark.py",
 )
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
