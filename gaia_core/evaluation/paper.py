@@ -101,7 +101,7 @@ def authors_table(result, method: str) -> pd.DataFrame:
 def authors_report(result) -> str:
     """Every method's table in the authors' convention (their ``cal_metric``), as text."""
     blocks = [
-        f"{method} · authors' convention (FPR at the 5% ID quantile, trapezoid AUPR)\n"
+        f"{method} · authors' convention (their cal_metric: FPR above the 5% ID order statistic, trapezoid AUPR)\n"
         + authors_table(result, method).to_string(float_format=lambda v: f"{v:6.2f}")
         for method in result.methods
     ]
