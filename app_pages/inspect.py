@@ -12,7 +12,8 @@ from app_pages.layer_percentiles import layer_percentile_charts
 from gaia_core.app_support import channel_values, images, tables
 from gaia_core.app_support.samples import sample_name, source_index
 from gaia_core.app_support.upload_report import loader_notes, preview
-from gaia_core.data import UploadedImages, image_transform
+from gaia_core.data import UploadedImages
+from gaia_core.data.preprocessing import input_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import evaluate_dataset, method_config
@@ -130,7 +131,7 @@ scored = frame.attempt(
     int(st.session_state.get("batch_size", 64)),
     loaded.model,
     good,
-    image_transform(loaded.spec),
+    input_transform(loaded.spec, st.session_state.get("id_set", "")).image(),
     methods,
 )
 if scored is None:

@@ -26,23 +26,22 @@ from gaia_core.data import (
     ScoreDataset,
     default_fit_set,
     evenly_spaced,
-    resolve_dataset,
 )
+from gaia_core.data.preprocessing import input_transform, load_set
 from gaia_core.errors import one_line
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
 from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
 from gaia_core.models import get_spec
-from gaia_core.models.normalization import spec_for_id_set
 from gaia_core.progress import Progress
 from gaia_core.scores import ScoreMethod, create, create_for_model
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _dataset(model_name: str, set_name: str, data_root: str, limit: int, id_set: str = "") -> ScoreDataset:
-    spec = spec_for_id_set(get_spec(model_name), id_set)  # CIFAR-100 ID: CIFAR-100's mean/std
     root = data_root_for(set_name, data_root)
-    return evenly_spaced(resolve_dataset(set_name, spec, data_root=root), limit)
+    # The ID set's normalization (CIFAR-100's for CIFAR-100), the set's crop rule: as on the command line.
+    return evenly_spaced(load_set(set_name, get_spec(model_name), id_set or set_name, data_root=root), limit)
 
 
 def get_dataset(loaded: LoadedModel, set_name: str, id_set: str = "") -> ScoreDataset:
@@ -144,7 +143,7 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         progress(0, total)
         methods = fit_methods(
             model,
-            [create_for_model(m, spec_for_id_set(loaded.spec, request.id_set).std) for m in request.methods],
+            [create_for_model(m, input_transform(loaded.spec, request.id_set).spec.std) for m in request.methods],
             fit_set,
             batch_size=batch_size,
             cache=cache,

@@ -273,27 +273,27 @@ def run_paper(args) -> int:
 def run_evaluate(args) -> int:
     if getattr(args, "paper", None):
         return run_paper(args)
-    from gaia_core.data import default_fit_set, evenly_spaced, get_preset, resolve_dataset
+    from gaia_core.data import default_fit_set, evenly_spaced
+    from gaia_core.data.preprocessing import input_transform, load_set
     from gaia_core.device import best_device
     from gaia_core.evaluation import distributed
     from gaia_core.evaluation.cache import ScoreCache
     from gaia_core.evaluation.fitting import fit_methods
     from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report
     from gaia_core.models import get_spec, load_model, weights_fingerprint
-    from gaia_core.models.normalization import spec_for_id_set
     from gaia_core.scores import available, create_for_model
 
     _check_numbers(args)
     spec = get_spec(args.model)
     id_name, ood_names, groups = _dataset_names(args, spec)
-    spec = spec_for_id_set(spec, id_name)  # CIFAR-100 checkpoints get CIFAR-100's mean/std
-    crop = get_preset(args.benchmark).crop if args.benchmark else "resize"
+    benchmark = args.benchmark or id_name  # one decision per set: normalization, crop rule, size
+    spec = input_transform(spec, benchmark).spec  # CIFAR-100 checkpoints get CIFAR-100's mean/std
     context = distributed.init_distributed()
     try:
         main_process = context is None or context.is_main
 
         def resolve(name: str):
-            dataset = resolve_dataset(name, spec, data_root=args.data_root, download=args.download, crop=crop)
+            dataset = load_set(name, spec, benchmark, data_root=args.data_root, download=args.download)
             return evenly_spaced(dataset, args.limit)
 
         if context is not None and args.download and not main_process:
@@ -487,7 +487,8 @@ def _add_layers(commands: argparse._SubParsersAction) -> None:
 
 
 def run_layers(args) -> int:
-    from gaia_core.data import evenly_spaced, resolve_dataset
+    from gaia_core.data import evenly_spaced
+    from gaia_core.data.preprocessing import load_set
     from gaia_core.device import best_device
     from gaia_core.evaluation.cache import ScoreCache
     from gaia_core.evaluation.layer_lab import LayerRecipe, greedy_subset, per_layer_metrics, recipe_metrics
@@ -504,7 +505,7 @@ def run_layers(args) -> int:
     cache = None if args.no_cache else ScoreCache(args.cache_dir)
 
     def channels(name: str):
-        dataset = evenly_spaced(resolve_dataset(name, spec, data_root=args.data_root), args.limit)
+        dataset = evenly_spaced(load_set(name, spec, args.benchmark or id_name, data_root=args.data_root), args.limit)
         scores = evaluate_dataset(
             model,
             dataset,

@@ -60,7 +60,8 @@ PAPER_SETTINGS: dict[str, PaperSetting] = {
 
 def missing_files(setting: PaperSetting, data_root: str | Path, checkpoint_dir: str | Path) -> list[str]:
     """What the setting needs that is not on disk: checkpoint paths, then dataset locations."""
-    from gaia_core.data import default_fit_set, get_preset, resolve_dataset
+    from gaia_core.data import default_fit_set, get_preset
+    from gaia_core.data.preprocessing import load_set
     from gaia_core.data.sources import SOURCES
     from gaia_core.models import get_spec
 
@@ -72,7 +73,7 @@ def missing_files(setting: PaperSetting, data_root: str | Path, checkpoint_dir: 
         names.append(default_fit_set(preset.id_set))  # ReAct is fitted on the training split
     for name in names:
         try:
-            resolve_dataset(name, spec, data_root=data_root)
+            load_set(name, spec, setting.benchmark, data_root=data_root)
         except DatasetNotFound:
             missing.append(f"{Path(data_root) / SOURCES[name].location}" if name in SOURCES else name)
     return missing
