@@ -266,6 +266,7 @@ def run_paper(args) -> int:
         run.paper, run.model, run.benchmark = None, paper_model.model, setting.benchmark
         run.checkpoint = str(Path(args.checkpoint_dir) / paper_model.checkpoint)
         run.num_classes, run.authors_metrics = paper_model.num_classes, True
+        run.set_layers = paper_model.set_layers  # the authors' per-OOD-set layers (BiT on Textures)
         run_evaluate(run)
     return 0
 
@@ -280,6 +281,7 @@ def run_evaluate(args) -> int:
     from gaia_core.evaluation.cache import ScoreCache
     from gaia_core.evaluation.fitting import fit_methods
     from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report
+    from gaia_core.evaluation.paper import set_methods
     from gaia_core.models import get_spec, load_model, weights_fingerprint
     from gaia_core.scores import available, create_for_model
 
@@ -334,6 +336,7 @@ def run_evaluate(args) -> int:
             ood_sets,
             methods,
             groups=groups,
+            set_methods=set_methods(methods, getattr(args, "set_layers", ())),
             batch_size=args.batch_size,
             num_workers=args.workers,
             cache=cache,

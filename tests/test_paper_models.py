@@ -217,3 +217,12 @@ def test_bit_gaia_z_default_is_the_group_norms_of_the_last_block_as_the_authors(
     assert len(norm_layers(model)) > len(block4)
     torch.testing.assert_close(gaia_z(model, x).score, _authors_gaia_z(model, x, block4), rtol=0, atol=0)
     assert list(gaia_z(model, x).channels) == block4
+
+
+def test_bit_textures_switch_is_the_authors_gaia_z_with_the_heads_group_norm():
+    model = _small_bit()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(8))
+    switched = [*model.gaia_inner_layers, "head.gn"]  # their before_head.gn, read before its ReLU
+    ours = create("gaia_z", layers=tuple(switched))(model, x)
+    torch.testing.assert_close(ours.score, _authors_gaia_z(model, x, switched), rtol=0, atol=0)
+    assert not torch.equal(ours.score, gaia_z(model, x).score)
