@@ -494,7 +494,14 @@ def run_layers(args) -> int:
     from gaia_core.data.preprocessing import load_set
     from gaia_core.device import best_device
     from gaia_core.evaluation.cache import ScoreCache
-    from gaia_core.evaluation.layer_lab import LayerRecipe, greedy_subset, per_layer_metrics, recipe_metrics
+    from gaia_core.evaluation.layer_lab import (
+        LayerRecipe,
+        find_twins,
+        greedy_subset,
+        per_layer_metrics,
+        per_layer_table,
+        recipe_metrics,
+    )
     from gaia_core.evaluation.scoring import evaluate_dataset
     from gaia_core.models import get_spec, load_model
     from gaia_core.scores import create
@@ -523,8 +530,8 @@ def run_layers(args) -> int:
     id_title, id_channels = channels(id_name)
     ood_channels = dict(channels(name) for name in ood_names)
     per_layer = per_layer_metrics(id_channels, ood_channels, args.aggregation, args.k)
-    wide = per_layer.pivot(index="layer", columns="set", values="auroc").loc[list(id_channels)]
-    wide = wide[[*ood_channels, "Average"]]
+    twins = find_twins(id_channels, ood_channels)  # twin layers: one row, one candidate of the search
+    wide = per_layer_table(per_layer, list(id_channels), twins)[[*ood_channels, "Average"]]
     label = {"gaia_z": "GAIA-Z", "gaia_a": "GAIA-A"}[args.method]
     print(f"{label}, {args.aggregation}: AUROC (%) of each layer alone, ID {id_title}, network order")
     print((100 * wide).round(2).to_string())
@@ -532,9 +539,9 @@ def run_layers(args) -> int:
     default = recipe_metrics(id_channels, ood_channels, LayerRecipe(None, args.aggregation, args.k))
     print(f"all {len(id_channels)} layers, {args.aggregation} (FPR95 / AUROC %):")
     print((100 * default[["fpr95", "auroc"]]).round(2).to_string())
-    search = greedy_subset(id_channels, ood_channels, args.aggregation, args.k, seed=args.seed)
+    search = greedy_subset(id_channels, ood_channels, args.aggregation, args.k, seed=args.seed, twins=twins)
     print()
-    print(f"greedy subset chosen on half the images (seed {args.seed}): {', '.join(search.layers)}")
+    print(f"greedy subset chosen on half the images (seed {args.seed}): {', '.join(search.names)}")
     print("measured on the other half (FPR95 / AUROC %), beside the paper's default on that half:")
     side = (100 * search.report[["fpr95", "auroc"]]).round(2)
     side[["default fpr95", "default auroc"]] = (100 * search.default_report[["fpr95", "auroc"]]).round(2).to_numpy()
