@@ -9,6 +9,7 @@ from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.evaluation import layer_lab
 from gaia_core.evaluation.layer_lab import AGGREGATION_LABELS, AGGREGATIONS, LayerRecipe, greedy_subset, stages
 from gaia_core.evaluation.metrics import METRICS
+from gaia_core.evaluation.paper import layer_setting
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import GAIA_METHODS, method_label
 
@@ -28,7 +29,7 @@ def cached_per_layer_metrics(request, method, aggregation, k, _id_channels, _ood
 loaded = model_choice.page_model()
 st.title("Layer lab")
 st.caption(
-    "The paper fixes GAIA's layers (GAIA-Z: every normalization; GAIA-A: the last two stages) and its "
+    f"The paper fixes GAIA's layers ({layer_setting(loaded.spec.name)}) and its "
     "aggregation (the mean of squares). Here both can change, and every image's score is recomputed from "
     "its kept per-channel values at once: no model pass."
 )

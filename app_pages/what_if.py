@@ -10,7 +10,7 @@ from PIL import Image
 
 from app_pages.shell import error_frame, model_choice, runs, set_choices, state
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
-from gaia_core.data.transforms import array_transform
+from gaia_core.data.preprocessing import input_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import method_config
@@ -108,7 +108,13 @@ def sweep_of(model_key, digest, perturbation, seed, other_digest, methods_key, _
     config = SweepConfig(perturbation, seed=seed)
     other_tensor = None if _other is None else torch.as_tensor(_other)
     return run_sweep(
-        _model, _methods, array_transform(spec), torch.as_tensor(_pixels), config, id_reference, other_tensor
+        _model,
+        _methods,
+        input_transform(spec, st.session_state.get("id_set", "")).array(),
+        torch.as_tensor(_pixels),
+        config,
+        id_reference,
+        other_tensor,
     )
 
 

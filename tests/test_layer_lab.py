@@ -112,3 +112,49 @@ def test_every_aggregation_runs_on_real_channels(demo_scores):
     for aggregation in AGGREGATIONS:
         table = recipe_metrics(demo_scores["digits"].channels["gaia_z"], ood, LayerRecipe(None, aggregation, 8))
         assert 0 <= table.loc["Average", "auroc"] <= 1
+
+
+def _twin_channels():
+    rng = np.random.default_rng(0)
+
+    def one_set(shift_a, shift_b):
+        a, b, d = rng.normal(1 + shift_a, 1, (40, 4)), rng.normal(1 + shift_b, 1, (40, 2)), rng.normal(1, 1, (40, 3))
+        return {"a": a, "b": b, "c": b.copy(), "d": d}  # "c" gets exactly "b"'s values: twins
+
+    return one_set(0, 0), {"X": one_set(0.5, 0.6)}
+
+
+def test_greedy_search_takes_twin_layers_as_one_candidate():
+    from gaia_core.evaluation.layer_lab import find_twins, layer_candidates
+
+    id_channels, ood_channels = _twin_channels()
+    assert find_twins(id_channels, ood_channels) == [("b", "c")]
+    assert layer_candidates(list(id_channels), [("b", "c")]) == [("a",), ("b", "c"), ("d",)]
+    search = greedy_subset(id_channels, ood_channels)
+    # Alone, "b" then "a" then "c" (c only re-weighing b) was picked; now the pair is one pick.
+    assert search.candidates == (("b", "c"), ("a",)) and search.layers == ("b", "c", "a")
+    assert search.names == ["b = c", "a"]
+    assert greedy_subset(id_channels, ood_channels, twins=[]).layers == ("b", "a", "c")
+
+
+def test_per_layer_table_shows_twins_as_one_row_in_network_order():
+    from gaia_core.evaluation.layer_lab import per_layer_table
+
+    id_channels, ood_channels = _twin_channels()
+    per_layer = per_layer_metrics(id_channels, ood_channels)
+    table = per_layer_table(per_layer, list(id_channels), [("b", "c")])
+    assert list(table.index) == ["a", "b = c", "d"] and list(table.columns) == ["X", "Average"]
+    wide = per_layer.pivot(index="layer", columns="set", values="auroc")
+    assert table.loc["b = c", "X"] == wide.loc["b", "X"] == wide.loc["c", "X"]
+
+
+def test_demo_search_never_takes_one_twin_without_the_other(demo_scores):
+    from gaia_core.evaluation.layer_lab import find_twins
+
+    id_channels = demo_scores["digits"].channels["gaia_a"]
+    ood = {n: demo_scores[n].channels["gaia_a"] for n in ("textures", "letters")}
+    twins = find_twins(id_channels, ood)
+    assert ("layer4.0.bn2", "layer4.0.downsample.1") in twins
+    for seed in range(4):
+        layers = greedy_subset(id_channels, ood, seed=seed).layers
+        assert all(all(n in layers for n in g) or not any(n in layers for n in g) for g in twins)

@@ -1,5 +1,7 @@
 """The paper's other models: WRN-40-2 with the authors' key layout and taps."""
 
+from copy import deepcopy
+
 import pytest
 import torch
 from conftest import randomize_norm_stats
@@ -10,7 +12,13 @@ from gaia_core.models import get_spec, load_model
 from gaia_core.models.wrn import WideResNet, wrn40_2
 from gaia_core.scores import create, gaia_a, gaia_z
 from gaia_core.scores.probe import ProbePlan, run_probe
-from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, norm_layers
+from gaia_core.scores.taps import (
+    default_feature_layer,
+    default_gaia_a_feature_layer,
+    default_gaia_a_layers,
+    default_gaia_z_layers,
+    norm_layers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +56,11 @@ def test_wrn_gaia_taps_are_every_batch_norm_and_the_final_bn_relu_map(small_wrn)
     probe = run_probe(small_wrn, x, ProbePlan(pooled="relu", head="fc"))
     assert probe.pooled.shape == (3, 64 * 2)
     torch.testing.assert_close(probe.head_input, probe.pooled)  # f = the pooled output F feeds the head
-    explicit = create("gaia_a", inner_layers=tuple(norm_layers(small_wrn)), feature_layer="relu")(small_wrn, x)
+    explicit = create("gaia_a", inner_layers=tuple(norm_layers(small_wrn)), feature_layer="pool")(small_wrn, x)
     torch.testing.assert_close(gaia_a(small_wrn, x).score, explicit.score)
+    # F read before the pool (8x8) makes o 1/8 of the authors' and the score 64 times theirs.
+    unpooled = create("gaia_a", feature_layer="relu")(small_wrn, x).score
+    torch.testing.assert_close(unpooled, 64 * explicit.score)
     assert torch.isfinite(gaia_z(small_wrn, x).score).all()
 
 
@@ -131,3 +142,87 @@ def test_bit_s_r101x1_spec_is_the_authors_480_pixel_half_normalized_input(tmp_pa
     assert (spec.input_size, spec.mean, spec.std, spec.num_classes) == (480, (0.5,) * 3, (0.5,) * 3, 1000)
     assert class_label(spec, 1000, 207).endswith("golden retriever")
     assert sum(p.numel() for p in bit_s_r101x1().parameters()) == 44_541_480
+
+
+class _GradHook:
+    """The authors' ``Grad_all_hook``: keeps the gradient of a module's output from each backward."""
+
+    def __init__(self, module: nn.Module):
+        self.data = None
+        self.output = None
+        self.handle = module.register_forward_hook(self._hook)
+
+    def _hook(self, module, args, output):
+        self.output = output
+        output.register_hook(self._store)
+
+    def _store(self, grad):
+        self.data = grad.detach()
+
+
+def _authors_gaia_a(model: nn.Module, x: torch.Tensor, inner: list[str], pooled: str) -> torch.Tensor:
+    """The authors' ``cal_grad_value`` with their hooks: the inner norms and, last, the pooled output."""
+    copy = deepcopy(model)
+    hooks = [_GradHook(copy.get_submodule(name)) for name in [*inner, pooled]]
+    try:
+        y = copy(x.clone().requires_grad_())
+        torch.log_softmax(y, dim=-1).sum().backward(retain_graph=True)
+        output_component = hooks[-1].data.mean(dim=(-1, -2)).abs().mean(dim=1).sqrt()[:, None]
+        hooks[-1].output.flatten(1).sum().backward()  # their before_head_data / features[-1]
+        inner_component = torch.cat([h.data.mean(dim=(-1, -2)) for h in hooks[:-1]], dim=1).abs()
+        return (inner_component / output_component).pow(2).mean(dim=1).detach()
+    finally:
+        for h in hooks:
+            h.handle.remove()
+
+
+def _authors_gaia_z(model: nn.Module, x: torch.Tensor, layers: list[str]) -> torch.Tensor:
+    """The authors' ``cal_zero`` with their hooks: non-zero ratios of d(sum max logit)/dA, mean of squares."""
+    copy = deepcopy(model)
+    hooks = [_GradHook(copy.get_submodule(name)) for name in layers]
+    try:
+        copy(x.clone().requires_grad_()).max(dim=1).values.sum().backward()
+        ratios = [(h.data != 0).float().mean(dim=(-1, -2)) for h in hooks]
+        return torch.cat(ratios, dim=1).pow(2).mean(dim=1)
+    finally:
+        for h in hooks:
+            h.handle.remove()
+
+
+def test_wrn_gaia_a_is_the_authors_recipe_on_their_pooled_output(small_wrn):
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    assert default_gaia_a_feature_layer(small_wrn) == "pool"
+    theirs = _authors_gaia_a(small_wrn, x, norm_layers(small_wrn), "pool")
+    torch.testing.assert_close(gaia_a(small_wrn, x).score, theirs, rtol=1e-6, atol=0)
+    channels = gaia_a(small_wrn, x).channels
+    assert list(channels) == norm_layers(small_wrn)
+
+
+def test_bit_gaia_a_is_the_authors_recipe_on_their_pooled_before_head():
+    model = _small_bit()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(6))
+    assert default_gaia_a_feature_layer(model) == "head" and isinstance(model.head.avg, nn.AdaptiveAvgPool2d)
+    theirs = _authors_gaia_a(model, x, model.gaia_inner_layers, "head")
+    torch.testing.assert_close(gaia_a(model, x).score, theirs, rtol=1e-6, atol=0)
+    # Read before the pool (2x2 at 64 px; 15x15 at 480 px) the score is H*W times theirs.
+    unpooled = create("gaia_a", feature_layer="head.relu")(model, x).score
+    torch.testing.assert_close(unpooled, 4 * theirs, rtol=1e-5, atol=0)
+
+
+def test_bit_gaia_z_default_is_the_group_norms_of_the_last_block_as_the_authors():
+    model = _small_bit()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(7))
+    block4 = [f"body.block4.unit01.gn{i}" for i in (1, 2, 3)]
+    assert default_gaia_z_layers(model) == block4 == model.gaia_inner_layers
+    assert len(norm_layers(model)) > len(block4)
+    torch.testing.assert_close(gaia_z(model, x).score, _authors_gaia_z(model, x, block4), rtol=0, atol=0)
+    assert list(gaia_z(model, x).channels) == block4
+
+
+def test_bit_textures_switch_is_the_authors_gaia_z_with_the_heads_group_norm():
+    model = _small_bit()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(8))
+    switched = [*model.gaia_inner_layers, "head.gn"]  # their before_head.gn, read before its ReLU
+    ours = create("gaia_z", layers=tuple(switched))(model, x)
+    torch.testing.assert_close(ours.score, _authors_gaia_z(model, x, switched), rtol=0, atol=0)
+    assert not torch.equal(ours.score, gaia_z(model, x).score)

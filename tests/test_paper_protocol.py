@@ -89,9 +89,10 @@ def test_authors_report_shows_each_method_in_the_authors_convention():
         ood_scores={"A": Scores(np.array([8.5, 8.6, 9.0, 20.0])), "B": Scores(np.arange(5.0, 15.0))},
     )
     table = authors_table(result, "msp")
-    assert table.loc["A", "FPR95"] == pytest.approx(25.0)
+    # cal_metric: t = sorted ID-ness[round(0.5) = 0] = -9; OOD ID-ness strictly above it: -8.5, -8.6.
+    assert table.loc["A", "FPR95"] == pytest.approx(50.0)
     expected_b = 100 * authors_ood_metrics(np.arange(10.0), np.arange(5.0, 15.0))["fpr95"]
-    assert table.loc["Average", "FPR95"] == pytest.approx((25.0 + expected_b) / 2)
+    assert table.loc["Average", "FPR95"] == pytest.approx((50.0 + expected_b) / 2)
     assert isinstance(table, pd.DataFrame)
     assert [m.model for m in PAPER_SETTINGS["imagenet"].models] == ["bit_s_r101x1"]
 
@@ -176,3 +177,65 @@ def test_paper_protocol_prints_the_published_figure_beside_ours(tmp_path, capsys
     rows = {line.split()[0]: line.split()[1:] for line in block[3:]}
     assert list(rows) == ["letters", "natural", "textures", "noise", "shifted", "Average"]
     assert rows["letters"][-1] == "12.50" and all(len(rows[r]) == 2 for r in ("natural", "Average"))
+
+
+def _paper_models(name):
+    from gaia_core.evaluation.paper import PAPER_SETTINGS
+
+    return PAPER_SETTINGS[name].models
+
+
+def test_bit_textures_switch_names_layers_of_the_projects_bit_class():
+    from gaia_core.evaluation.paper import BIT_BLOCK4_NORMS, SetLayers
+    from gaia_core.models.bit import bit_s_r101x1
+    from gaia_core.scores.taps import get_layer
+
+    (bit,) = _paper_models("imagenet")
+    assert bit.set_layers == (SetLayers("textures", "gaia_z", (*BIT_BLOCK4_NORMS, "head.gn")),)
+    model = bit_s_r101x1()
+    assert list(BIT_BLOCK4_NORMS) == model.gaia_inner_layers == model.gaia_z_layers
+    assert all(isinstance(get_layer(model, name), torch.nn.GroupNorm) for name in bit.set_layers[0].layers)
+    assert all(not m.set_layers for s in ("cifar10", "cifar100") for m in _paper_models(s))
+
+
+def test_per_set_layers_score_that_set_and_its_id_reference_with_their_own_layers():
+    from gaia_core.data import demo_dataset, evenly_spaced
+    from gaia_core.evaluation.authors_metrics import authors_ood_metrics
+    from gaia_core.evaluation.metrics import ood_metrics
+    from gaia_core.evaluation.ood_tables import evaluate_benchmark
+    from gaia_core.evaluation.paper import SetLayers, authors_table, set_methods
+    from gaia_core.evaluation.scoring import evaluate_dataset
+    from gaia_core.models import load_model
+    from gaia_core.scores import create
+
+    model = load_model("demo", device="cpu")
+    id_set, textures, letters = (evenly_spaced(demo_dataset(n), 24) for n in ("digits", "textures", "letters"))
+    methods = [create("gaia_z"), create("msp")]
+    switched = set_methods(methods, [SetLayers("textures", "gaia_z", ("layer2.0.bn1", "layer4.0.bn2"))])
+    assert list(switched) == ["textures"] and switched["textures"][0].layers == ("layer2.0.bn1", "layer4.0.bn2")
+    assert switched["textures"][1] is methods[1]
+    result = evaluate_benchmark(model, id_set, [textures, letters], methods, batch_size=12, set_methods=switched)
+    own = switched["textures"]
+    id_own, textures_own = (evaluate_dataset(model, d, own, batch_size=12) for d in (id_set, textures))
+    expected = ood_metrics(id_own.scores("gaia_z"), textures_own.scores("gaia_z"))
+    assert result.metrics["gaia_z"][textures.display_name] == pytest.approx(expected)
+    default_letters = ood_metrics(
+        result.id_scores.scores("gaia_z"), result.ood_scores[letters.display_name].scores("gaia_z")
+    )
+    assert result.metrics["gaia_z"][letters.display_name] == pytest.approx(default_letters)
+    assert list(result.id_scores_by_set) == [textures.display_name]
+    assert result.metrics["gaia_z"][textures.display_name] != pytest.approx(
+        ood_metrics(result.id_scores.scores("gaia_z"), textures_own.scores("gaia_z"))
+    )
+    authors = authors_table(result, "gaia_z")
+    theirs = authors_ood_metrics(id_own.scores("gaia_z"), textures_own.scores("gaia_z"))
+    assert authors.loc[textures.display_name, "FPR95"] == pytest.approx(100 * theirs["fpr95"])
+
+
+def test_layer_setting_states_each_paper_models_own_taps():
+    from gaia_core.evaluation.paper import layer_setting
+
+    assert "every batch norm" in layer_setting("wrn40_2") and "pooled output" in layer_setting("wrn40_2")
+    assert "body.block4" in layer_setting("bit_s_r101x1") and "head.gn" in layer_setting("bit_s_r101x1")
+    assert "layer3 and layer4" in layer_setting("cifar_resnet34")
+    assert layer_setting("resnet50").startswith("GAIA-Z: every normalization; GAIA-A: the norms of the last two stages")

@@ -187,3 +187,39 @@ def test_cli_takes_timm_names_and_explains_unknown_ones(capsys):
     assert "timm has no model 'resnet5000'" in err and "Traceback" not in err
     assert main(["models"]) == 0
     assert "timm:<name>" in capsys.readouterr().out
+
+
+def _penultimate_and_classifier(model, x):
+    """timm's own pooled penultimate features (B, D) and the classifier map as a function of them."""
+    features = model.forward_head(model.forward_features(x), pre_logits=True)
+    head = model.get_classifier()
+    if isinstance(head, nn.Conv2d):
+        return features, lambda h: head(h[:, :, None, None]).flatten(1)
+    return features, head
+
+
+@pytest.mark.parametrize("name", ["regnety_002", "convnext_atto", "resnetv2_50x1_bit"])
+def test_react_and_gradnorm_use_the_pooled_penultimate_features_whatever_the_timm_head(name):
+    from copy import deepcopy
+
+    from gaia_core.scores.energy import free_energy
+
+    torch.manual_seed(0)
+    model = timm.create_model(name, pretrained=False, num_classes=6).eval()
+    x = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        features, classify = _penultimate_and_classifier(model, x)
+    threshold = float(features.quantile(0.6))
+    react = create("react", threshold=threshold)(model, x).score
+    torch.testing.assert_close(react, free_energy(classify(features.clamp(max=threshold)), 1.0))
+    fitted = create("react").fit(model, [x])
+    assert fitted.threshold == pytest.approx(float(torch.quantile(features.flatten().double(), 0.9)), rel=1e-6)
+
+    # GradNorm by autograd: the L1 norm of d KL(uniform || softmax(y)) / dW for the classifier weight W.
+    twin = deepcopy(model)
+    weight = twin.get_classifier().weight
+    expected = []
+    for i in range(len(x)):
+        loss = -torch.log_softmax(twin(x[i : i + 1]), dim=1).mean()
+        expected.append(-torch.autograd.grad(loss, weight)[0].abs().sum())
+    torch.testing.assert_close(create("gradnorm")(model, x).score, torch.stack(expected), rtol=1e-4, atol=1e-6)

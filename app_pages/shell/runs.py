@@ -28,14 +28,13 @@ from gaia_core.data import (
     ScoreDataset,
     default_fit_set,
     evenly_spaced,
-    resolve_dataset,
 )
+from gaia_core.data.preprocessing import input_transform, load_set
 from gaia_core.errors import one_line
 from gaia_core.evaluation.benchmark import BenchmarkRequest, needs_fit, run_benchmark, summed_progress
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.ood_tables import BenchmarkResult
 from gaia_core.models import get_spec
-from gaia_core.models.normalization import spec_for_id_set
 from gaia_core.progress import Progress
 from gaia_core.safety import PathNotAllowed
 from gaia_core.safety.markdown import escape_markdown
@@ -44,12 +43,12 @@ from gaia_core.scores import GAIA_METHODS, ScoreMethod
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _dataset(model_name: str, set_name: str, data_root: str, limit: int, id_set: str = "") -> ScoreDataset:
-    spec = spec_for_id_set(get_spec(model_name), id_set)  # CIFAR-100 ID: CIFAR-100's mean/std
     try:
         root = data_root_for(set_name, data_root)
     except OSError as err:  # a typed root the system refuses (too long): refused like any other
         raise PathNotAllowed(f"data root {shown_path(data_root)} cannot be used: {err.strerror or err}") from None
-    return evenly_spaced(resolve_dataset(set_name, spec, data_root=root), limit)
+    # The ID set's normalization (CIFAR-100's for CIFAR-100), the set's crop rule: as on the command line.
+    return evenly_spaced(load_set(set_name, get_spec(model_name), id_set or set_name, data_root=root), limit)
 
 
 def get_dataset(loaded: LoadedModel, set_name: str, id_set: str = "") -> ScoreDataset:
@@ -132,7 +131,7 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         run = run_benchmark(
             BenchmarkRequest(
                 model,
-                spec_for_id_set(loaded.spec, request.id_set),
+                input_transform(loaded.spec, request.id_set).spec,
                 id_set,
                 tuple(ood_sets),
                 request.methods,

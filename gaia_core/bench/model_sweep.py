@@ -1,7 +1,8 @@
 """Which model families GAIA-Z and GAIA-A can work on: ``python -m gaia_core.bench.model_sweep``.
 
-Random weights with batch-norm statistics calibrated by a few train-mode forwards on noise
-(weights do not decide whether gradients hold exact zeros; activations do). For each model:
+Random weights (drawn from a fixed seed, so the table is reproducible) with batch-norm statistics
+calibrated by a few train-mode forwards on noise (weights do not decide whether gradients hold
+exact zeros; activations do). For each model:
 its activations, the fraction of exactly-zero gradient entries at GAIA-Z's taps, whether the
 GAIA-Z and GAIA-A scores vary between inputs, and the applicability check's verdict.
 """
@@ -16,7 +17,7 @@ from torch import nn
 
 from gaia_core.models.registry import load_model
 from gaia_core.scores import create
-from gaia_core.scores.applicability import check_applicability
+from gaia_core.scores.applicability import check_applicability, percent
 from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, default_gaia_z_layers
 
 FAMILIES = (
@@ -68,8 +69,10 @@ def calibrate(model: nn.Module, size: int, batches: int = 3, batch_size: int = 8
     return model.eval()
 
 
-def sweep_row(name: str, size: int = 64, images: int = 6) -> SweepRow:
-    model = calibrate(load_model(name, random_init=True, device="cpu"), size)
+def sweep_row(name: str, size: int = 64, images: int = 6, seed: int = 0) -> SweepRow:
+    with torch.random.fork_rng(devices=[]):  # the same random weights on every run, the caller's RNG untouched
+        torch.manual_seed(seed)
+        model = calibrate(load_model(name, random_init=True, device="cpu"), size)
     x = torch.randn(images, 3, size, size, generator=torch.Generator().manual_seed(1))
     report = check_applicability(model, x)
     z, a = create("gaia_z")(model, x).score, create("gaia_a")(model, x).score
@@ -95,7 +98,7 @@ def markdown(rows: list[SweepRow]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r.model} | {r.activations} | {r.z_taps} | {r.a_taps} | `{r.feature_layer}` | {r.zero_fraction:.1%} "
+            f"| {r.model} | {r.activations} | {r.z_taps} | {r.a_taps} | `{r.feature_layer}` | {percent(r.zero_fraction)} "
             f"| {r.gaia_z_std:.2g} | {r.gaia_a_std:.2g} | {'yes' if r.gaia_z_informative else 'no'} "
             f"| {'yes' if r.gaia_a_informative else 'no'} |"
         )

@@ -14,8 +14,9 @@ from gaia_core.cli import writers
 from gaia_core.cli.inputs import ModelChoice, chosen_device, load, model_spec, set_names
 from gaia_core.cli.options import AtLeast, UsageError, data_options, group, model_options, run_options
 from gaia_core.cli.terminal import SetBars, say
-from gaia_core.data import default_fit_set, evenly_spaced, get_preset, resolve_dataset
+from gaia_core.data import default_fit_set, evenly_spaced
 from gaia_core.data.base import DatasetNotFound, ScoreDataset
+from gaia_core.data.preprocessing import input_transform, load_set
 from gaia_core.evaluation import distributed
 from gaia_core.evaluation.benchmark import (
     FIT_SAMPLES,
@@ -27,10 +28,9 @@ from gaia_core.evaluation.benchmark import (
 )
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.ood_tables import BenchmarkResult, format_report
-from gaia_core.evaluation.paper import PAPER_SETTINGS, authors_report, checkpoint_path, missing_files
+from gaia_core.evaluation.paper import PAPER_SETTINGS, SetLayers, authors_report, checkpoint_path, missing_files
 from gaia_core.evaluation.published import published_report
 from gaia_core.models import weights_fingerprint
-from gaia_core.models.normalization import spec_for_id_set
 from gaia_core.scores import ScoreMethod, available
 
 SKIPPED_SHOWN = 10
@@ -148,28 +148,35 @@ def run_paper(args: argparse.Namespace) -> int:
     for paper_model in setting.models:
         checkpoint = str(checkpoint_path(args.checkpoint_dir, paper_model))
         choice = ModelChoice(paper_model.model, checkpoint, paper_model.num_classes)
-        evaluate(args, choice, setting.benchmark, paper=True)
+        evaluate(args, choice, setting.benchmark, paper=True, set_layers=paper_model.set_layers)
     return 0
 
 
-def evaluate(args: argparse.Namespace, choice: ModelChoice, benchmark: str | None, paper: bool = False) -> None:
+def evaluate(
+    args: argparse.Namespace,
+    choice: ModelChoice,
+    benchmark: str | None,
+    paper: bool = False,
+    set_layers: Sequence[SetLayers] = (),
+) -> None:
     """Score the model's benchmark (`run_benchmark`), print its tables and write the files asked for.
 
     Args:
         benchmark: the preset its sets come from (--benchmark, or the paper setting's).
         paper: add the authors' convention and the published figures.
+        set_layers: the authors' per-OOD-set layers (BiT's GAIA-Z on Textures).
     """
     spec = model_spec(choice.name)
     id_name, ood_names, groups = set_names(spec, benchmark, args.id, args.ood)
-    spec = spec_for_id_set(spec, id_name)  # CIFAR-100 checkpoints get CIFAR-100's mean/std
-    crop = get_preset(benchmark).crop if benchmark else "resize"
+    preset = benchmark or id_name  # one decision per set: normalization, crop rule, size
+    spec = input_transform(spec, preset).spec  # CIFAR-100 checkpoints get CIFAR-100's mean/std
     methods = tuple(args.methods or available())
     context = distributed.init_distributed()
     try:
         main_process = context is None or context.is_main
 
         def resolve(name: str) -> ScoreDataset:
-            dataset = resolve_dataset(name, spec, data_root=args.data_root, download=args.download, crop=crop)
+            dataset = load_set(name, spec, preset, data_root=args.data_root, download=args.download)
             return evenly_spaced(dataset, args.limit)
 
         if context is not None and args.download and not main_process:
@@ -193,6 +200,7 @@ def evaluate(args: argparse.Namespace, choice: ModelChoice, benchmark: str | Non
             fit_samples=args.fit_samples,
             layers=None if args.layers is None else tuple(args.layers),
             groups=groups,
+            set_layers=tuple(set_layers),
             cache=None if args.no_cache else ScoreCache(args.cache_dir),
             weights_id=weights_id,
             batch_size=args.batch_size,

@@ -8,10 +8,19 @@ from gaia_core.cli import writers
 from gaia_core.cli.inputs import ModelChoice, chosen_device, load, model_spec, set_names
 from gaia_core.cli.options import AtLeast, data_options, group, model_options, run_options
 from gaia_core.cli.terminal import SetBars, say
-from gaia_core.data import evenly_spaced, resolve_dataset
+from gaia_core.data import evenly_spaced
+from gaia_core.data.preprocessing import load_set
 from gaia_core.evaluation.benchmark import GAIA_LAYER_FIELDS
 from gaia_core.evaluation.cache import ScoreCache
-from gaia_core.evaluation.layer_lab import AGGREGATIONS, LayerRecipe, greedy_subset, per_layer_metrics, recipe_metrics
+from gaia_core.evaluation.layer_lab import (
+    AGGREGATIONS,
+    LayerRecipe,
+    find_twins,
+    greedy_subset,
+    per_layer_metrics,
+    per_layer_table,
+    recipe_metrics,
+)
 from gaia_core.evaluation.scoring import evaluate_dataset
 from gaia_core.scores import GaiaZ, create, method_label
 
@@ -56,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     bars = None if args.no_progress else SetBars()
 
     def channels(name: str):
-        dataset = evenly_spaced(resolve_dataset(name, spec, data_root=args.data_root), args.limit)
+        dataset = evenly_spaced(load_set(name, spec, args.benchmark or id_name, data_root=args.data_root), args.limit)
         scores = evaluate_dataset(
             model,
             dataset,
@@ -71,17 +80,17 @@ def run(args: argparse.Namespace) -> int:
     id_title, id_channels = channels(id_name)
     ood_channels = dict(channels(name) for name in ood_names)
     per_layer = per_layer_metrics(id_channels, ood_channels, args.aggregation, args.k)
-    wide = per_layer.pivot(index="layer", columns="set", values="auroc").loc[list(id_channels)]
-    wide = wide[[*ood_channels, "Average"]]
+    twins = find_twins(id_channels, ood_channels)  # twin layers: one row, one candidate of the search
+    wide = per_layer_table(per_layer, list(id_channels), twins)[[*ood_channels, "Average"]]
     say(f"{method_label(args.method)}, {args.aggregation}: AUROC (%) of each layer alone, ID {id_title}, network order")
     say((100 * wide).round(2).to_string())
     say()
     default = recipe_metrics(id_channels, ood_channels, LayerRecipe(None, args.aggregation, args.k))
     say(f"all {len(id_channels)} layers, {args.aggregation} (FPR95 / AUROC %):")
     say((100 * default[["fpr95", "auroc"]]).round(2).to_string())
-    search = greedy_subset(id_channels, ood_channels, args.aggregation, args.k, seed=args.seed)
+    search = greedy_subset(id_channels, ood_channels, args.aggregation, args.k, seed=args.seed, twins=twins)
     say()
-    say(f"greedy subset chosen on half the images (seed {args.seed}): {', '.join(search.layers)}")
+    say(f"greedy subset chosen on half the images (seed {args.seed}): {', '.join(search.names)}")
     say("measured on the other half (FPR95 / AUROC %), beside the paper's default on that half:")
     side = (100 * search.report[["fpr95", "auroc"]]).round(2)
     side[["default fpr95", "default auroc"]] = (100 * search.default_report[["fpr95", "auroc"]]).round(2).to_numpy()

@@ -4,7 +4,10 @@
 - cifar: RGB, 32x32 by one of two crop rules (``CROP_RULES``): "resize" (the default: shorter side
   resized to 32, then centre-cropped) or "center" (the GAIA authors' protocol: a 32x32 centre crop at
   full resolution, padded with zeros when smaller); the spec's mean and std;
-- imagenet: the torchvision weights' own eval transform (resize, centre crop, normalize).
+- imagenet: the torchvision weights' own eval transform (resize, centre crop, normalize), timm's
+  own for timm models; a spec with ``squash`` (BiT-S-R101x1) is resized straight to its input size,
+  aspect ratio not kept, as the GAIA authors do (``Resize((480, 480))``).
+Which rule and which normalization a set gets is decided in `gaia_core.data.preprocessing`.
 Grayscale images are converted to the model's channel count, and colour ones to grayscale.
 """
 
@@ -87,7 +90,8 @@ def image_transform(spec: ModelSpec, crop: str = "resize"):
 
     Args:
         spec: the model's preprocessing.
-        crop: "resize" or "center" (see ``CROP_RULES``); ImageNet models use their weights' own transform.
+        crop: "resize" or "center" (see ``CROP_RULES``); ImageNet models use their weights' own transform
+            and a ``squash`` spec its resize to input_size x input_size.
     """
     if crop not in CROP_RULES:
         raise DataError(f"unknown crop rule '{crop}'; available: {', '.join(CROP_RULES)}")
@@ -98,19 +102,17 @@ def image_transform(spec: ModelSpec, crop: str = "resize"):
             from gaia_core.models.timm_zoo import eval_transform  # timm loads only for timm models
 
             return T.Compose([ConvertMode(_mode(spec)), eval_transform(spec.name[len("timm:") :])])
-    return T.Compose(
-        [
-            ConvertMode(_mode(spec)),
-            *(
-                [T.Resize(spec.resize_size, interpolation=T.InterpolationMode(spec.interpolation), antialias=True)]
-                if crop == "resize"
-                else []
-            ),
+    interpolation = T.InterpolationMode(spec.interpolation)
+    if spec.squash:
+        sizing = [T.Resize((spec.input_size, spec.input_size), interpolation=interpolation, antialias=True)]
+    elif crop == "resize":
+        sizing = [
+            T.Resize(spec.resize_size, interpolation=interpolation, antialias=True),
             T.CenterCrop(spec.input_size),
-            T.ToTensor(),
-            T.Normalize(spec.mean, spec.std),
         ]
-    )
+    else:
+        sizing = [T.CenterCrop(spec.input_size)]
+    return T.Compose([ConvertMode(_mode(spec)), *sizing, T.ToTensor(), T.Normalize(spec.mean, spec.std)])
 
 
 def array_transform(spec: ModelSpec):

@@ -19,6 +19,7 @@ from gaia_core.errors import ConfigError
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
 from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
+from gaia_core.evaluation.paper import SetLayers, set_methods
 from gaia_core.models import ModelSpec, weights_fingerprint
 from gaia_core.progress import Progress
 from gaia_core.scores import GaiaA, GaiaZ, ScoreMethod, create_for_model, method_class
@@ -58,6 +59,8 @@ class BenchmarkRequest:
     fit_samples: int = FIT_SAMPLES
     # Dotted layer names GAIA-Z taps and GAIA-A takes as its inner layers; None = each one's default.
     layers: tuple[str, ...] | None = None
+    # The authors' per-OOD-set layer switches (`gaia_core.evaluation.paper.SetLayers`); () = none.
+    set_layers: tuple[SetLayers, ...] = ()
     # Group ("near", "far") -> names of OOD sets, for group averages; empty = no groups.
     groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # Where scores and fits are stored and looked up; None = neither read nor written.
@@ -142,6 +145,7 @@ def run_benchmark(request: BenchmarkRequest) -> BenchmarkRun:
         request.ood_sets,
         methods,
         groups=request.groups,
+        set_methods=set_methods(methods, request.set_layers),
         progress=request.progress,
         batch_size=request.batch_size,
         num_workers=request.num_workers,

@@ -13,7 +13,10 @@ Aggregations (higher = more abnormal, as every score in gaia_core):
   deviation over the ID images, then averaged over layers (layers weigh alike, whatever their width).
 
 Choosing layers on the OOD sets one reports flatters the result: `greedy_subset` selects on
-one half of the images and reports on the other.
+one half of the images and reports on the other. Twin layers (a block's last norm and its
+shortcut's norm feed one sum, so they get the same gradient and the same values) are one candidate
+of the search and one row of `per_layer_table`: picking one of them alone, or the second after the
+first, would only reweigh one layer.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from gaia_core.app_support.channel_values import twin_layers, twin_name
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation.metrics import METRIC_KEYS, ood_metrics
 from gaia_core.scores.base import mean_square
@@ -156,6 +160,43 @@ def per_layer_metrics(
     return pd.DataFrame(rows, columns=["layer", "stage", "position", "set", *METRIC_KEYS])
 
 
+def find_twins(id_channels: Channels, ood_channels: Mapping[str, Channels]) -> list[tuple[str, ...]]:
+    """Groups of twin layers: equal values on every image of the ID and OOD sets
+    (`gaia_core.app_support.channel_values.twin_layers`), in network order."""
+    return twin_layers(id_channels, *ood_channels.values())
+
+
+def layer_candidates(layers: Sequence[str], twins: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+    """The layers as the search and the tables see them: each group of twins present as one entry
+    (at its first layer's place), every other layer alone, in network order."""
+    present = [tuple(layer for layer in layers if layer in group) for group in twins]
+    group_of = {layer: group for group in present if len(group) > 1 for layer in group}
+    candidates: list[tuple[str, ...]] = []
+    for layer in layers:
+        candidate = group_of.get(layer, (layer,))
+        if candidate not in candidates:
+            candidates.append(candidate)
+    return candidates
+
+
+def per_layer_table(
+    per_layer: pd.DataFrame, layers: Sequence[str], twins: Sequence[Sequence[str]], metric: str = "auroc"
+) -> pd.DataFrame:
+    """`per_layer_metrics` as one row per candidate (twins as one, named "a = b"), one column per set.
+
+    Args:
+        per_layer: `per_layer_metrics` output.
+        layers: the layers in network order.
+        twins: groups of twin layers (`find_twins`).
+        metric: the metric shown.
+    """
+    wide = per_layer.pivot(index="layer", columns="set", values=metric)
+    candidates = layer_candidates(layers, twins)
+    table = wide.loc[[c[0] for c in candidates]]
+    table.index = [twin_name(c) for c in candidates]
+    return table[[s for s in dict.fromkeys(per_layer["set"]) if s in table.columns]]
+
+
 def _rows(channels: Channels, rows: np.ndarray) -> dict[str, np.ndarray]:
     return {layer: np.asarray(values)[rows] for layer, values in channels.items()}
 
@@ -171,7 +212,7 @@ class SubsetSearch:
     """The result of `greedy_subset`.
 
     Attributes:
-        layers: the chosen layers, in the order they were added.
+        layers: the chosen layers, in the order they were added (both of a pair of twins).
         selection_auroc: mean AUROC over the OOD sets on the selection half after each addition.
         report: metrics of the chosen layers on the report half (per OOD set and "Average").
         default_report: the paper's default (all layers) on the same report half.
@@ -181,6 +222,13 @@ class SubsetSearch:
     selection_auroc: tuple[float, ...]
     report: pd.DataFrame
     default_report: pd.DataFrame
+    # The chosen candidates in the order added: a layer, or a group of twin layers.
+    candidates: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """The chosen candidates as printed: a group of twins as "a = b"."""
+        return [twin_name(c) for c in self.candidates]
 
 
 def greedy_subset(
@@ -190,12 +238,17 @@ def greedy_subset(
     k: int = 16,
     seed: int = 0,
     max_layers: int | None = None,
+    twins: Sequence[Sequence[str]] | None = None,
 ) -> SubsetSearch:
     """Forward selection of layers on one half of the images, reported on the other half.
 
-    Starting from no layer, add the layer that most raises the mean AUROC over the OOD sets on the
-    selection half; stop when no layer raises it (or at ``max_layers``). The chosen subset and the
-    paper's default are then measured on the report half, which the search never saw.
+    Starting from no layer, add the candidate (a layer, or a group of twin layers with both added)
+    that most raises the mean AUROC over the OOD sets on the selection half; stop when none raises it
+    (or at ``max_layers`` candidates). The chosen subset and the paper's default are then measured on
+    the report half, which the search never saw.
+
+    Args:
+        twins: groups of twin layers; None = found from the values (`find_twins`).
     """
     id_pick, id_report = split_halves(len(next(iter(id_channels.values()))), seed)
     halves = {
@@ -203,31 +256,37 @@ def greedy_subset(
     }
     select_id = _rows(id_channels, id_pick)
     select_ood = {t: _rows(ch, halves[t][0]) for t, ch in ood_channels.items()}
-    chosen: list[str] = []
+    candidates = layer_candidates(list(id_channels), find_twins(id_channels, ood_channels) if twins is None else twins)
+    chosen: list[tuple[str, ...]] = []
     history: list[float] = []
     best = -np.inf
-    limit = len(id_channels) if max_layers is None else max_layers
+    limit = len(candidates) if max_layers is None else max_layers
+
+    def layers_of(picked: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+        return tuple(layer for candidate in picked for layer in candidate)
+
     while len(chosen) < limit:
-        candidates = [layer for layer in id_channels if layer not in chosen]
-        if not candidates:
+        options = [c for c in candidates if c not in chosen]
+        if not options:
             break
         gains = {
-            layer: recipe_metrics(select_id, select_ood, LayerRecipe((*chosen, layer), aggregation, k)).loc[
+            c: recipe_metrics(select_id, select_ood, LayerRecipe(layers_of([*chosen, c]), aggregation, k)).loc[
                 "Average", "auroc"
             ]
-            for layer in candidates
+            for c in options
         }
-        layer, value = max(gains.items(), key=lambda item: item[1])
+        candidate, value = max(gains.items(), key=lambda item: item[1])
         if value <= best:
             break
-        chosen.append(layer)
+        chosen.append(candidate)
         history.append(float(value))
         best = value
     report_id = _rows(id_channels, id_report)
     report_ood = {t: _rows(ch, halves[t][1]) for t, ch in ood_channels.items()}
     return SubsetSearch(
-        tuple(chosen),
+        layers_of(chosen),
         tuple(history),
-        recipe_metrics(report_id, report_ood, LayerRecipe(tuple(chosen), aggregation, k)),
+        recipe_metrics(report_id, report_ood, LayerRecipe(layers_of(chosen), aggregation, k)),
         recipe_metrics(report_id, report_ood, LayerRecipe(None, "mean_square")),
+        tuple(chosen),
     )

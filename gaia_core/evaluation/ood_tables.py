@@ -7,7 +7,7 @@ and the "Average" over every OOD set; fractions or percent is the caller's ``sca
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,8 @@ class BenchmarkResult:
         methods: method names.
         groups: group ("near", "far") -> OOD set titles; {} when ungrouped.
         metrics: method -> OOD set title -> {"fpr95", "auroc", "aupr_in", "aupr_out"} as fractions.
+        id_scores_by_set: OOD set title -> the ID set's scores under that set's own methods (the
+            paper's per-set layers); a set not listed is compared with ``id_scores``.
     """
 
     id_scores: DatasetScores
@@ -75,6 +77,7 @@ class BenchmarkResult:
     methods: list[str]
     groups: dict[str, list[str]]
     metrics: dict[str, dict[str, dict[str, float]]]
+    id_scores_by_set: dict[str, DatasetScores] = field(default_factory=dict)
 
     @property
     def id_accuracy(self) -> float | None:
@@ -92,6 +95,7 @@ def evaluate_benchmark(
     *,
     groups: Mapping[str, Sequence[str]] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    set_methods: Mapping[str, Sequence[ScoreMethod]] | None = None,
     **options,
 ) -> BenchmarkResult:
     """Score the ID set and each OOD set, and compute every method's metrics per OOD set.
@@ -101,6 +105,8 @@ def evaluate_benchmark(
         groups: group name -> dataset names (or display names) of ``ood_datasets``, for
             near-/far-OOD averages.
         progress: called as ``progress(dataset title, done, total)``.
+        set_methods: OOD set name -> the methods (same names) that set and the ID scores it is
+            compared with are scored with instead (`gaia_core.evaluation.paper.set_methods`).
         options: passed on to `evaluate_dataset` (batch_size, cache, keep_channels, ...).
 
     Raises:
@@ -111,23 +117,30 @@ def evaluate_benchmark(
     if options.get("cache") is not None and options.get("weights_id") is None:
         options["weights_id"] = weights_fingerprint(model)
 
-    def run(dataset: ScoreDataset) -> DatasetScores:
+    def run(dataset: ScoreDataset, scored_with: Sequence[ScoreMethod] = methods) -> DatasetScores:
         report = None if progress is None else (lambda done, total: progress(dataset.display_name, done, total))
-        return evaluate_dataset(model, dataset, methods, progress=report, **options)
+        return evaluate_dataset(model, dataset, list(scored_with), progress=report, **options)
 
     id_scores = run(id_dataset)
     ood_scores: dict[str, DatasetScores] = {}
+    id_by_set: dict[str, DatasetScores] = {}
     for dataset in ood_datasets:
         if dataset.display_name in ood_scores:
             raise ConfigError(f"two OOD sets are called '{dataset.display_name}'")
-        ood_scores[dataset.display_name] = run(dataset)
+        own = (set_methods or {}).get(dataset.name)
+        ood_scores[dataset.display_name] = run(dataset) if own is None else run(dataset, own)
+        if own is not None:
+            id_by_set[dataset.display_name] = run(id_dataset, own)
     titles = {d.name: d.display_name for d in ood_datasets}
     named_groups = {group: [titles.get(n, n) for n in names] for group, names in (groups or {}).items()}
     metrics = {
-        m.name: {title: ood_metrics(id_scores.scores(m.name), s.scores(m.name)) for title, s in ood_scores.items()}
+        m.name: {
+            title: ood_metrics(id_by_set.get(title, id_scores).scores(m.name), s.scores(m.name))
+            for title, s in ood_scores.items()
+        }
         for m in methods
     }
-    return BenchmarkResult(id_scores, ood_scores, [m.name for m in methods], named_groups, metrics)
+    return BenchmarkResult(id_scores, ood_scores, [m.name for m in methods], named_groups, metrics, id_by_set)
 
 
 def thresholds_at_tpr(id_table: pd.DataFrame, methods: Sequence[str], tpr: float = 0.95) -> dict[str, float]:

@@ -10,9 +10,10 @@ activation (as the paper defines it). The 1x1-conv classifier of the ``.npz`` is
 ``nn.Linear`` (the same map on the pooled features), so ReAct and GradNorm find their head.
 
 GAIA taps as the authors use them on this model: the GroupNorms of the last block (``body.block4``)
-for GAIA-Z and for GAIA-A's inner layers; F = the output of ``head.relu`` (the pooled map).
-The authors' code switches GAIA-Z's layer for the Textures set only; here one set of layers
-serves every OOD set, so the numbers on Textures can differ from theirs.
+for GAIA-Z and for GAIA-A's inner layers; GAIA-A's F = the pooled output of ``head`` (GroupNorm,
+ReLU, global average pool: the authors' ``before_head``), (B, 2048, 1, 1). The spatial map the pool
+reads is ``head.relu`` (Grad-CAM's layer). On Textures the authors' GAIA-Z also taps ``head.gn``:
+`gaia_core.evaluation.paper` carries that per-set switch.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ class PreActBottleneck(nn.Module):
 class ResNetV2(nn.Module):
     """(B, 3, H, W) -> (B, num_classes) logits."""
 
-    gaia_feature_layer = "head.relu"
+    # GAIA-A's F as the authors hook it: the pooled output (their ``before_head``), (B, C, 1, 1).
+    gaia_feature_layer = "head"
+    # The last spatial feature map, the input of the global pool (B, C, H, W).
+    feature_map_layer = "head.relu"
 
     def __init__(self, block_units=R101_UNITS, width_factor: int = 1, num_classes: int = 1000):
         super().__init__()
@@ -96,7 +100,7 @@ class ResNetV2(nn.Module):
             stages.append((f"block{index + 1}", nn.Sequential(OrderedDict(blocks))))
             cin = cmid * 4
         self.body = nn.Sequential(OrderedDict(stages))
-        self.head = nn.Sequential(OrderedDict(gn=nn.GroupNorm(32, cin), relu=nn.ReLU()))
+        self.head = nn.Sequential(OrderedDict(gn=nn.GroupNorm(32, cin), relu=nn.ReLU(), avg=nn.AdaptiveAvgPool2d(1)))
         self.fc = nn.Linear(cin, num_classes)
 
     @property
@@ -105,9 +109,13 @@ class ResNetV2(nn.Module):
         last = list(self.body.named_children())[-1][0]
         return [f"body.{last}.{n}" for n, m in self.body[-1].named_modules() if isinstance(m, nn.GroupNorm)]
 
+    @property
+    def gaia_z_layers(self) -> list[str]:
+        """GAIA-Z's taps in the authors' setting: the same GroupNorms of ``body.block4``."""
+        return self.gaia_inner_layers
+
     def forward(self, x: Tensor) -> Tensor:
-        features = self.head(self.body(self.root(x)))
-        return self.fc(features.mean(dim=(2, 3)))
+        return self.fc(self.head(self.body(self.root(x))).flatten(1))
 
 
 def bit_s_r101x1(num_classes: int = 1000) -> ResNetV2:

@@ -3,7 +3,7 @@
 The CIFAR architectures are registered with CIFAR-10's statistics; a CIFAR-100 checkpoint was
 trained on inputs normalized with CIFAR-100's. `spec_for_id_set` picks the statistics of the
 ID set being evaluated (the data the checkpoint was trained on) so that they are never silently
-inherited from CIFAR-10.
+inherited from CIFAR-10. `gaia_core.data.preprocessing.input_transform` applies it for every entry point.
 """
 
 from __future__ import annotations

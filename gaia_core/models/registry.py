@@ -55,6 +55,8 @@ class ModelSpec:
     has_pretrained: bool = False
     # Resampling of the resize ("bilinear", "bicubic", ...); timm models carry their own.
     interpolation: str = "bilinear"
+    # Resize straight to input_size x input_size, aspect ratio not kept, no crop (BiT, as the authors).
+    squash: bool = False
 
 
 def _demo_builder(num_classes: int) -> nn.Module:
@@ -127,6 +129,7 @@ def _paper_specs() -> dict[str, ModelSpec]:
             (0.5, 0.5, 0.5),
             (0.5, 0.5, 0.5),
             bit.bit_s_r101x1,
+            squash=True,  # the authors' Resize((480, 480))
         ),
         "wrn40_2": ModelSpec(
             "wrn40_2",

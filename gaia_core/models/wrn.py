@@ -6,8 +6,9 @@ checkpoints come from (``WideResNet(depth=40, num_classes, widen_factor=2, dropR
 ``bn1``, ``fc``. Dropout only acts in training mode, so evaluation ignores the rate.
 
 GAIA taps as the authors define them for this model: GAIA-Z and GAIA-A's inner layers are every
-batch norm; F, the last feature map, is the output of the final ``bn1`` + ReLU (module ``relu``)
-that the global average pool reads. ``gaia_inner_layers`` / ``gaia_feature_layer`` state them.
+batch norm; GAIA-A's F is the output of the global average pool ``pool`` (B, 128, 1, 1) (the authors
+hook their ``AdaptAvgPool``), not the 8x8 map of the final ``bn1`` + ReLU (module ``relu``) it reads.
+``gaia_inner_layers`` / ``gaia_feature_layer`` state them; ``feature_map_layer`` names the spatial map.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ class NetworkBlock(nn.Module):
 class WideResNet(nn.Module):
     """(B, 3, 32, 32) -> (B, num_classes) logits."""
 
-    # GAIA-A's feature map F: the output of this module (B, 64 * widen_factor, 8, 8).
-    gaia_feature_layer = "relu"
+    # GAIA-A's F as the authors hook it: the pooled output (B, 64 * widen_factor, 1, 1).
+    gaia_feature_layer = "pool"
+    # The last spatial feature map, the input of the global pool (B, 64 * widen_factor, 8, 8).
+    feature_map_layer = "relu"
 
     def __init__(self, depth: int = 40, num_classes: int = 10, widen_factor: int = 2, drop_rate: float = 0.3):
         super().__init__()
@@ -73,6 +76,7 @@ class WideResNet(nn.Module):
         self.block3 = NetworkBlock(n, widths[2], widths[3], 2, drop_rate)
         self.bn1 = nn.BatchNorm2d(widths[3])
         self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(widths[3], num_classes)
 
     @property
@@ -83,7 +87,7 @@ class WideResNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = self.block3(self.block2(self.block1(self.conv1(x))))
         out = self.relu(self.bn1(out))
-        return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+        return self.fc(self.pool(out).flatten(1))
 
 
 def wrn40_2(num_classes: int = 10) -> WideResNet:

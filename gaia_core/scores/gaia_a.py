@@ -11,13 +11,14 @@ from torch import Tensor, nn
 
 from gaia_core.scores.base import ScoreMethod, ScoreResult, mean_square, register
 from gaia_core.scores.probe import Probe, ProbePlan
-from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, get_layer, resolve_layers
+from gaia_core.scores.taps import default_gaia_a_feature_layer, default_gaia_a_layers, get_layer, resolve_layers
 
 
 @register
 @dataclass(frozen=True)
 class GaiaA(ScoreMethod):
-    """Let F (B, C_F, H, W) be the last feature map and f = mean_hw F the pooled vector.
+    """Let F (B, C_F, H, W) be the last feature map and f = mean_hw F the pooled vector (on WRN-40-2
+    and BiT, as the authors hook them, F is the pooled output itself, H = W = 1).
     Output component o = sqrt(mean_c |mean_hw d(sum_k log_softmax(y)_k)/dF_c|);
     inner components u_c = |mean_hw d(sum_d f_d)/dA_c| for each channel of each inner layer A.
     Score = mean over inner channels of (u_c / o)^2; higher is more abnormal.
@@ -37,7 +38,7 @@ class GaiaA(ScoreMethod):
 
     def feature_name(self, model: nn.Module) -> str:
         if self.feature_layer is None:
-            return default_feature_layer(model)
+            return default_gaia_a_feature_layer(model)
         get_layer(model, self.feature_layer)
         return self.feature_layer
 
@@ -83,7 +84,7 @@ def gaia_a(
         inner_layers: dotted names of the inner layers; None = the default (ResNets: norm
             layers in layer3 and layer4).
         feature_layer: dotted name of the layer whose output is the last feature map;
-            None = the default (ResNets: layer4).
+            None = the default (ResNets: layer4; WRN-40-2 and BiT: their pooled output).
 
     Returns:
         ScoreResult with score (B,), logits (B, K), channels layer -> u_c / o (B, C_layer).

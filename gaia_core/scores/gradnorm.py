@@ -1,4 +1,5 @@
-"""GradNorm (Huang et al., NeurIPS 2021), in closed form for a linear last layer."""
+"""GradNorm (Huang et al., NeurIPS 2021), in closed form for a linear last layer (an ``nn.Linear``, or
+a 1x1 convolution on the pooled (B, D, 1, 1) features, as timm's BiT heads)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from torch import nn
 
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
 from gaia_core.scores.probe import Probe, ProbePlan
-from gaia_core.scores.taps import LayerError, get_layer, last_linear
+from gaia_core.scores.taps import LayerError, get_layer, is_linear_map, last_linear, map_in_features
 
 
 @register
@@ -31,13 +32,13 @@ class GradNorm(ScoreMethod):
 
     # Temperature T of the softmax.
     temperature: float = 1.0
-    # Dotted name of the last linear layer; None = the last nn.Linear of the model.
+    # Dotted name of the last linear layer; None = the model's last nn.Linear or 1x1 nn.Conv2d.
     layer: str | None = None
 
     def layer_name(self, model: nn.Module) -> str:
         name = self.layer or last_linear(model)
-        if not isinstance(get_layer(model, name), nn.Linear):
-            raise LayerError(f"GradNorm's closed form needs an nn.Linear; '{name}' is not one")
+        if not is_linear_map(get_layer(model, name)):
+            raise LayerError(f"GradNorm's closed form needs an nn.Linear or a 1x1 nn.Conv2d; '{name}' is neither")
         return name
 
     def plan(self, model: nn.Module) -> ProbePlan:
@@ -45,8 +46,9 @@ class GradNorm(ScoreMethod):
 
     def from_probe(self, probe: Probe) -> ScoreResult:
         logits = probe.logits.detach()
-        features = probe.head_input.detach()
-        if features.shape[1] != get_layer(probe.model, self.layer_name(probe.model)).in_features:
+        name = self.layer_name(probe.model)
+        features = probe.pooled_head_input(name).detach()
+        if features.shape[1] != map_in_features(get_layer(probe.model, name)):
             raise LayerError("GradNorm: the recorded layer input does not match the linear layer")
         probs = (logits / self.temperature).softmax(dim=1)
         uniform = 1.0 / logits.shape[1]

@@ -69,6 +69,7 @@ class Probe:
     edges: dict[str, GradientEdge] = field(default_factory=dict)
     pooled: Tensor | None = None  # (B, C_F)
     head_input: Tensor | None = None  # (B, D)
+    head_input_shape: tuple[int, ...] | None = None  # the head input's shape before flattening
 
     def grads(self, seed: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         """Gradients of a scalar seed w.r.t. the outputs of tapped layers.
@@ -87,6 +88,20 @@ class Probe:
             materialize_grads=True,
         )
         return dict(zip(layers, grads))
+
+    def pooled_head_input(self, head: str) -> Tensor:
+        """The recorded head input as pooled features (B, D) (a (B, D, 1, 1) input counts as pooled).
+
+        Raises:
+            LayerError: the head is fed an un-pooled map (B, C, H, W), H * W > 1.
+        """
+        shape = self.head_input_shape or ()
+        if len(shape) > 2 and any(size != 1 for size in shape[2:]):
+            raise LayerError(
+                f"layer '{head}' is fed a {shape[1]}x{'x'.join(map(str, shape[2:]))} map, not the pooled "
+                "features (B, D): name the layer that is fed the pooled features"
+            )
+        return self.head_input
 
 
 def check_eval_mode(model: nn.Module) -> None:
@@ -110,7 +125,7 @@ def run_probe(model: nn.Module, x: Tensor, plan: ProbePlan) -> Probe:
     """
     check_eval_mode(model)
     owner = threading.get_ident()
-    record: dict = {"edges": {}, "pooled": None, "head_input": None}
+    record: dict = {"edges": {}, "pooled": None, "head_input": None, "head_input_shape": None}
     graph_layers = list(dict.fromkeys([*plan.taps, *([plan.pooled] if plan.pooled else [])]))
     handles = []
     try:
@@ -143,7 +158,7 @@ def run_probe(model: nn.Module, x: Tensor, plan: ProbePlan) -> Probe:
             raise LayerError(f"layer '{name}' did not run during the forward pass")
     if plan.head and record["head_input"] is None:
         raise LayerError(f"head layer '{plan.head}' did not run during the forward pass")
-    return Probe(model, logits, record["edges"], record["pooled"], record["head_input"])
+    return Probe(model, logits, record["edges"], record["pooled"], record["head_input"], record["head_input_shape"])
 
 
 def _start_graph(owner: int, module: nn.Module, args: tuple):
@@ -188,3 +203,4 @@ def _record_head_input(owner: int, record: dict, name: str, module, args) -> Non
     if not args or not isinstance(args[0], Tensor):
         raise LayerError(f"head layer '{name}' got no tensor input")
     record["head_input"] = torch.flatten(args[0], 1)
+    record["head_input_shape"] = tuple(args[0].shape)

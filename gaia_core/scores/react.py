@@ -14,7 +14,7 @@ from gaia_core.errors import GaiaError
 from gaia_core.scores.base import ScoreMethod, ScoreResult, register
 from gaia_core.scores.energy import free_energy
 from gaia_core.scores.probe import Probe, ProbePlan, run_probe
-from gaia_core.scores.taps import default_head_layer, get_layer
+from gaia_core.scores.taps import apply_linear_map, default_head_layer, get_layer
 
 
 class NotFittedError(GaiaError, RuntimeError):
@@ -26,6 +26,9 @@ class NotFittedError(GaiaError, RuntimeError):
 class ReAct(ScoreMethod):
     """Clip the pooled features fed to the head at c (the ``percentile``-th percentile of ID
     features), then score = energy of the head's logits on the clipped features.
+
+    The head is the module fed the pooled features (`gaia_core.scores.taps.default_head_layer`:
+    on timm's pooling heads their linear map, a 1x1 convolution taking them as (B, D, 1, 1)).
     """
 
     name = "react"
@@ -52,22 +55,24 @@ class ReAct(ScoreMethod):
     def from_probe(self, probe: Probe) -> ScoreResult:
         if self.threshold is None:
             raise NotFittedError("ReAct needs a clipping threshold: call .fit(model, id_batches) first")
-        head = get_layer(probe.model, self.head_name(probe.model))
+        name = self.head_name(probe.model)
+        features = probe.pooled_head_input(name).detach()
         with torch.no_grad():
-            clipped_logits = head(probe.head_input.detach().clamp(max=self.threshold))
+            clipped_logits = apply_linear_map(get_layer(probe.model, name), features.clamp(max=self.threshold))
         return ScoreResult(free_energy(clipped_logits, self.temperature), probe.logits.detach())
 
     def fit(self, model: nn.Module, batches: Iterable[Tensor]) -> ReAct:
-        """Set the threshold to the percentile of head-input values over ID batches (B, C, H, W).
+        """Set the threshold to the percentile of the pooled head-input values over ID batches x (B, C, H, W).
 
         Every ID sample weighs the same whatever the batching: when the values exceed
         ``max_fit_values``, the same number of values is drawn from each sample (by a generator
         seeded with the sample's position in the stream), so two batchings give one threshold.
         """
-        plan = ProbePlan(head=self.head_name(model))
+        name = self.head_name(model)
+        plan = ProbePlan(head=name)
         per_sample: list[np.ndarray] = []
         for x in batches:
-            values = run_probe(model, x, plan).head_input.detach().flatten(1).float().cpu().numpy()
+            values = run_probe(model, x, plan).pooled_head_input(name).detach().float().cpu().numpy()
             per_sample.extend(values)
         if not per_sample:
             raise ValueError("ReAct.fit got no ID batches")

@@ -8,24 +8,30 @@ Defaults (each can be overridden with explicit dotted names):
   ``features.norm5``; any other CNN: the second half of its norm layers in module order.
 - Feature map F (the input of the global pool): ``layer4`` when the model has one, else
   ``features`` (torchvision DenseNet, MobileNet, EfficientNet; the DenseNets that
-  ``gaia_core.models`` builds carry their final ReLU inside ``features``).
+  ``gaia_core.models`` builds carry their final ReLU inside ``features``). GAIA-A reads F there too,
+  as the authors do on ResNets, except where a model states its own (`default_gaia_a_feature_layer`).
 - Any other model (timm, one's own factory) by structure: F = the last top-level child before
   the pool/head children (``global_pool``, ``avgpool``, ``head``, ``fc``, ``classifier``, ...;
   a fused norm+activation there is read at its ``act``, which outputs F); GAIA-Z = every
   normalization before the head; GAIA-A = those of the last two stages, where timm's
   ``feature_info`` names the stage ends (norms after the end of the third-to-last stage, up to F).
-- Models that state their paper setting (``gaia_inner_layers`` / ``gaia_feature_layer``
-  attributes: `gaia_core.models.wrn`, `gaia_core.models.bit`) get those.
-- Classifier head (its input is the pooled feature vector): ``fc``, ``linear``,
-  ``classifier`` or ``head``, else the last ``nn.Linear``.
+- Models that state their paper setting get it: ``gaia_z_layers`` (BiT: the GroupNorms of its last
+  block), ``gaia_inner_layers`` (WRN-40-2: every batch norm; BiT: the last block's GroupNorms),
+  ``gaia_feature_layer`` (GAIA-A's F; on WRN-40-2 and BiT the pooled (B, C, 1, 1) output, which the
+  authors hook: the output component then has no 1/(H*W) factor) and ``feature_map_layer`` (the
+  spatial map the pool reads): `gaia_core.models.wrn`, `gaia_core.models.bit`.
+- Classifier head, the module fed the pooled feature vector (ReAct's): ``fc``, ``linear``,
+  ``classifier`` or ``head``, else the last ``nn.Linear``; a head that pools inside (timm's
+  ``ClassifierHead``, ``NormMlpClassifierHead``) is read at its last linear map. The linear map to the
+  logits (GradNorm's): the last ``nn.Linear`` or 1x1 ``nn.Conv2d`` (on a 1x1 map a linear layer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from timm.layers import LayerNorm2d, LayerNormAct2d
-from torch import nn
+from timm.layers import LayerNorm2d, LayerNormAct2d, SelectAdaptivePool2d
+from torch import Tensor, nn
 
 from gaia_core.errors import GaiaError
 
@@ -117,6 +123,8 @@ def resolve_layers(model: nn.Module, names: Sequence[str] | None, default: list[
 
 
 def default_gaia_z_layers(model: nn.Module) -> list[str]:
+    if getattr(model, "gaia_z_layers", None):  # a model that states its paper setting (BiT)
+        return list(model.gaia_z_layers)
     return _require(_body_norms(model), model, "GAIA-Z", "layers")
 
 
@@ -168,9 +176,18 @@ def default_gaia_a_layers(model: nn.Module) -> list[str]:
     return _require(names, model, "GAIA-A", "inner_layers")
 
 
-def default_feature_layer(model: nn.Module) -> str:
+def default_gaia_a_feature_layer(model: nn.Module) -> str:
+    """GAIA-A's F: the model's stated paper setting (``gaia_feature_layer``; the pooled output on
+    WRN-40-2 and BiT, as the authors hook it), else the last feature map (`default_feature_layer`)."""
     if getattr(model, "gaia_feature_layer", None):
         return model.gaia_feature_layer
+    return default_feature_layer(model)
+
+
+def default_feature_layer(model: nn.Module) -> str:
+    """The last spatial feature map (B, C, H, W), the input of the global average pool."""
+    if getattr(model, "feature_map_layer", None):
+        return model.feature_map_layer
     for name in ("layer4", "features"):
         if has_layer(model, name):
             return name
@@ -190,9 +207,38 @@ def default_feature_layer(model: nn.Module) -> str:
     )
 
 
+def is_linear_map(module: nn.Module) -> bool:
+    """An ``nn.Linear``, or a 1x1 ``nn.Conv2d`` (stride 1, no padding, one group): on a (B, C, 1, 1)
+    input the same map as a linear layer."""
+    if isinstance(module, nn.Linear):
+        return True
+    return (
+        isinstance(module, nn.Conv2d)
+        and tuple(module.kernel_size) == (1, 1)
+        and tuple(module.stride) == (1, 1)
+        and tuple(module.padding) == (0, 0)
+        and module.groups == 1
+    )
+
+
+def _linear_maps(module: nn.Module) -> list[str]:
+    return [n for n, m in module.named_modules() if n and is_linear_map(m)]
+
+
+def _pools_inside(module: nn.Module) -> bool:
+    return any(
+        isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, SelectAdaptivePool2d)) for m in module.modules()
+    )
+
+
 def default_head_layer(model: nn.Module) -> str:
+    """The module fed the pooled feature vector (ReAct clips its input)."""
     for name in _HEAD_NAMES:
         if has_layer(model, name):
+            head = get_layer(model, name)
+            inner = _linear_maps(head)
+            if not is_linear_map(head) and _pools_inside(head) and inner:
+                return f"{name}.{inner[-1]}"  # the pool is inside the head: read its linear map
             return name
     linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     if not linears:
@@ -201,8 +247,23 @@ def default_head_layer(model: nn.Module) -> str:
 
 
 def last_linear(model: nn.Module) -> str:
-    """Dotted name of the last ``nn.Linear`` in module order (GradNorm's layer)."""
-    linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise LayerError(f"{type(model).__name__} has no nn.Linear layer; GradNorm needs a linear classifier.")
-    return linears[-1]
+    """Dotted name of the last linear map to the logits (GradNorm's layer): the last ``nn.Linear``
+    or 1x1 ``nn.Conv2d`` in module order."""
+    maps = _linear_maps(model)
+    if not maps:
+        raise LayerError(
+            f"{type(model).__name__} has no nn.Linear (or 1x1 convolution) layer; GradNorm needs a linear classifier."
+        )
+    return maps[-1]
+
+
+def apply_linear_map(module: nn.Module, features: Tensor) -> Tensor:
+    """A head module on pooled features (B, D) -> (B, K); a 1x1 convolution gets them as (B, D, 1, 1)."""
+    if isinstance(module, nn.Conv2d):
+        return module(features[:, :, None, None]).flatten(1)
+    return module(features)
+
+
+def map_in_features(module: nn.Module) -> int:
+    """Input width of a linear map (`is_linear_map`)."""
+    return module.in_features if isinstance(module, nn.Linear) else module.in_channels
