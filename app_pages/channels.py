@@ -9,6 +9,7 @@ from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
+from gaia_core.evaluation.twins import merge_twins, source_layer, twin_name, twins_present
 from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
 
 ALL_OOD = "All OOD sets"
@@ -91,13 +92,13 @@ ood_sets = ood_titles if ood == ALL_OOD else [ood]
 ood_name = "OOD (all sets)" if ood == ALL_OOD else ood
 symbol = SYMBOL[method]
 twins = scored.twins
-id_channels = channel_values.merge_twins(result.id_scores.channels[method], twins)
-ood_channels = channel_values.merge_twins(
+id_channels = merge_twins(result.id_scores.channels[method], twins)
+ood_channels = merge_twins(
     channel_values.pooled_channels([result.ood_scores[t].channels[method] for t in ood_sets]), twins
 )
-if merged := channel_values.twins_present(result.id_scores.channels[method], twins):
+if merged := twins_present(result.id_scores.channels[method], twins):
     st.caption(
-        f"Shown once: {', '.join(f'**{channel_values.twin_name(group)}**' for group in merged)}. These "
+        f"Shown once: {', '.join(f'**{twin_name(group)}**' for group in merged)}. These "
         "layers get exactly the same gradient (e.g. a ResNet block's last norm and its shortcut's norm feed "
         f"one sum), so their {symbol} values are identical; {method_label(method)} still counts both."
     )
@@ -153,7 +154,7 @@ chosen = st.selectbox(
     "Channel", top, key="ch_channel", help=f"The {RANKING_SHOWN} best-separating channels, best first."
 )
 layer, channel = chosen.rsplit(" · ", 1)
-source = channel_values.source_layer(layer)  # a merged twin's values are its first layer's
+source = source_layer(layer)  # a merged twin's values are its first layer's
 per_set_values = {
     id_title: result.id_scores.channels[method][source][:, int(channel)],
     **{t: result.ood_scores[t].channels[method][source][:, int(channel)] for t in ood_sets},

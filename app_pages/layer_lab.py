@@ -4,12 +4,12 @@ values already kept for every scored image (no model pass)."""
 import streamlit as st
 
 from app_pages.shell import model_choice, runs, state
-from gaia_core.app_support.channel_values import twin_name, twins_present
 from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.evaluation import layer_lab
 from gaia_core.evaluation.layer_lab import AGGREGATION_LABELS, AGGREGATIONS, LayerRecipe, greedy_subset, stages
 from gaia_core.evaluation.metrics import METRICS
 from gaia_core.evaluation.paper import layer_setting
+from gaia_core.evaluation.twins import twin_name, twins_present
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import GAIA_METHODS, method_label
 

@@ -133,7 +133,7 @@ def test_percentages_never_round_a_real_fraction_to_zero_or_to_all():
 
 
 def test_sweep_row_is_the_same_on_every_run_and_leaves_the_global_rng_alone():
-    from gaia_core.models.sweep import sweep_row
+    from gaia_core.bench.model_sweep import sweep_row
 
     torch.manual_seed(123)
     expected_next = torch.rand(1)

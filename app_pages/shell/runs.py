@@ -17,7 +17,6 @@ from app_pages.shell.job_progress import follow, job_runner
 from app_pages.shell.model_choice import LoadedModel
 from app_pages.shell.set_choices import ALL_METHODS, ensure_data_defaults, set_title
 from app_pages.shell.typed_paths import shown_path
-from gaia_core.app_support.channel_values import scored_twins
 from gaia_core.app_support.jobs import Job
 from gaia_core.app_support.readouts import Readouts, attribution_readouts
 from gaia_core.app_support.sets import data_root_for
@@ -34,6 +33,7 @@ from gaia_core.errors import one_line
 from gaia_core.evaluation.benchmark import BenchmarkRequest, needs_fit, run_benchmark, summed_progress
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.ood_tables import BenchmarkResult
+from gaia_core.evaluation.twins import scored_twins
 from gaia_core.models import get_spec
 from gaia_core.progress import Progress
 from gaia_core.safety import PathNotAllowed
@@ -91,7 +91,7 @@ class Scored:
 
     @functools.cached_property
     def twins(self) -> list[tuple[str, ...]]:
-        """Twin layers (`gaia_core.app_support.channel_values.scored_twins`) over every scored set and
+        """Twin layers (`gaia_core.app_support.twins.scored_twins`) over every scored set and
         GAIA method: found once per scoring run, not on every rerun of the pages that show them."""
         gaia = [m for m in GAIA_METHODS if m in self.result.id_scores.channels]
         return scored_twins([self.result.id_scores, *self.result.ood_scores.values()], gaia)

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gaia_core.app_support.channel_values import twin_layers, twin_name
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation.metrics import METRIC_KEYS, ood_metrics
+from gaia_core.evaluation.twins import twin_layers, twin_name
 from gaia_core.scores.base import mean_square
 
 AGGREGATIONS = ("mean_square", "mean", "top_k", "id_standardized")
@@ -162,7 +162,7 @@ def per_layer_metrics(
 
 def find_twins(id_channels: Channels, ood_channels: Mapping[str, Channels]) -> list[tuple[str, ...]]:
     """Groups of twin layers: equal values on every image of the ID and OOD sets
-    (`gaia_core.app_support.channel_values.twin_layers`), in network order."""
+    (`gaia_core.app_support.twins.twin_layers`), in network order."""
     return twin_layers(id_channels, *ood_channels.values())
 
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Two gradients count as the same when they differ by at most this (relative to their size).
-SAME_GRADIENT_TOLERANCE = 1e-6
+from gaia_core.evaluation.twins import SAME_GRADIENT_TOLERANCE
 
 
 @dataclass(frozen=True)
