@@ -22,8 +22,9 @@ from gaia_core.scores import method_label
 
 PER_LINE = 3
 # Characters of a caption's first line: three thumbnails to a line are ~177 px wide at a
-# projector's 1024 px (sidebar open), ~30 characters of the captions' 0.75rem text.
-CAPTION_CHARS = 30
+# projector's 1024 px (sidebar open); 32 characters of the captions' 0.75rem text, spaces and "·"
+# included, take ~170 px.
+CAPTION_CHARS = 32
 # Captions never wrap: what does not fit ends in "…" (the list under the gallery has it in full).
 _ONE_LINE = (
     "<style>[class*='-gallery-grid'] [data-testid='stImageCaption'] "
