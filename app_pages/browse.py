@@ -93,9 +93,7 @@ st.caption(
 # --- filters -----------------------------------------------------------------------------------
 first = st.columns([3, 2, 2])
 state.choose("browse_sets", sets, [])
-picked_sets = first[0].multiselect(
-    "Sets", sets, key="browse_sets", placeholder="every set", format_func=escape_markdown
-)
+picked_sets = first[0].multiselect("Sets", sets, key="browse_sets", placeholder="every set")
 state.choose("browse_correct", list(CORRECT), "all")
 correct = first[1].segmented_control(
     "Prediction", list(CORRECT), key="browse_correct", format_func=CORRECT.get, help="Only ID images have a label."

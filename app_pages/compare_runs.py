@@ -13,7 +13,6 @@ from app_pages.shell.state import choose
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.runs import ID_ACCURACY, comparison_csv, list_runs, side_by_side
 from gaia_core.report import comparison_html
-from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label
 
 st.title("Compare runs")
@@ -54,7 +53,7 @@ labels = [
 ]
 by_label = dict(zip(labels, runs))
 choose("compare_runs", labels, labels[:2])
-picked = st.multiselect("Runs", labels, key="compare_runs", format_func=escape_markdown, placeholder="pick two or more")
+picked = st.multiselect("Runs", labels, key="compare_runs", placeholder="pick two or more")
 overview = pd.DataFrame(
     {
         "run": labels,

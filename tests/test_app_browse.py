@@ -156,3 +156,13 @@ def test_a_folder_sets_images_show_their_file_names_and_sub_folder_class_names(t
     assert_clean(at)
     assert "True class **0 · cat**" in texts(at.markdown)
     assert f"File: {pets}/cat/cat_0.png" in texts(at.caption)
+
+
+def test_without_a_benchmark_browse_shows_the_id_reference_once_it_is_scored():
+    at = new_app()
+    at.number_input(key="max_per_set").set_value(40).run()
+    at = open_page(at, "app_pages/inspect.py")  # Inspect scores the ID reference in the background
+    at = open_page(at, BROWSE)
+    assert_clean(at)
+    assert "Nothing is scored yet" not in texts(at.info)
+    assert "40 of 40 images" in texts(at.subheader)
