@@ -8,12 +8,14 @@ import numpy as np
 import streamlit as st
 
 from app_pages.shell import defaults, error_frame, model_choice, runs, set_choices, state
+from app_pages.widgets import sent_image
 from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
 from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.image_detail import ImageDetail, image_detail
 from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, tables
+from gaia_core.app_support.samples import image_name
 from gaia_core.app_support.upload_report import loader_notes, preview
 from gaia_core.data import UploadedImages, images
 from gaia_core.data.naming import sample_name, source_index
@@ -35,6 +37,35 @@ st.caption(
     "ID images and whether it is flagged as OOD at the threshold that keeps 95% of them."
 )
 
+# An image sent from Browse images or another image's detail: shown from its scoring run (its scores
+# as scored there), instead of the uploads and samples below until the user goes back to them.
+sent = sent_image.received("inspect")
+if sent is not None:
+    received = sent_image.read_back(loaded, sent)
+    if received is not None:
+        sent_name = image_name(received.row, received.scored.datasets)
+        st.subheader(f"Sent here: {escape_markdown(sent_name)} ({escape_markdown(sent.set_title)})")
+        sent_config, sent_readout = attribution_picker()
+        sent_channels = received.channels
+        image_detail(
+            loaded,
+            ImageDetail(
+                received.x,
+                sent_name,
+                received.row.to_dict(),
+                sent_channels,
+                received.scored,
+                sent_config,
+                sent_readout,
+                send_to=("what_if",),
+            ),
+            key="inspect_sent_detail",
+        )
+        layer_percentile_charts(sent_channels, received.scored.result.id_scores.channels, key="inspect_sent_detail")
+    if st.button("Inspect your own images instead", key="inspect_sent_forget", icon=":material/arrow_back:"):
+        sent_image.forget("inspect")
+        st.rerun()
+    st.stop()
 
 catalog = set_choices.sample_catalog()
 samples = list(catalog)

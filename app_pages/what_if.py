@@ -9,6 +9,8 @@ import torch
 from PIL import Image
 
 from app_pages.shell import error_frame, model_choice, runs, set_choices, state
+from app_pages.widgets import sent_image
+from gaia_core.app_support.samples import image_name, input_pixels
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
 from gaia_core.data.preprocessing import input_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
@@ -39,9 +41,21 @@ def _sample_pixels(name: str) -> np.ndarray:
         return picture_to_pixels(picture, spec.in_channels, spec.input_size)
 
 
-source = st.radio("Start from", ["A sample", "An upload", "A drawing"], horizontal=True, key="whatif_source")
+# An image sent from Browse images or an image's detail is one more start (`app_pages.widgets.sent_image`).
+sent = sent_image.received("what_if")
+starts = ["A sample", "An upload", "A drawing", *([sent_image.WHAT_IF_SOURCE] if sent is not None else [])]
+state.choose("whatif_source", starts, "A sample")
+source = st.radio("Start from", starts, horizontal=True, key="whatif_source")
 pixels = None
-if source == "A sample":
+if source == sent_image.WHAT_IF_SOURCE:
+    received = sent_image.read_back(loaded, sent)
+    if received is not None:
+        pixels = input_pixels(received.x, spec.mean, spec.std)
+        st.caption(
+            f"{escape_markdown(image_name(received.row, received.scored.datasets))} of "
+            f"{escape_markdown(sent.set_title)}, as the model saw it when it was scored."
+        )
+elif source == "A sample":
     state.choose("whatif_sample", samples, "digits/0.png" if "digits/0.png" in samples else samples[0])
     name = st.selectbox("Sample", samples, key="whatif_sample", format_func=set_choices.sample_title)
     pixels = _sample_pixels(name)

@@ -3,7 +3,8 @@
 The file holds the metrics table, every method's score histograms with the 95%-TPR threshold,
 the ROC curves, the per-layer violins (when per-channel values were kept) and a gallery of the
 most and least abnormal images of every set with their scores. Images are embedded as base64
-PNG and plotly.js is inlined once, so the file opens without a network.
+PNG and plotly.js is inlined once, so the file opens without a network. `comparison_html` writes
+scored runs side by side (one metrics table per method), as self-contained.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 from plotly.offline import get_plotlyjs
@@ -211,3 +213,37 @@ def write_report(
     path = Path(path)
     path.write_text(report_html(result, datasets, mean, std, options), encoding="utf-8")
     return path
+
+
+def comparison_html(
+    tables: Mapping[str, pd.DataFrame],
+    runs: Sequence[tuple[str, str]] = (),
+    title: str = "GAIA Explorer: runs side by side",
+) -> str:
+    """Scored runs side by side as one HTML document (no script, nothing fetched when opened).
+
+    Args:
+        tables: method label -> its `gaia_core.evaluation.runs.side_by_side` table (one row per
+            run; columns (set, metric) in percent, the ID accuracy last).
+        runs: (run label, its method settings) pairs, listed above the tables.
+        title: the HTML <title> and the first heading.
+    """
+    listed = "".join(f"<li>{html.escape(label)}: {html.escape(settings)}</li>" for label, settings in runs)
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        "<p>Every score: higher = more abnormal. FPR95: OOD images accepted when 95% of ID images are. "
+        "AUROC, AUPR-In (ID positive), AUPR-Out (OOD positive); all in %. Empty cells: a set the run did "
+        "not score.</p>",
+        *([f"<h2>Runs</h2><ul>{listed}</ul>"] if runs else []),
+    ]
+    for method, table in tables.items():
+        body += [
+            f"<h2>{html.escape(method)}</h2>",
+            table.to_html(float_format=lambda v: f"{v:.2f}", classes="metrics", border=0, na_rep=""),
+        ]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -117,7 +118,9 @@ def test_misflagged_names_images_by_set_and_index_and_shows_the_focused_images_l
     id_table = next(d.value for d in at.dataframe if "mis_id_rows" in str(d.proto.id))
     assert "image" in id_table.columns and id_table["image"].str.fullmatch(r"digits #\d+").all()
     captions = image_captions(at)
-    assert "digits #" in captions and "true label" in captions and "digits:" not in captions
+    # The gallery's one-line captions: "digits #17 · true 3 · pred 3" (issue 21: true and predicted class).
+    assert "digits #" in captions and re.search(r"digits #\d+ · true \d · pred \d", captions)
+    assert "digits:" not in captions
 
     index = int(id_table.iloc[0]["image"].split("#")[1])  # the position in the whole set, as the sample id says
     at.session_state["mis_focus"] = (f"digits:{index}", "digits")

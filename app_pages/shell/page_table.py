@@ -52,6 +52,20 @@ PAGES = (
         "each layer alone, a held-out best subset.",
     ),
     PageEntry(
+        "app_pages/browse.py",
+        "Browse images",
+        ":material/photo_library:",
+        "Every scored image of every set in one grid and table: filter by set, class, prediction, score, "
+        "flags or file name; open any image, send it to Inspect or What if?; export as CSV.",
+    ),
+    PageEntry(
+        "app_pages/compare_runs.py",
+        "Compare runs",
+        ":material/table_view:",
+        "Scored runs of the cache side by side: one metrics table per method with ID accuracy and near-/far-OOD "
+        "averages; export as CSV or HTML.",
+    ),
+    PageEntry(
         "app_pages/misflagged.py",
         "Misflagged samples",
         ":material/report:",

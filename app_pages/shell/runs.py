@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import streamlit as st
@@ -88,6 +88,8 @@ class Scored:
     datasets: dict[str, ScoreDataset]
     # `gaia_core.app_support.tables.combined_table` of all sets.
     table: pd.DataFrame
+    # What pages derive once per run, by their own key (Browse images' frame of every image).
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def twins(self) -> list[tuple[str, ...]]:

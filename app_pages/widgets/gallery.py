@@ -1,5 +1,7 @@
-"""Image galleries of scored table rows: thumbnails six to a line, captioned with the set and a
-score, paged with previous / next buttons that keep their page across reruns."""
+"""Image galleries of scored table rows: thumbnails three to a line, each captioned on one line
+with its file name (or "digits #420" without a file), true and predicted class ("cat_7.png · true
+cat · pred dog") and a score under it, paged with previous / next buttons that keep their page
+across reruns; the full names and paths of the page's images are listed under it."""
 
 from __future__ import annotations
 
@@ -8,14 +10,26 @@ import streamlit as st
 import torch
 
 from app_pages.shell.error_frame import attempt
-from app_pages.shell.model_choice import LoadedModel, class_name
+from app_pages.shell.model_choice import LoadedModel
 from app_pages.shell.runs import Scored
+from app_pages.widgets.class_names import run_names
 from app_pages.widgets.formats import THUMB
 from gaia_core.app_support import samples, tables
 from gaia_core.data import images
 from gaia_core.data.transforms import denormalize
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label
+
+PER_LINE = 3
+# Characters of a caption's first line: three thumbnails to a line are ~177 px wide at a
+# projector's 1024 px (sidebar open); 32 characters of the captions' 0.75rem text, spaces and "·"
+# included, take ~170 px.
+CAPTION_CHARS = 32
+# Captions never wrap: what does not fit ends in "…" (the list under the gallery has it in full).
+_ONE_LINE = (
+    "<style>[class*='-gallery-grid'] [data-testid='stImageCaption'] "
+    "{white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: 0.75rem;}</style>"
+)
 
 
 def row_inputs(scored: Scored, rows: pd.DataFrame) -> tuple[torch.Tensor, list[str]]:
@@ -49,7 +63,7 @@ def _turn_page(key: str, step: int) -> None:
     st.session_state[f"{key}_page"] = int(st.session_state.get(f"{key}_page", 0)) + step
 
 
-def _pager(key: str, page: int, pages: int, first: int, last: int, total: int) -> None:
+def pager(key: str, page: int, pages: int, first: int, last: int, total: int) -> None:
     """Previous / next buttons around "images first–last of total (page k of n)"."""
     back, where, forward = st.columns([2, 5, 2], vertical_alignment="center")
     back.button(
@@ -73,6 +87,21 @@ def _pager(key: str, page: int, pages: int, first: int, last: int, total: int) -
     )
 
 
+def _files_list(scored: Scored, rows: pd.DataFrame, names) -> None:
+    """The page's images by full name, classes and path (what a cut caption leaves out)."""
+    listing = pd.DataFrame(
+        {
+            "image": [samples.image_name(r, scored.datasets) for _, r in rows.iterrows()],
+            "set": rows[tables.SET_COLUMN].astype(str).to_numpy(),
+            "true class": [names.true_text(r[tables.SET_COLUMN], int(r.get("label", -1))) for _, r in rows.iterrows()],
+            "predicted class": [names.pred_text(int(p)) for p in rows["pred"]],
+            "path": rows["path"].fillna("").astype(str).to_numpy() if "path" in rows.columns else "",
+        }
+    )
+    with st.expander("Names and paths of these images"):
+        st.dataframe(listing, hide_index=True)
+
+
 def gallery(
     loaded: LoadedModel,
     scored: Scored,
@@ -81,11 +110,11 @@ def gallery(
     limit: int = 24,
     key: str = "gallery",
 ) -> None:
-    """Thumbnails of table rows, six per line, captioned with the set and a score, ``limit`` per
-    page with a pager below when there are more.
+    """Thumbnails of table rows, three per line, each captioned with its name, true and predicted
+    class on one line and a score under it, ``limit`` per page with a pager below when there are more.
 
     Args:
-        rows: rows of the scored table (any sets), in the order to show them.
+        rows: rows of the scored table (any sets: set, index, path, label, pred), in the order to show them.
         caption_column: a score column to caption each image with (None: none).
         limit: images per page.
         key: the gallery's own key (one per gallery on a page); its page is kept across reruns
@@ -100,11 +129,16 @@ def gallery(
     x, _ = attempt("Reading the images failed", row_inputs, scored, shown) or (None, None)
     if x is None:
         return
-    columns = st.columns(6)
-    for k, (picture, (_, row)) in enumerate(zip(denormalize(x, loaded.spec.mean, loaded.spec.std), shown.iterrows())):
-        text = escape_markdown(samples.row_name(row, scored.datasets, lambda c: class_name(loaded, c)))
-        if caption_column:
-            text += f" · {method_label(caption_column)} {row[caption_column]:.4g}"
-        columns[k % 6].image(images.upscale(picture, THUMB), caption=text, width="stretch")
+    names = run_names(loaded, scored)
+    st.html(_ONE_LINE)
+    with st.container(key=f"{key}-gallery-grid"):
+        columns = st.columns(PER_LINE)
+        pictures = denormalize(x, loaded.spec.mean, loaded.spec.std)
+        for k, (picture, (_, row)) in enumerate(zip(pictures, shown.iterrows())):
+            text = escape_markdown(samples.row_caption(row, scored.datasets, names, CAPTION_CHARS))
+            if caption_column:
+                text += f"  \n{method_label(caption_column)} {row[caption_column]:.4g}"
+            columns[k % PER_LINE].image(images.upscale(picture, THUMB), caption=text, width="stretch")
     if pages > 1:
-        _pager(key, page, pages, page * limit + 1, page * limit + len(shown), len(rows))
+        pager(key, page, pages, page * limit + 1, page * limit + len(shown), len(rows))
+    _files_list(scored, shown, names)

@@ -1,5 +1,7 @@
-"""One image in detail, shared by Inspect images and Misflagged samples: the picture and its
-attribution map, every score placed on the ID reference, and its per-layer profile."""
+"""One image in detail, shared by Inspect images, Misflagged samples and Browse images: the picture
+with its file name and path, its true and predicted class by name, its attribution map, every score
+placed on the ID reference, its per-layer profile, and (for an image of a scoring run) buttons that
+open it in Inspect images or What if?."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ import streamlit as st
 import torch
 
 from app_pages.shell.error_frame import attempt
-from app_pages.shell.model_choice import LoadedModel, class_name
+from app_pages.shell.model_choice import LoadedModel
 from app_pages.shell.runs import Scored
 from app_pages.shell.set_choices import ALL_METHODS
 from app_pages.shell.state import choose
 from app_pages.widgets.attribution_views import attribution_maps, overlays, target_picker
+from app_pages.widgets.class_names import class_text, run_names
 from app_pages.widgets.formats import SCORE_FORMAT
+from app_pages.widgets.sent_image import TARGETS, send_buttons, sendable
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
 from gaia_core.attribution import AttributionConfig, method_spec
@@ -58,6 +62,8 @@ class ImageDetail:
     # Fraction of ID images the thresholds keep: the page's own TPR, so the detail agrees with
     # the lists beside it.
     tpr: float = 0.95
+    # Pages an image of the reference's run can be opened in (`app_pages.widgets.sent_image.TARGETS`).
+    send_to: tuple[str, ...] = tuple(TARGETS)
 
 
 def _map(loaded: LoadedModel, detail: ImageDetail, key: str) -> None:
@@ -71,7 +77,7 @@ def _map(loaded: LoadedModel, detail: ImageDetail, key: str) -> None:
     value = READOUTS[detail.readout].compute(result.maps[0])
     st.image(
         tile,
-        caption=f"{method_spec(config.method).label} for {class_name(loaded, int(result.target[0]))}"
+        caption=f"{method_spec(config.method).label} for {class_text(loaded, detail.reference, int(result.target[0]))}"
         f" · {READOUTS[detail.readout].label} {value:.3f}",
         width="stretch",
     )
@@ -88,9 +94,15 @@ def _map(loaded: LoadedModel, detail: ImageDetail, key: str) -> None:
 def _verdict(loaded: LoadedModel, detail: ImageDetail, verdicts: pd.DataFrame) -> pd.DataFrame:
     """The prediction and how many methods flag the image; returns the verdict columns to show."""
     row = detail.row
-    st.markdown(
-        f"Prediction **{class_name(loaded, int(row['pred']))}**  \nconfidence **{100 * row['confidence']:.1f}%**"
-    )
+    names = run_names(loaded, detail.reference)
+    pred = escape_markdown(names.pred_text(int(row["pred"])))
+    st.markdown(f"Prediction **{pred}**  \nconfidence **{100 * row['confidence']:.1f}%**")
+    label, title = int(row.get("label", -1)), row.get(tables.SET_COLUMN)
+    if label >= 0 and title is not None:
+        verdict = "right" if int(row["pred"]) == label else "wrong"
+        st.markdown(
+            f"True class **{escape_markdown(names.true_text(str(title), label))}**: the prediction is **{verdict}**"
+        )
     flagged = verdicts["flagged"].dropna()
     if len(flagged):
         st.markdown(
@@ -154,10 +166,14 @@ def image_detail(loaded: LoadedModel, detail: ImageDetail, key: str) -> None:
     with picture_column:
         picture = images.display_image(detail.x, loaded.spec.mean, loaded.spec.std, 192)
         st.image(picture, caption=escape_markdown(detail.name), width="stretch")
+        if row.get("path"):
+            st.caption(f"File: {escape_markdown(str(row['path']))}")
     with map_column:
         _map(loaded, detail, key)
     with verdict_column:
         shown = _verdict(loaded, detail, verdicts)
+        if detail.send_to and sendable(row, reference):
+            send_buttons(reference, row, key, detail.send_to)
     st.dataframe(
         shown,
         hide_index=True,

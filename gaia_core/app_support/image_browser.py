@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gaia_core.data.base import ScoreDataset, SubsetDataset
 from gaia_core.data.class_names import label_texts
+from gaia_core.data.naming import sample_name
 from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.scoring import DatasetScores
 
@@ -94,6 +96,7 @@ def build_frame(
     class_names: Sequence[str] | None = None,
     set_class_names: Mapping[str, Sequence[str] | None] | None = None,
     methods: Sequence[str] | None = None,
+    datasets: Mapping[str, ScoreDataset] | None = None,
 ) -> pd.DataFrame:
     """Every scored image of the ID set and the OOD sets, one row each, ID set first.
 
@@ -106,6 +109,9 @@ def build_frame(
         set_class_names: set title -> names of its own labels (a folder set's sub-folders); an
             OOD set without them shows bare label indices.
         methods: score columns to carry; default the ID set's methods.
+        datasets: set title -> the scored dataset; with it an image without a file is named
+            "<set> #<position in the whole set>" ("digits #420", as the app names it) instead of
+            by its sample id ("digits:420" reads like a label).
 
     Returns:
         columns set (categorical), is_id, position, index, sample_id, path, file name, label,
@@ -154,7 +160,10 @@ def build_frame(
     frame[SET] = pd.Categorical(frame[SET], categories=[title for title, _, _ in sets])
     paths = frame["path"].astype(str)
     names = paths.str.replace(r"^.*[/\\]", "", regex=True)
-    frame.insert(frame.columns.get_loc("path") + 1, FILE, names.where(paths != "", frame["sample_id"].astype(str)))
+    unnamed = frame["sample_id"].astype(str)
+    if datasets is not None:
+        unnamed = _position_names(frame, datasets).where(paths == "", unnamed)
+    frame.insert(frame.columns.get_loc("path") + 1, FILE, names.where(paths != "", unnamed))
     for column in (TRUE, PRED):
         frame[column] = pd.Categorical(frame[column])
     for method in methods:
@@ -164,6 +173,25 @@ def build_frame(
     flags = [frame[m].to_numpy(np.float64) > float(t) for m, t in thresholds.items()]
     frame[FLAGGED] = np.sum(flags, axis=0).astype(np.int64) if flags else np.zeros(len(frame), np.int64)
     return frame
+
+
+def _source_indices(dataset: ScoreDataset, indices: np.ndarray) -> np.ndarray:
+    """Positions in the whole set of items ``indices`` of ``dataset``, through any subsets."""
+    while isinstance(dataset, SubsetDataset):
+        indices, dataset = dataset.indices[indices], dataset.parent
+    return indices
+
+
+def _position_names(frame: pd.DataFrame, datasets: Mapping[str, ScoreDataset]) -> pd.Series:
+    """Per row: "<set> #<position in the whole set>" (rows of sets missing from ``datasets``: "")."""
+    names = pd.Series("", index=frame.index, dtype=object)
+    titles = frame[SET].astype(str)
+    for title, dataset in datasets.items():
+        rows = (titles == title).to_numpy()
+        if rows.any():
+            positions = _source_indices(dataset, frame[INDEX].to_numpy(np.int64)[rows])
+            names[rows] = [sample_name(title, p) for p in positions]
+    return names
 
 
 def matching(frame: pd.DataFrame, filters: BrowserFilters) -> np.ndarray:

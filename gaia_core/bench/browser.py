@@ -1,11 +1,14 @@
 """Benchmark of the image browser at ImageNet's size: ``python -m gaia_core.bench.browser``.
 
-    python -m gaia_core.bench.browser [--id 50000] [--ood 40000] [--repeats 7] [--json FILE]
+    python -m gaia_core.bench.browser [--id 50000] [--ood 40000] [--repeats 7] [--no-page] [--json FILE]
 
 Builds synthetic scores shaped as the cache returns them (ImageNet-1k's 50,000 validation
 images as the ID set, four OOD sets sharing 40,000 images, eight methods, file paths and
 ImageNet's class names), then times `build_frame` (once per scoring run) and the queries a
-page runs on each rerun (median over ``--repeats`` after one warm-up).
+page runs on each rerun (median over ``--repeats`` after one warm-up). Then, unless ``--no-page``,
+the app's Browse images page itself over the same synthetic run, through ``streamlit.testing``
+in a child process (``python -m app_pages.browse_timing``: the library never imports the app):
+its first visit and its rerun after a filter change.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +39,7 @@ from gaia_core.evaluation.ood_tables import thresholds_at_tpr
 from gaia_core.evaluation.scoring import DatasetScores
 from gaia_core.models.torchvision_zoo import default_weights
 
+ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("gaia_a", "gaia_z", "msp", "maxlogit", "energy", "odin", "gradnorm", "react")
 OOD_SETS = ("iNaturalist", "SUN", "Places", "Textures")
 
@@ -108,14 +114,31 @@ def run(id_size: int, ood_size: int, repeats: int) -> dict[str, float]:
     return timings
 
 
+def page_timings(id_size: int, ood_size: int, repeats: int) -> dict[str, float]:
+    """The Browse images page's own timings (ms), measured by ``app_pages.browse_timing`` in a child
+    process; {} with a note when the app is not next to the library (an installed package)."""
+    if not (ROOT / "app_pages" / "browse_timing.py").is_file():
+        print("  (the app's pages are not next to gaia_core: page timings skipped)")
+        return {}
+    command = [sys.executable, "-m", "app_pages.browse_timing", "--id", str(id_size), "--ood", str(ood_size)]
+    command += ["--repeats", str(max(1, repeats // 3))]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    timings = json.loads(done.stdout.strip().splitlines()[-1])
+    timings.pop("images", None)
+    return timings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gaia_core.bench.browser", description=__doc__.splitlines()[0])
     parser.add_argument("--id", type=int, default=50_000, help="ID images (default 50,000: ImageNet's validation set)")
     parser.add_argument("--ood", type=int, default=40_000, help="OOD images over four sets (default 40,000)")
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per step (median)")
+    parser.add_argument("--no-page", action="store_true", help="skip the app page's own timings")
     parser.add_argument("--json", metavar="FILE", help="also write the timings as JSON")
     args = parser.parse_args(argv)
     timings = run(args.id, args.ood, args.repeats)
+    if not args.no_page:
+        timings |= page_timings(args.id, args.ood, args.repeats)
     print(f"image browser over {int(timings['images']):,} images ({args.id:,} ID + {args.ood:,} OOD, 8 methods)")
     for label, ms in timings.items():
         if label != "images":
