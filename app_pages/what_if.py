@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from app_pages.shell import error_frame, model_choice, runs, set_choices, state
+from app_pages.widgets.formats import SCORE_FORMAT
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
 from gaia_core.data import naming
 from gaia_core.data.base import UnreadableSample
@@ -179,15 +180,16 @@ if sweep.flips:
 
 st.subheader(f"Every method at strength {strength:.2f}")
 st.dataframe(
-    verdict_table(sweep.percentiles, sweep.threshold_percentiles, sweep.flagged, sweep.first_flag, index),
+    verdict_table(sweep.scores, sweep.percentiles, sweep.thresholds, sweep.flagged, sweep.first_flag, index),
     hide_index=True,
     key="whatif_verdicts",
     column_config={
+        "score": st.column_config.NumberColumn(format=SCORE_FORMAT, help="Higher = more likely OOD."),
+        "threshold": st.column_config.NumberColumn(
+            format=SCORE_FORMAT, help="The method flags the image when its score is above this (95% of ID kept)."
+        ),
         "percentile among ID": st.column_config.NumberColumn(
             format="%.1f", help="Percent of the ID images whose score is at or below this image's."
-        ),
-        "flags above": st.column_config.NumberColumn(
-            format="%.1f", help="The method's 95%-TPR threshold as a percentile: it flags the image above it."
         ),
         "first flags at": st.column_config.TextColumn(help="The smallest strength at which the method flags it."),
     },
@@ -226,15 +228,17 @@ if pool is not None and pool[0].shape[1:] == shown.shape and len(pool[0]) >= 2:
     near = nearest_images(shown, ids)
     st.subheader(f"Why {len(flagged_by)} of {len(sweep.flagged)} methods flag it at strength {strength:.2f}")
     st.markdown(
-        "A method flags the image when its score is higher than the scores of 95% of the ID images (the table's "
-        f"percentiles). Compared with {len(ids)} images of {escape_markdown(id_title)}:"
+        "A method flags the image when its score is above its threshold, which 95% of the ID images' scores are "
+        f"not (the table). Compared with {len(ids)} images of {escape_markdown(id_title)}:"
     )
     traits = compare_traits(shown, ids)
     st.markdown("- " + escape_markdown(traits_note(traits, id_title)))
     st.markdown(
-        f"- Its nearest ID image is {near.distances[0]:.3f} away (root-mean-square pixel difference); ID images "
-        f"are typically {near.typical_distance:.3f} from their own nearest one, and {near.percentile:.0f}% of "
-        "them are closer to theirs than this image is to its."
+        "- It is one of these ID images itself (distance 0 to the first below)."
+        if near.distances[0] == 0
+        else f"- Its nearest ID image is {near.distances[0]:.3f} away (root-mean-square pixel difference); ID "
+        f"images are typically {near.typical_distance:.3f} from their own nearest one, and "
+        f"{near.percentile:.0f}% of them are closer to theirs than this image is to its."
     )
     st.image(
         [pixels_to_uint8(ids[i]) for i in near.indices],

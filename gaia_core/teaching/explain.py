@@ -29,8 +29,9 @@ LIT = 0.1
 
 
 def verdict_table(
+    scores: Mapping[str, np.ndarray],
     percentiles: Mapping[str, np.ndarray],
-    threshold_percentiles: Mapping[str, float],
+    thresholds: Mapping[str, float],
     flagged: Mapping[str, np.ndarray],
     first_flag: Mapping[str, float | None],
     index: int,
@@ -38,28 +39,30 @@ def verdict_table(
     """Every method at one swept strength, and the first strength at which it flags the image.
 
     Args:
+        scores: method -> (S,) the image's scores (higher = more abnormal).
         percentiles: method -> (S,) percentile of the image's score among the ID scores.
-        threshold_percentiles: method -> the threshold's own percentile (flagged above it).
+        thresholds: method -> the score above which it flags the image (keeps 95% of ID images).
         flagged: method -> (S,) bool.
         first_flag: method -> the smallest strength flagged, None when none is.
         index: the strength shown.
 
     Returns:
-        One row per method (in the given order): "method", "percentile among ID" (percent),
-        "flags above" (percent), "flagged here" ("yes" / "no"), "first flags at" ("0.25" or "never").
+        One row per method (in ``percentiles``' order): "method", "score", "threshold" (flagged when
+        the score is above it), "percentile among ID" (percent), "flagged here" ("yes" / "no"), "first flags at" ("0.25" or "never").
     """
     rows = [
         {
             "method": method_label(name),
+            "score": float(np.asarray(scores[name])[index]),
+            "threshold": float(thresholds[name]),
             "percentile among ID": float(np.asarray(values)[index]),
-            "flags above": float(threshold_percentiles[name]),
             "flagged here": "yes" if bool(np.asarray(flagged[name])[index]) else "no",
             "first flags at": "never" if first_flag[name] is None else f"{first_flag[name]:.2f}",
         }
         for name, values in percentiles.items()
     ]
     return pd.DataFrame(
-        rows, columns=["method", "percentile among ID", "flags above", "flagged here", "first flags at"]
+        rows, columns=["method", "score", "threshold", "percentile among ID", "flagged here", "first flags at"]
     )
 
 
