@@ -5,14 +5,18 @@ issue 21 item 8). What only a browser shows is in test_browser_class.py."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
+import tomllib
 
 import numpy as np
 import plotly.io as pio
 import pytest
 import torch
 from helpers.app import (
+    ROOT,
     assert_clean,
     choose_cifar_weights,
     image_captions,
@@ -53,10 +57,18 @@ def _chart(at: AppTest, key: str):
     return pio.from_json(next(c for c in at.get("plotly_chart") if key in str(c.proto.id)).proto.spec)
 
 
+def _array(value) -> np.ndarray:
+    """A plotly array as the browser receives it: a list, or a typed array {"dtype", "bdata", "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        return flat.reshape([int(n) for n in str(value.get("shape", flat.size)).split(",")]).astype(float)
+    return np.asarray(value, dtype=float)
+
+
 def _shown_strength(at: AppTest) -> str:
     """What the browser draws on the strength slider: the value the server sent, else its default."""
     proto = at.select_slider(key="whatif_strength").proto
-    return proto.raw_value[0] if proto.set_value else proto.options[proto.default[0]]
+    return proto.raw_value[0] if proto.set_value else proto.options[int(proto.default[0])]
 
 
 def _captioned_strength(at: AppTest) -> str:
@@ -253,6 +265,15 @@ def test_channel_abnormality_states_the_hypothesis_with_the_channel_count_of_its
     assert_clean(at)
     header = shown(texts(at.caption))
     assert "Both are higher on OOD images" not in header and "The paper expects both to be higher" in header
-    z = np.asarray(_chart(at, "ch_heatmap").data[0].z, dtype=float)
+    z = _array(
+        json.loads(next(c for c in at.get("plotly_chart") if "ch_heatmap" in str(c.proto.id)).proto.spec)["data"][0][
+            "z"
+        ]
+    )
     higher, lower, total = int((z > 0).sum()), int((z < 0).sum()), int(np.isfinite(z).sum())
     assert f"in {higher} of {total} channels and lower in {lower}" in header
+
+
+def test_a_class_server_shows_visitors_no_deploy_button():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] in ("viewer", "minimal")
