@@ -112,7 +112,8 @@ st.caption(
     "positive). Best per column highlighted."
 )
 below = below_chance(result.metrics, ood_titles if which == AVERAGE else [which])
-if note := below_chance_note(below, id_title):
+averages = dict(table["auroc"]) if which == AVERAGE else None
+if note := below_chance_note(below, id_title, averages):
     st.warning(escape_markdown(note), icon=":material/trending_down:")
 st.download_button(
     "Download report",

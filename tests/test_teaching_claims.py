@@ -39,6 +39,10 @@ def test_below_chance_names_each_method_under_50_percent_on_the_sets_shown_lowes
     assert "Energy on noise (8.1%)" in note and "GradNorm on noise (40.6%)" in note
     assert "more confident on these OOD images than on its own ID images (digits)" in note
     assert below_chance(METRICS, ["letters"]) == [] and below_chance_note([], "digits") is None
+    averaged = below_chance_note(found, "digits", {"energy": 0.35, "gradnorm": 0.48, "gaia_a": 0.93})
+    assert averaged.startswith("Below chance (AUROC under 50%) on average over the OOD sets: Energy (35.0%); GradNorm")
+    assert "Per OOD set: Energy on noise (8.1%)" in averaged and "GAIA-A" not in averaged
+    assert below_chance_note([], "digits", {"gaia_a": 0.93}) is None
 
 
 def test_the_sparsity_hypothesis_is_stated_with_the_verdict_of_the_numbers():

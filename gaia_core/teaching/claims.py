@@ -51,21 +51,35 @@ def below_chance(
     return sorted(found, key=lambda b: b.auroc)
 
 
-def below_chance_note(found: Sequence[BelowChance], id_name: str) -> str | None:
+def below_chance_note(
+    found: Sequence[BelowChance], id_name: str, averages: Mapping[str, float] | None = None
+) -> str | None:
     """The sentence under a metrics table naming each method below chance; None when there is none.
 
     Args:
-        found: `below_chance`'s list.
+        found: `below_chance`'s list (per OOD set).
         id_name: the ID set's title (what the model knows).
+        averages: when the table shows averages over the OOD sets, method -> its average AUROC
+            (fraction); those below chance are named first, as the table shows them.
     """
-    if not found:
+    averaged = {m: a for m, a in (averages or {}).items() if a < CHANCE}
+    if not found and not averaged:
         return None
-    listed = "; ".join(f"{method_label(b.method)} on {b.ood_set} ({100 * b.auroc:.1f}%)" for b in found)
-    return (
-        f"Below chance (AUROC under 50%): {listed}. Below chance means worse than guessing: this model is more "
-        f"confident on these OOD images than on its own ID images ({id_name}), so a method that trusts its "
-        "confidence (or its gradients' size) ranks them as the more normal ones."
+    parts = []
+    if averaged:
+        listed = "; ".join(
+            f"{method_label(m)} ({100 * a:.1f}%)" for m, a in sorted(averaged.items(), key=lambda i: i[1])
+        )
+        parts.append(f"Below chance (AUROC under 50%) on average over the OOD sets: {listed}.")
+    if found:
+        listed = "; ".join(f"{method_label(b.method)} on {b.ood_set} ({100 * b.auroc:.1f}%)" for b in found)
+        parts.append(f"{'Per OOD set' if averaged else 'Below chance (AUROC under 50%)'}: {listed}.")
+    parts.append(
+        "Below chance means worse than guessing: this model is more confident on these OOD images than on its own "
+        f"ID images ({id_name}), so a method that trusts its confidence (or its gradients' size) ranks them as the "
+        "more normal ones."
     )
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
