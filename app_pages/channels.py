@@ -11,6 +11,7 @@ from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
 from gaia_core.evaluation.twins import merge_twins, source_layer, twin_name, twins_present
 from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
+from gaia_core.teaching.claims import channel_directions
 
 ALL_OOD = "All OOD sets"
 QUANTITY = {
@@ -54,11 +55,13 @@ RANKING_COLUMN_CONFIG = {
 loaded = model_choice.page_model()
 st.title("Channel abnormality")
 gaia_applicability_note(loaded)
-st.caption(
+HEADER = (
     "GAIA-Z looks at r_c, the fraction of non-zero gradient entries of channel c (the zero ratio is "
-    "1 − r_c); GAIA-A at u_c / o, the channel-averaged gradient. Both are higher on OOD images: here is "
-    "where, layer by layer and channel by channel."
+    "1 − r_c); GAIA-A at u_c / o, the channel-averaged gradient. The paper expects both to be higher on OOD "
+    "images; here is where they are and where not, layer by layer and channel by channel."
 )
+header = st.empty()  # the header, with the verdict of the sets scored once they are known
+header.caption(HEADER)
 scored = runs.needs_benchmark(loaded, "channels")
 if scored is None:
     st.stop()
@@ -96,6 +99,7 @@ id_channels = merge_twins(result.id_scores.channels[method], twins)
 ood_channels = merge_twins(
     channel_values.pooled_channels([result.ood_scores[t].channels[method] for t in ood_sets]), twins
 )
+header.caption(f"{HEADER} {channel_directions(id_channels, ood_channels, symbol).text}")
 if merged := twins_present(result.id_scores.channels[method], twins):
     st.caption(
         f"Shown once: {', '.join(f'**{twin_name(group)}**' for group in merged)}. These "

@@ -6,20 +6,30 @@ import torch
 
 from app_pages.shell import error_frame, model_choice, runs, set_choices, state
 from app_pages.widgets.applicability_note import gaia_applicability_note
-from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
+from app_pages.widgets.attribution_views import attribution_maps, attribution_picker, overlays
 from gaia_core import charts
 from gaia_core.app_support import channel_values
+from gaia_core.attribution import method_spec
+from gaia_core.attribution.overlay import common_vmax
+from gaia_core.attribution.readout import READOUTS
 from gaia_core.data import images, naming
 from gaia_core.device import model_device
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import channel_quantity, create, score_many
 from gaia_core.scores.taps import default_gaia_a_layers, norm_layers
 from gaia_core.scores.walkthrough import gaia_z_gradients, walkthrough
+from gaia_core.teaching.claims import published_failures, published_failures_note
 from gaia_core.teaching.story import compare_layer, same_gradient_layers
+
+# Gradient tiles drawn per image unless "show all channels" is ticked: 4 x 4 tiles of ~90 px in a
+# half-width column at 1024 px (64 tiles there were ~20 px each).
+TILES_SHOWN = 16
+IMAGE_SIDE = 240  # pixels of each input image: its name fits on one line under it
+MAP_SIDE = 256  # pixels of each attribution map
 
 loaded = model_choice.page_model()
 st.title("How GAIA works")
-gaia_applicability_note(loaded)
+applicability = st.container()  # filled once the ID image's set is known
 st.caption(
     "One ID image and one OOD image go through the same steps; GAIA's two scores come out at the end. "
     "Pick the images and the layer to look at."
@@ -72,6 +82,8 @@ if not layers:
     st.error("This model has no normalization layer, so GAIA has nothing to look at.")
     st.stop()
 layer = st.selectbox("Layer to look at (normalization layers, network order)", layers, key="how_layer")
+with applicability:
+    gaia_applicability_note(loaded, id_set)  # checked on this page's ID set, not another page's
 
 x_id, _ = images.dataset_inputs(id_data, [st.session_state["how_id_index"]])
 x_ood, _ = images.dataset_inputs(ood_data, [st.session_state["how_ood_index"]])
@@ -138,7 +150,9 @@ st.markdown(
 
 def show_input(label, step):
     st.image(
-        images.display_image(inputs[label], loaded.spec.mean, loaded.spec.std, 160), caption=escape_markdown(label)
+        images.display_image(inputs[label], loaded.spec.mean, loaded.spec.std, IMAGE_SIDE),
+        caption=escape_markdown(label),
+        width=IMAGE_SIDE,
     )
     st.markdown(
         f"Prediction **{model_choice.class_name(loaded, step.prediction)}**, confidence "
@@ -150,25 +164,43 @@ side_by_side(show_input)
 
 st.header(f"2 · Gradients at {layer}")
 st.latex(r"G = \frac{\partial \max_k y_k}{\partial A} \in \mathbb{R}^{C \times H \times W}")
+zero_share = {label: float((step.z_gradient == 0).mean()) for label, step in steps.items()}
 st.markdown(
-    "The gradient of the top logit with respect to the layer's output A. Behind ReLUs many entries are "
-    "**exactly zero** (grey): the units were off. The paper's intuition is that OOD images switch more "
-    "of them on (fewer zeros); whether these two images do, at this layer, is computed in step 3."
+    "The gradient of the top logit with respect to the layer's output A. Entries that are **exactly zero** "
+    "(grey) belong to units that were off (behind a ReLU). Here "
+    + " and ".join(
+        f"**{100 * share:.0f}%** of the {label.split(':')[0]} image's entries" for label, share in zero_share.items()
+    )
+    + " are exactly zero. The paper's hypothesis is that OOD images switch more units on (fewer zeros); "
+    "whether these two images do, at this layer, is step 3."
+)
+all_tiles = st.toggle(
+    "Show all channels",
+    key=state.kept("how_all_channels"),
+    help=f"By default the first {TILES_SHOWN} channels, large enough to read; all of them are small.",
 )
 side_by_side(
     lambda label, step: st.plotly_chart(
-        charts.gradient_grid_figure(step.z_gradient, max_channels=64, title=label, height=480), key=f"how_grid_{label}"
+        charts.gradient_grid_figure(
+            step.z_gradient,
+            max_channels=step.z_gradient.shape[0] if all_tiles else TILES_SHOWN,
+            title=label,
+            height=None if all_tiles else 440,
+        ),
+        key=f"how_grid_{label}",
     )
 )
 
-st.header("3 · Zero ratio per channel")
-st.latex(
-    r"r_c = \frac{1}{HW} \sum_{h,w} \mathbb{1}\left[G_{c,h,w} \neq 0\right]"
-    r"\qquad \text{zero ratio} = 1 - r_c"
+r_c = channel_quantity("gaia_z")
+st.header(f"3 · {r_c}: the non-zero ratio per channel")
+st.latex(r"r_c = \frac{1}{HW} \sum_{h,w} \mathbb{1}\left[G_{c,h,w} \neq 0\right]")
+st.markdown(
+    f"GAIA-Z's quantity: per channel, the fraction of the gradient's entries that are **not** zero. Fewer zeros "
+    f"mean a higher {r_c}."
 )
 side_by_side(
     lambda label, step: st.plotly_chart(
-        charts.zero_ratio_bar(1.0 - step.nonzero_fraction, title=f"{label}: zero ratio per channel"),
+        charts.nonzero_ratio_bar(step.nonzero_fraction, title=f"{label}: {r_c} per channel"),
         key=f"how_zero_{label}",
     )
 )
@@ -222,7 +254,40 @@ aggregation("gaia_a", channel_quantity("gaia_a"), "GAIA-A")
 
 st.header("7 · The same two images through attribution methods")
 config, readout = attribution_picker()
-if config is not None:
-    comparison_grid(
-        loaded, {labels[0]: (x_id, [id_title]), labels[1]: (x_ood, [ood_title])}, config, readout, key="how"
+results = None if config is None else [attribution_maps(loaded, x, config) for x in (x_id, x_ood)]
+if results is not None and all(r is not None for r in results):
+    # One colour scale for both maps; side by side at a size a projector shows.
+    vmax = common_vmax([*results[0].maps, *results[1].maps])
+    for column, label, x, result in zip(st.columns(2), labels, (x_id, x_ood), results):
+        value = float(READOUTS[readout].compute(result.maps[:1])[0])
+        column.image(
+            overlays(loaded, x, result.maps, vmax)[0],
+            caption=f"{escape_markdown(label.split(':')[0])} · {READOUTS[readout].label} {value:.3f}",
+            width=MAP_SIDE,
+        )
+    st.caption(
+        f"{method_spec(config.method).label} maps of the images above, one colour scale for both (vmax {vmax:.3g}); "
+        f"{READOUTS[readout].description}"
     )
+
+st.header("Where GAIA does not work")
+failures = published_failures()
+st.markdown(
+    "GAIA's premise is that an image unlike the training data switches on units the training data left off. "
+    "A later benchmark ran it where the OOD images are the same kind of object with a small difference "
+    f"(industrial defects, medical artefacts). {published_failures_note(failures)}"
+)
+st.dataframe(
+    failures,
+    hide_index=True,
+    key="how_failures",
+    column_config={"AUROC (%)": st.column_config.NumberColumn(format="%.2f")},
+)
+st.caption(
+    "Published AUROCs (OOD positive) from the benchmark listing the app quotes for GAIA's results "
+    "(gaia_core.evaluation.published); the app has no data for these sets. Step 3's second example shows "
+    "a case on the demo where the paper's story does not hold either."
+    if loaded.spec.family == "demo"
+    else "Published AUROCs (OOD positive) from the benchmark listing the app quotes for GAIA's results "
+    "(gaia_core.evaluation.published); the app has no data for these sets."
+)

@@ -18,6 +18,7 @@ from gaia_core.evaluation import ood_tables
 from gaia_core.report import PNG_EXPORT_CONFIG, report_html
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label
+from gaia_core.teaching.claims import below_chance, below_chance_note
 
 ALL_OOD = "All OOD sets together"
 AVERAGE = "Average over the OOD sets"
@@ -110,6 +111,10 @@ st.caption(
     "FPR95: OOD images accepted when 95% of ID images are. AUROC, AUPR-In (ID positive), AUPR-Out (OOD "
     "positive). Best per column highlighted."
 )
+below = below_chance(result.metrics, ood_titles if which == AVERAGE else [which])
+averages = dict(table["auroc"]) if which == AVERAGE else None
+if note := below_chance_note(below, id_title, averages):
+    st.warning(escape_markdown(note), icon=":material/trending_down:")
 st.download_button(
     "Download report",
     lambda: report_html(result, scored.datasets, loaded.spec.mean, loaded.spec.std),

@@ -2,15 +2,24 @@
 
 import json
 
+import numpy as np
 import streamlit as st
+import torch
 
-from app_pages.shell import defaults, model_choice, set_choices
+from app_pages.shell import defaults, model_choice, runs, set_choices
 from app_pages.shell.page_table import PAGES
 from gaia_core.data import images
 from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR
 from gaia_core.demo.data import DEMO_SETS
+from gaia_core.device import model_device
+from gaia_core.errors import GaiaError, one_line
 from gaia_core.safety import load_image
 from gaia_core.safety.markdown import escape_markdown
+from gaia_core.scores import gaia_a
+from gaia_core.scores.walkthrough import zero_shares
+from gaia_core.teaching.claims import score_verdict, sparsity_verdict
+
+CHECKED_IMAGES = 8  # images per set the hypotheses are checked on
 
 # Top to bottom: drawn left to right it was wider than the page at 1024 px and shrunk to unreadable text.
 PIPELINE = """
@@ -37,13 +46,52 @@ st.markdown(
     "A classifier is confident on anything; an **out-of-distribution (OOD)** input, unlike anything it was trained "
     "on, should be caught before its prediction is trusted. **GAIA** (Chen et al., NeurIPS 2023, *Delving into "
     "Gradient-based Attribution Abnormality for OOD Detection*) looks at the gradients that attribution methods "
-    "are made of: on in-distribution images most gradient entries of a feature map are exactly zero (ReLUs are "
-    "off), while, the paper argues, OOD images switch more units on, so their gradients are **less sparse** (GAIA-Z, "
-    "zero-deflation) "
-    "and their **channel-wise averages are larger** (GAIA-A). Both scores need one forward and one backward pass, "
-    "no training and no OOD data. Every score in this app is an abnormality: **higher = more likely OOD**."
+    "are made of. The paper's hypothesis: on in-distribution images many gradient entries of a feature map are "
+    "exactly zero (units behind a ReLU are off), while OOD images switch more units on, so their gradients are "
+    "**less sparse** (GAIA-Z, zero-deflation) and their **channel-wise averages are larger** (GAIA-A). Both scores "
+    "need one forward and one backward pass, no training and no OOD data. Every score in this app is an "
+    "abnormality: **higher = more likely OOD**."
 )
 st.graphviz_chart(PIPELINE)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Checking the hypothesis on a few images…")
+def hypothesis_check(model_key, id_set, ood_sets, limit, data_root):
+    """The share of zero gradient entries and GAIA-A on a few images of the ID set and of the OOD sets."""
+    picked = {}
+    for name in (id_set, *ood_sets):
+        data = runs.get_dataset(loaded, name)
+        count = min(CHECKED_IMAGES if name == id_set else max(2, CHECKED_IMAGES // len(ood_sets)), len(data))
+        picks = np.linspace(0, len(data) - 1, count).astype(int)
+        x = torch.stack([data[int(i)].image for i in picks]).to(model_device(loaded.model))
+        picked[name] = (zero_shares(loaded.model, x), gaia_a(loaded.model, x).score.detach().cpu().numpy())
+    ood = [picked[name] for name in ood_sets]
+    return (
+        picked[id_set],
+        (np.concatenate([z for z, _ in ood]), np.concatenate([a for _, a in ood])) if ood else None,
+    )
+
+
+def hypothesis_verdict() -> None:
+    """The paper's two claims checked on the model and the sets in use."""
+    id_set, ood_sets = st.session_state["id_set"], list(st.session_state["ood_sets"])
+    try:
+        id_part, ood_part = hypothesis_check(
+            loaded.key, id_set, tuple(ood_sets), defaults.max_per_set(), defaults.data_root()
+        )
+    except GaiaError as error:
+        st.caption(f"The hypothesis could not be checked on the sets in use: {escape_markdown(one_line(error))}")
+        return
+    id_title = set_choices.set_title(id_set)
+    ood_title = ", ".join(set_choices.set_title(s) for s in ood_sets) or "no OOD set"
+    zeros = sparsity_verdict(id_part[0], None if ood_part is None else ood_part[0], id_title, ood_title)
+    text = zeros.text
+    if ood_part is not None:
+        text += " " + score_verdict(id_part[1], ood_part[1], "GAIA-A (the channel averages)").text
+    st.info(f"**On this model:** {escape_markdown(text)}", icon=":material/fact_check:")
+
+
+hypothesis_verdict()
 
 st.subheader("Model and data in use")
 left, right = st.columns(2)
@@ -69,9 +117,10 @@ with right:
             "All six sets ship with the app (scikit-learn's digits and generated images): nothing is downloaded."
         )
 
-if DEMO_SAMPLES_DIR.is_dir():
-    st.markdown("**The demo's sets** (the model was trained on the first; the others are OOD)")
-    columns = st.columns(len(DEMO_SETS))
+if loaded.spec.family == "demo" and DEMO_SAMPLES_DIR.is_dir():
+    st.markdown("**The demo's sets** (the demo model was trained on the first; the others are OOD)")
+    # Three to a row: six to a row gave each set ~110 px at 1024 px and its name two lines.
+    columns = [column for _ in range(0, len(DEMO_SETS), 3) for column in st.columns(3)]
     for column, (name, demo_set) in zip(columns, DEMO_SETS.items()):
         files = sorted((DEMO_SAMPLES_DIR / name).glob("*.png"))[:2]
         pictures = [images.upscale(load_image(f.read_bytes(), f.name), 80) for f in files]

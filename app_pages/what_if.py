@@ -10,10 +10,12 @@ from PIL import Image
 
 from app_pages.shell import error_frame, model_choice, runs, set_choices, state
 from app_pages.widgets import sent_image
+from app_pages.widgets.formats import SCORE_FORMAT
 from gaia_core.app_support.samples import image_name, input_pixels
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
+from gaia_core.data import naming
+from gaia_core.data.base import UnreadableSample
 from gaia_core.data.preprocessing import input_transform
-from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation.scoring import method_config
 from gaia_core.safety import load_images
@@ -21,7 +23,8 @@ from gaia_core.safety.markdown import escape_markdown
 from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
 from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
 from gaia_core.teaching.drawing import drawing_to_demo_pixels
-from gaia_core.teaching.images import picture_to_pixels, pixels_to_uint8
+from gaia_core.teaching.explain import compare_traits, nearest_images, traits_note, verdict_table
+from gaia_core.teaching.images import fit_pixels, picture_to_pixels, pixels_to_uint8, sample_pixels
 from gaia_core.teaching.perturbations import PERTURBATIONS
 from gaia_core.teaching.sweep import IdReference, SweepConfig, run_sweep
 
@@ -34,11 +37,12 @@ st.caption(
 )
 
 samples = list(set_choices.sample_catalog())
+ID_PIXELS_SHOWN = 500  # ID images the nearest-image search and the pixel traits compare with
 
 
 def _sample_pixels(name: str) -> np.ndarray:
-    with Image.open(DEMO_SAMPLES_DIR / name) as picture:
-        return picture_to_pixels(picture, spec.in_channels, spec.input_size)
+    # The set's own pixels, as every page that scores the set feeds them (not the 8-bit PNG).
+    return sample_pixels(set_choices.sample_catalog()[name])
 
 
 # An image sent from Browse images or an image's detail is one more start (`app_pages.widgets.sent_image`).
@@ -74,6 +78,9 @@ else:
         "Draw a digit, a letter or a scribble in white on black. On the demo it is framed, averaged down to 8×8 "
         "and upscaled exactly as the digits were."
     )
+    # The canvas's toolbar (undo, redo, clear) floats 2.65rem above its top edge on hover: this gap
+    # keeps it off the instructions.
+    st.space(40)
     drawn = st_canvas(
         stroke_width=22,
         stroke_color="#FFFFFF",
@@ -105,8 +112,9 @@ st.caption(f"At strength 1: {PERTURBATIONS[perturbation].at_full_strength}.")
 other = None
 if PERTURBATIONS[perturbation].needs_other:
     state.choose("whatif_other", samples, "textures/0.png" if "textures/0.png" in samples else samples[-1])
-    other = _sample_pixels(
-        st.selectbox("Blend toward", samples, key="whatif_other", format_func=set_choices.sample_title)
+    other = fit_pixels(
+        _sample_pixels(st.selectbox("Blend toward", samples, key="whatif_other", format_func=set_choices.sample_title)),
+        pixels.shape,
     )
 
 reference = runs.reference(loaded)
@@ -156,9 +164,10 @@ if sweep is None:
     st.stop()
 
 strengths = [float(s) for s in sweep.strengths]
-strength = st.select_slider(
-    "Strength", strengths, value=strengths[0], key="whatif_strength", format_func="{:.2f}".format
-)
+# One strength for every start image, kept while the slider is not drawn (no image yet): a slider
+# drawn again with a default would show it while the page computed with the kept value.
+state.choose("whatif_strength", strengths, strengths[0])
+strength = st.select_slider("Strength", strengths, key="whatif_strength", format_func="{:.2f}".format)
 index = sweep.index(strength)
 
 image_column, numbers_column = st.columns([1, 2])
@@ -189,6 +198,80 @@ elif firsts:
 if sweep.flips:
     numbers_column.write("The prediction flips at strength " + ", ".join(f"{s:.2f}" for s in sweep.flips) + ".")
 
+st.subheader(f"Every method at strength {strength:.2f}")
+st.dataframe(
+    verdict_table(sweep.scores, sweep.percentiles, sweep.thresholds, sweep.flagged, sweep.first_flag, index),
+    hide_index=True,
+    key="whatif_verdicts",
+    column_config={
+        "score": st.column_config.NumberColumn(format=SCORE_FORMAT, help="Higher = more likely OOD."),
+        "threshold": st.column_config.NumberColumn(
+            format=SCORE_FORMAT, help="The method flags the image when its score is above this (95% of ID kept)."
+        ),
+        "percentile among ID": st.column_config.NumberColumn(
+            format="%.1f", help="Percent of the ID images whose score is at or below this image's."
+        ),
+        "first flags at": st.column_config.TextColumn(help="The smallest strength at which the method flags it."),
+    },
+)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the ID images…")
+def id_pixels(model_key, id_title, count, _dataset, mean, std):
+    """Up to ``count`` evenly spaced ID images as pixels (N, C, H, W) in [0, 1], with their names."""
+    picks = np.unique(np.linspace(0, len(_dataset) - 1, min(count, len(_dataset))).astype(int))
+    kept, names = [], []
+    for i in picks:
+        try:
+            kept.append(_dataset[int(i)].image.numpy())
+        except UnreadableSample:
+            continue
+        names.append(naming.item_name(_dataset, int(i), lambda c: model_choice.class_name(loaded, c)))
+    shape = (1, -1, 1, 1)
+    return np.stack(kept) * np.reshape(std, shape) + np.reshape(mean, shape), names
+
+
+id_title = reference.result.id_scores.title
+pool = error_frame.attempt(
+    "The ID images could not be read",
+    id_pixels,
+    loaded.key,
+    id_title,
+    ID_PIXELS_SHOWN,
+    reference.datasets[id_title],
+    tuple(spec.mean),
+    tuple(spec.std),
+)
+shown = sweep.images[index]
+if pool is not None and pool[0].shape[1:] == shown.shape and len(pool[0]) >= 2:
+    ids, id_names = pool
+    near = nearest_images(shown, ids)
+    st.subheader(f"Why {len(flagged_by)} of {len(sweep.flagged)} methods flag it at strength {strength:.2f}")
+    st.markdown(
+        "A method flags the image when its score is above its threshold, which 95% of the ID images' scores are "
+        f"not (the table). Compared with {len(ids)} images of {escape_markdown(id_title)}:"
+    )
+    traits = compare_traits(shown, ids)
+    st.markdown("- " + escape_markdown(traits_note(traits, id_title)))
+    st.markdown(
+        "- It is one of these ID images itself (distance 0 to the first below)."
+        if near.distances[0] == 0
+        else f"- Its nearest ID image is {near.distances[0]:.3f} away (root-mean-square pixel difference); ID "
+        f"images are typically {near.typical_distance:.3f} from their own nearest one, and "
+        f"{near.percentile:.0f}% of them are closer to theirs than this image is to its."
+    )
+    st.image(
+        [pixels_to_uint8(ids[i]) for i in near.indices],
+        caption=[escape_markdown(id_names[i]) for i in near.indices],
+        width=192,
+        clamp=True,
+    )
+    st.caption(
+        "The nearest ID images in pixels, nearest first; their distances to this image: "
+        + ", ".join(f"{d:.3f}" for d in near.distances)
+        + "."
+    )
+
 strip = list(range(0, len(strengths), 2))
 st.image(
     [pixels_to_uint8(sweep.images[i]) for i in strip],
@@ -211,10 +294,11 @@ st.plotly_chart(
     ),
     key="whatif_prediction",
 )
-for column, method in zip(st.columns(2), GAIA_METHODS):
+# One under the other, full width: the layer names sit on the left, horizontal.
+for method in GAIA_METHODS:
     quantity = channel_quantity(method, layer_mean=True)
     if method in sweep.layer_profiles:
-        column.plotly_chart(
+        st.plotly_chart(
             layer_profile_bars(
                 sweep.strengths,
                 sweep.layer_profiles[method],

@@ -21,10 +21,10 @@ def _applicability(_loaded: LoadedModel, model_key: tuple, id_set: str) -> Appli
     return check_applicability(_loaded.model, x.to(model_device(_loaded.model)))
 
 
-def gaia_applicability_note(loaded: LoadedModel) -> None:
+def gaia_applicability_note(loaded: LoadedModel, id_set: str | None = None) -> None:
     """A warning beside GAIA's numbers when GAIA-Z (or GAIA-A) cannot separate anything on this model,
-    checked on a few images of the ID set (`gaia_core.scores.applicability`)."""
-    id_set = st.session_state.get("id_set")
+    checked on a few images of ``id_set`` (default: the session's ID set; `gaia_core.scores.applicability`)."""
+    id_set = id_set or st.session_state.get("id_set")
     if not id_set:
         return
     report = attempt("Could not check whether GAIA applies to this model", _applicability, loaded, loaded.key, id_set)

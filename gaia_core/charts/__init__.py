@@ -39,6 +39,7 @@ from gaia_core.charts.gradients import (
     aggregation_figure,
     channel_average_bar,
     gradient_grid_figure,
+    nonzero_ratio_bar,
     zero_ratio_bar,
     zero_ratios,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "layer_profile_figure",
     "method_colors",
     "method_label",
+    "nonzero_ratio_bar",
     "pad_layers",
     "rank_channels",
     "readout_distribution_figure",

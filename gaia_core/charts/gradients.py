@@ -140,6 +140,27 @@ def _channel_bars(values: np.ndarray, hover: list[str], name: str) -> go.Bar:
     )
 
 
+def _fraction_bar(values: np.ndarray, hover: list[str], name: str, title: str, height: int, y_title: str, mean_text):
+    fig = go.Figure(_channel_bars(values, hover, name))
+    return base_layout(
+        fig,
+        wrap_title(title),
+        height,
+        xaxis_title="channel",
+        yaxis={"title": {"text": y_title}, "range": [0, 1]},
+        showlegend=False,
+        bargap=0.05,
+        **_mean_line(float(values.mean()), mean_text(float(values.mean()))),
+    )
+
+
+def _fractions(values, what: str) -> np.ndarray:
+    array = as_values(values, what)
+    if ((array < 0) | (array > 1)).any():
+        raise ChartError(f"{what.replace('_', ' ')} must lie in [0, 1]")
+    return array
+
+
 def zero_ratio_bar(ratios: np.ndarray, title: str = "Zero ratio per channel", height: int = 300) -> go.Figure:
     """Fraction of exactly-zero gradient entries per channel, with their mean.
 
@@ -151,24 +172,40 @@ def zero_ratio_bar(ratios: np.ndarray, title: str = "Zero ratio per channel", he
 
     Traces: [the bars]; the mean is a dashed horizontal line (a shape) labelled beside the plot.
     """
-    values = as_values(ratios, "ratios")
-    if ((values < 0) | (values > 1)).any():
-        raise ChartError("zero ratios must lie in [0, 1]")
+    values = _fractions(ratios, "zero ratios")
     r_c = channel_quantity("gaia_z")
     hover = [f"channel {c}<br>{100 * v:.1f}% zeros<br>{r_c} = {1 - v:.3f}" for c, v in enumerate(values)]
-    fig = go.Figure(_channel_bars(values, hover, "zero ratio"))
-    fig = base_layout(
-        fig,
-        wrap_title(title),
-        height,
-        xaxis_title="channel",
-        yaxis_title="zero ratio (fraction of exact zeros)",
-        showlegend=False,
-        bargap=0.05,
-        **_mean_line(float(values.mean()), f"{100 * values.mean():.1f}%"),
+    fig = _fraction_bar(
+        values, hover, "zero ratio", title, height, "zero ratio (fraction of exact zeros)", lambda m: f"{100 * m:.1f}%"
     )
-    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(tickformat=".0%")
     return fig
+
+
+def nonzero_ratio_bar(ratios: np.ndarray, title: str | None = None, height: int = 300) -> go.Figure:
+    """GAIA-Z's r_c per channel, the fraction of non-zero gradient entries, with their mean: the
+    quantity GAIA-Z squares and averages, named as in its formula.
+
+    Args:
+        ratios: (C,) r_c in [0, 1] (`gaia_core.scores.walkthrough.LayerWalkthrough.nonzero_fraction`).
+        title: figure title; default "r_c per channel (non-zero ratio)".
+        height: figure height in pixels.
+
+    Traces: [the bars]; the mean (same 2 decimals as the walk-through's sentences) is a dashed
+    horizontal line labelled beside the plot.
+    """
+    values = _fractions(ratios, "r_c")
+    r_c = channel_quantity("gaia_z")
+    hover = [f"channel {c}<br>{r_c} = {v:.3f}<br>({100 * (1 - v):.1f}% zeros)" for c, v in enumerate(values)]
+    return _fraction_bar(
+        values,
+        hover,
+        r_c,
+        title or f"{r_c} per channel (non-zero ratio)",
+        height,
+        f"{r_c} (fraction of non-zero entries)",
+        lambda m: f"{r_c} {m:.2f}",
+    )
 
 
 def channel_average_bar(

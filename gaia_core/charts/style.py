@@ -158,6 +158,21 @@ def wrap_title(title: str, width: int = 32) -> str:
     return "<br>".join(textwrap.wrap(first, width, break_long_words=False) or [first]) + sep + rest
 
 
+# Tick labels at this size or larger: a projector's 1024x768 is read from the back of a room (the
+# theme's own ticks were ~10 px). A builder's own ``tickfont`` wins.
+TICK_FONT_SIZE = 12
+
+
+def _axes_with_tick_font(layout: dict) -> dict:
+    """``xaxis`` and ``yaxis`` of ``layout`` with `TICK_FONT_SIZE` unless they set a tick font."""
+    axes = {}
+    for axis in ("xaxis", "yaxis"):
+        given = layout.get(axis) or {}
+        given = given.to_plotly_json() if hasattr(given, "to_plotly_json") else dict(given)
+        axes[axis] = {**given, "tickfont": {"size": TICK_FONT_SIZE, **given.get("tickfont", {})}}
+    return axes
+
+
 def _base_layout_spec(title: str, height: int, **layout) -> dict:
     return {
         "title": _title_spec(title),
@@ -165,6 +180,7 @@ def _base_layout_spec(title: str, height: int, **layout) -> dict:
         "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
         "legend": BOTTOM_LEGEND,
         **layout,
+        **_axes_with_tick_font(layout),
     }
 
 

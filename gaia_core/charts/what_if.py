@@ -195,7 +195,9 @@ def layer_profile_bars(
     id_means: Mapping[str, float],
     quantity: str,
 ) -> go.Figure:
-    """Per layer, the image's mean channel value at one strength beside the ID mean.
+    """Per layer, the image's mean channel value at one strength beside the ID mean, as horizontal
+    bars: the layer names read horizontally (vertical names could not be read at 1024 px), in
+    network order from the top.
 
     Args:
         strengths: (S,) the swept strengths.
@@ -204,11 +206,35 @@ def layer_profile_bars(
         method: "gaia_z" or "gaia_a".
         id_means: layer -> ID mean of the same quantity.
         quantity: axis name (`gaia_core.scores.channel_quantity` with ``layer_mean``: "r̄", "ū/o").
+
+    Traces: [the ID means, the image's values], ``orientation="h"`` with the layers on the y axis.
     """
     layers = list(profiles)
     image = [float(profiles[layer][index]) for layer in layers]
     bars = [
-        go.Bar(x=layers, y=[id_means.get(layer, np.nan) for layer in layers], name="ID mean", marker_color=ID_COLOR),
-        go.Bar(x=layers, y=image, name=f"this image at {float(strengths[index]):.2f}", marker_color="#D55E00"),
+        go.Bar(
+            y=layers,
+            x=[id_means.get(layer, np.nan) for layer in layers],
+            orientation="h",
+            name="ID mean",
+            marker_color=ID_COLOR,
+        ),
+        go.Bar(
+            y=layers,
+            x=image,
+            orientation="h",
+            name=f"this image at {float(strengths[index]):.2f}",
+            marker_color="#D55E00",
+        ),
     ]
-    return figure(bars, f"{method_label(method)}: per-layer {quantity}", 400, barmode="group", yaxis_title=quantity)
+    # Two bars of ~9 px per layer, plus the title, the axis and the legend under the plot.
+    height = max(300, 160 + 22 * len(layers))
+    return figure(
+        bars,
+        f"{method_label(method)}: per-layer {quantity}",
+        height,
+        barmode="group",
+        xaxis_title=quantity,
+        yaxis={"autorange": "reversed", "automargin": True, "tickangle": 0},
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+    )

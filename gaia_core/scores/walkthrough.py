@@ -105,3 +105,22 @@ def gaia_z_gradients(model: nn.Module, x: Tensor) -> dict[str, np.ndarray]:
     method = GaiaZ()
     probe = run_probe(model, x, method.plan(model))
     return {name: _numpy(g[0]) for name, g in method.gradients(probe, method.layer_names(model)).items()}
+
+
+def zero_shares(model: nn.Module, x: Tensor) -> np.ndarray:
+    """Per image, the share of exactly-zero entries of GAIA-Z's gradient G over all its layers
+    (every entry of every channel counts once): what "most gradient entries are zero" claims.
+
+    Args:
+        model: classifier in eval mode.
+        x: (B, C, H, W) normalized images on the model's device.
+
+    Returns:
+        (B,) float64 in [0, 1].
+    """
+    method = GaiaZ()
+    probe = run_probe(model, x, method.plan(model))
+    grads = list(method.gradients(probe, method.layer_names(model)).values())
+    zeros = sum((g == 0).flatten(1).sum(dim=1).double() for g in grads)
+    entries = sum(g[0].numel() for g in grads)
+    return (zeros / entries).detach().cpu().numpy()
