@@ -28,7 +28,11 @@ def _deterministic_seed():
 
 @pytest.fixture(scope="module")
 def private_score_cache(tmp_path_factory):
-    """A module's own score cache folder (``GAIA_CACHE_DIR``) for the app tests that score."""
+    """A module's own score cache folder (``GAIA_CACHE_DIR``) for the app tests that score, and
+    a fresh job runner: jobs another module ran (against its own cache) are not this module's."""
+    from app_pages.shell.job_progress import job_runner
+
+    job_runner.clear()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GAIA_CACHE_DIR", str(tmp_path_factory.mktemp("score_cache")))
         yield
