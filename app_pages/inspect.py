@@ -15,7 +15,7 @@ from app_pages.widgets.image_detail import ImageDetail, image_detail
 from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, tables
 from gaia_core.app_support.upload_report import loader_notes, preview
-from gaia_core.data import UploadedImages, image_transform, images
+from gaia_core.data import UploadedImages, images
 from gaia_core.data.naming import sample_name, source_index
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
@@ -136,7 +136,7 @@ scored = error_frame.attempt(
     defaults.batch_size(),
     loaded.model,
     good,
-    image_transform(loaded.spec),
+    loaded.transform,
     methods,
 )
 if scored is None:

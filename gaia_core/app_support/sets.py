@@ -1,16 +1,26 @@
-"""Which data root a data set is read from: the security rule behind the app's typed paths.
+"""How the app opens a data set: under which data root, with which preprocessing, under which title.
 
 The demo's sets ship inside the package and are always read; any other set is read under the
 data root the user typed, which must lie inside the allowed roots (`gaia_core.safety.paths`).
+A refusal tells the visitor which folders they may use (the allowed roots), not how an operator
+would allow others. Paths typed relative are read under the data root, not the server's folder.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from gaia_core.data import SOURCES
+from torch import Tensor
+
+from gaia_core.data import PRESETS, SOURCES
+from gaia_core.data.input_config import InputConfig, config_transform
+from gaia_core.data.transforms import image_transform
 from gaia_core.demo.data import DEMO_SETS
-from gaia_core.safety import resolve_allowed
+from gaia_core.models import ModelSpec
+from gaia_core.safety import PathNotAllowed, resolve_allowed
+from gaia_core.safety.paths import DEFAULT_DATA, allowed_roots, inside, shown
 
 
 def ships_with_package(set_name: str) -> bool:
@@ -19,16 +29,64 @@ def ships_with_package(set_name: str) -> bool:
     return name in DEMO_SETS and set_name not in SOURCES and split in ("", "train", "test")
 
 
+def default_data_root(roots: Sequence[Path] | None = None) -> str:
+    """The data root a new session starts at: ``data`` (the command line's default) where it is
+    allowed, else the first allowed root."""
+    roots = allowed_roots() if roots is None else tuple(roots)
+    if not roots or inside(DEFAULT_DATA.resolve(), roots):
+        return str(DEFAULT_DATA)
+    return str(roots[0])
+
+
+def visitor_path(
+    typed: str,
+    kind: str = "dir",
+    *,
+    base: str | Path | None = None,
+    must_exist: bool = True,
+    roots: Sequence[Path] | None = None,
+) -> Path:
+    """A typed path, resolved inside the allowed roots (`resolve_allowed`); a relative path is
+    read under ``base`` (the data root).
+
+    Raises:
+        PathNotAllowed: the path is refused; outside the allowed roots, the message lists the
+            folders the visitor may use.
+    """
+    roots = allowed_roots() if roots is None else tuple(Path(r).resolve() for r in roots)
+    text = (typed or "").strip()
+    path = Path(text).expanduser()
+    if text and base is not None and not path.is_absolute():
+        path = Path(base).expanduser() / path
+    try:
+        resolved = path.resolve(strict=False)
+    except (OSError, RuntimeError):
+        resolved = None  # resolve_allowed says why
+    if text and "\x00" not in text and resolved is not None and not inside(resolved, roots):
+        listed = ", ".join(str(r) for r in roots) or "(none)"
+        raise PathNotAllowed(
+            f"{shown(text)} is outside the folders this server lets you use. Use a folder inside one of: {listed}."
+        )
+    return resolve_allowed(str(path) if text else text, roots=roots, must_exist=must_exist, kind=kind)
+
+
 def data_root_for(set_name: str, typed_root: str) -> str:
     """The data root to read ``set_name`` under: ``typed_root`` as given for a set that ships with
     the package (it is not read), else ``typed_root`` resolved inside the allowed roots.
 
     Raises:
-        PathNotAllowed: the typed root lies outside the allowed roots.
+        PathNotAllowed: the typed root lies outside the allowed roots (the message lists them).
     """
     if ships_with_package(set_name):
         return typed_root
-    return str(resolve_allowed(typed_root, kind="dir", must_exist=False))
+    return str(visitor_path(typed_root, "dir", must_exist=False))
+
+
+def image_transform_for(spec: ModelSpec, config: InputConfig | None) -> Callable[[Any], Tensor]:
+    """PIL image -> model input, for image files and uploads: ``config_transform(config)`` when a
+    preprocessing is stated by the checkpoint or entered by the user (``config``), else the
+    spec's own (`gaia_core.data.transforms.image_transform`)."""
+    return image_transform(spec) if config is None else config_transform(config)
 
 
 def set_title(set_name: str) -> str:
@@ -38,3 +96,27 @@ def set_title(set_name: str) -> str:
     if set_name in SOURCES:
         return SOURCES[set_name].title
     return Path(set_name).name or set_name
+
+
+def unique_titles(paths: Sequence[str]) -> dict[str, str]:
+    """Folder path -> the fewest trailing path parts that tell it from the others ("a/test" and
+    "b/test" where both end in "test"; "photos" where it is the only one)."""
+    parts = {p: Path(p).parts or (p,) for p in paths}
+    titles = {}
+    for path, mine in parts.items():
+        for k in range(1, len(mine) + 1):
+            tail = mine[-k:]
+            if all(other[-k:] != tail for q, other in parts.items() if q != path):
+                break
+        titles[path] = Path(*tail).as_posix()
+    return titles
+
+
+def preset_groups(id_set: str, ood_sets: Sequence[str], presets: Mapping = PRESETS) -> dict[str, list[str]]:
+    """The near-/far-OOD groups of the benchmark whose ID set is ``id_set``, cut to ``ood_sets``
+    ({} when no benchmark with groups has that ID set)."""
+    for preset in presets.values():
+        if preset.id_set == id_set and preset.groups:
+            groups = {g: [n for n in names if n in ood_sets] for g, names in preset.groups.items()}
+            return {g: names for g, names in groups.items() if names}
+    return {}
