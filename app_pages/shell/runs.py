@@ -82,7 +82,7 @@ def get_dataset(loaded: LoadedModel, set_name: str, id_set: str = "") -> ScoreDa
     """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set,
     preprocessed as the model is (`LoadedModel.transform`: a stated or entered preprocessing, else
     the architecture's, normalized with the statistics of ``id_set``'s data where known); a user's
-    folder titled apart from their others."""
+    folder titled by its path under the allowed folders (`set_title`), so two named alike read apart."""
     title = "" if sets.ships_with_package(set_name) or set_name in SOURCES else set_title(set_name)
     return _dataset(
         loaded.choice.name,

@@ -1,8 +1,9 @@
 """The data sets a user can pick for the model in use, and the session's ID / OOD / method picks.
 
 The user's own folders are the folders picked from the list under the data root and those
-typed into the sidebar; two that end in the same name are titled by enough of their path to tell
-them apart ("a/test", "b/test"). The ID sets offered are those whose labels fit the model's classes.
+typed into the sidebar; each is titled by its path under the allowed folder holding it ("a/test",
+"b/test": two that end in the same name read apart). The ID sets offered are those whose labels
+fit the model's classes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from app_pages.shell.state import choose
 from app_pages.shell.typed_paths import typed_folders
 from gaia_core.app_support import sets
 from gaia_core.app_support.folders import FolderListing, image_folders
+from gaia_core.app_support.sets import set_title
 from gaia_core.data import PRESETS, SOURCES
 from gaia_core.data.class_names import sets_that_fit
 from gaia_core.data.naming import DemoSample, demo_samples, with_label
@@ -92,15 +94,6 @@ def extra_folders() -> tuple[list[str], list[str]]:
         return [], []
     folders, refusals = _own_folders(text, picked, defaults.data_root(), tuple(str(r) for r in allowed_roots()))
     return list(folders), list(refusals)
-
-
-def set_title(set_name: str) -> str:
-    """A set's title as a person reads it ("Digits (ID)", "CIFAR-10"; a folder by its name, or by
-    as much of its path as tells it from the user's other folders)."""
-    if set_name in DEMO_SETS or set_name in SOURCES or set_name.startswith("openood:"):
-        return sets.set_title(set_name)
-    own = extra_folders()[0]
-    return sets.unique_titles(own).get(set_name) or sets.set_title(set_name)
 
 
 def set_options(spec: ModelSpec) -> list[str]:

@@ -26,7 +26,7 @@ from app_pages.shell.model_choice import (
 )
 from app_pages.shell.set_choices import PICKED, extra_folders, folder_listing
 from app_pages.shell.state import choose, kept
-from app_pages.shell.typed_paths import checkpoint_file
+from app_pages.shell.typed_paths import checkpoint_file, data_root_refusal
 from gaia_core.app_support.checkpoint_store import StoredCheckpoint, store_checkpoint
 from gaia_core.data.input_config import (
     CROP_RULES,
@@ -365,7 +365,8 @@ def _folder_picker() -> None:
 
 def data_section() -> None:
     """The data root, the folders under it to pick, extra image folders; each refused folder is told under the box."""
-    refusals = extra_folders()[1]
+    root_refused = data_root_refusal(defaults.data_root())
+    refusals = [*([root_refused] if root_refused else []), *extra_folders()[1]]
     with st.expander("Data folders", expanded=bool(refusals)):
         st.text_input(
             "Data root",

@@ -28,7 +28,7 @@ def _refusal(message: str) -> PathNotAllowed:
     return PathNotAllowed(message)
 
 
-def allowed_path(typed: str, kind: str, base: str | None = None) -> Path:
+def allowed_path(typed: str, kind: str, base: str | None = None, must_exist: bool = True) -> Path:
     """`gaia_core.app_support.sets.visitor_path` (relative paths under ``base``, the data root),
     with what the operating system refuses about the path (a name too long, no permission) a
     refusal too, and a refusal's message kept short.
@@ -37,7 +37,7 @@ def allowed_path(typed: str, kind: str, base: str | None = None) -> Path:
         PathNotAllowed: the path is refused; the message says why.
     """
     try:
-        return visitor_path(typed, kind, base=base)
+        return visitor_path(typed, kind, base=base, must_exist=must_exist)
     except GaiaError as err:
         raise _refusal(one_line(err)) from None
     except OSError as err:
@@ -59,6 +59,16 @@ def checkpoint_file(typed: str, base: str | None = None) -> tuple[Path, str]:
     except OSError as err:
         raise _refusal(f"{shown_path(typed)} cannot be read: {err.strerror or err}") from None
     return path, digest.hexdigest()
+
+
+def data_root_refusal(typed: str) -> str | None:
+    """Why the typed data root cannot be used (outside the allowed folders: which ones may); None
+    when it can (it need not exist yet: only the sets read under it need to)."""
+    try:
+        allowed_path(typed, kind="dir", must_exist=False)
+    except PathNotAllowed as err:
+        return f"Data root refused: {err}"
+    return None
 
 
 def typed_folders(text: str, base: str | None = None) -> tuple[list[str], list[str]]:

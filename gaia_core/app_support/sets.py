@@ -89,27 +89,27 @@ def image_transform_for(spec: ModelSpec, config: InputConfig | None) -> Callable
     return image_transform(spec) if config is None else config_transform(config)
 
 
-def set_title(set_name: str) -> str:
-    """A set's title as a person reads it ("Digits (ID)", "CIFAR-10", or a folder's name)."""
+def set_title(set_name: str, roots: Sequence[Path] | None = None) -> str:
+    """A set's title as a person reads it ("Digits (ID)", "CIFAR-10"; a folder by its path under
+    the allowed folder holding it, "a/test", so two folders that end in the same name read apart)."""
     if set_name in DEMO_SETS:
         return DEMO_SETS[set_name].title
     if set_name in SOURCES:
         return SOURCES[set_name].title
-    return Path(set_name).name or set_name
+    path = Path(set_name)
+    if path.is_absolute():
+        return folder_title(path, allowed_roots() if roots is None else tuple(roots))
+    return path.name or set_name
 
 
-def unique_titles(paths: Sequence[str]) -> dict[str, str]:
-    """Folder path -> the fewest trailing path parts that tell it from the others ("a/test" and
-    "b/test" where both end in "test"; "photos" where it is the only one)."""
-    parts = {p: Path(p).parts or (p,) for p in paths}
-    titles = {}
-    for path, mine in parts.items():
-        for k in range(1, len(mine) + 1):
-            tail = mine[-k:]
-            if all(other[-k:] != tail for q, other in parts.items() if q != path):
-                break
-        titles[path] = Path(*tail).as_posix()
-    return titles
+def folder_title(path: Path, roots: Sequence[Path]) -> str:
+    """A resolved folder's path under the deepest allowed root holding it (the root's own name for
+    the root itself); its last part when no root holds it."""
+    holding = [Path(r) for r in roots if inside(path, (Path(r),))]
+    if not holding:
+        return path.name or str(path)
+    root = max(holding, key=lambda r: len(r.parts))
+    return path.relative_to(root).as_posix() if path != root else (root.name or str(root))
 
 
 def preset_groups(id_set: str, ood_sets: Sequence[str], presets: Mapping = PRESETS) -> dict[str, list[str]]:
