@@ -51,6 +51,8 @@ def test_the_default_data_root_is_an_allowed_folder_and_the_demos_default_scorin
     at = new_app()
     assert at.text_input(key="data_root").value == str(allowed.resolve())
     at.session_state["max_per_set"] = 20
+    at = open_page(at, "app_pages/how_it_works.py")  # its second example is the demo's textures
+    assert_clean(at)
     at = _score(at)  # the demo's default picks: digits against every demo OOD set, textures among them
     assert_clean(at)
     assert "textures (20)" in shown(texts(at.success))

@@ -17,9 +17,11 @@ from app_pages.shell.set_choices import ensure_data_defaults
 from gaia_core.app_support.sets import image_transform_for
 from gaia_core.data.input_config import InputConfig, input_config_of, read_input_config, with_input_config
 from gaia_core.device import best_device
+from gaia_core.errors import GaiaError
 from gaia_core.models import (
     ModelSpec,
     class_label,
+    factory,
     get_spec,
     load_model,
     output_classes,
@@ -167,6 +169,17 @@ def page_model() -> LoadedModel:
         st.stop()
     ensure_data_defaults(loaded.spec, loaded.model_classes)
     return loaded
+
+
+def model_label(name: str) -> str:
+    """A model's name as the sidebar's menu shows it: the operator's label of a factory, else its name."""
+    if not factory.is_factory_name(name):
+        return name
+    try:
+        labels = {target: label for label, target in factory.operator_factories().items()}
+    except GaiaError:  # a malformed GAIA_MODEL_FACTORIES is told in the sidebar
+        labels = {}
+    return labels.get(name, name)
 
 
 def class_name(loaded: LoadedModel, index: int) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -14,7 +15,7 @@ import streamlit as st
 from app_pages.shell import defaults
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.job_progress import follow, job_runner
-from app_pages.shell.model_choice import LoadedModel, paper_layers
+from app_pages.shell.model_choice import LoadedModel, model_label, paper_layers
 from app_pages.shell.set_choices import ALL_METHODS, ensure_data_defaults, set_title
 from app_pages.shell.typed_paths import shown_path
 from gaia_core.app_support import sets
@@ -25,7 +26,6 @@ from gaia_core.app_support.sets import data_root_for, image_transform_for
 from gaia_core.app_support.tables import combined_table
 from gaia_core.attribution import AttributionConfig
 from gaia_core.data import (
-    SOURCES,
     DataError,
     ScoreDataset,
     default_fit_set,
@@ -83,7 +83,7 @@ def get_dataset(loaded: LoadedModel, set_name: str, id_set: str = "") -> ScoreDa
     preprocessed as the model is (`LoadedModel.transform`: a stated or entered preprocessing, else
     the architecture's, normalized with the statistics of ``id_set``'s data where known); a user's
     folder titled by its path under the allowed folders (`set_title`), so two named alike read apart."""
-    title = "" if sets.ships_with_package(set_name) or set_name in SOURCES else set_title(set_name)
+    title = set_title(set_name) if Path(set_name).is_absolute() else ""  # a folder's; named sets keep theirs
     return _dataset(
         loaded.choice.name,
         set_name,
@@ -178,7 +178,10 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
     batch_size = defaults.batch_size()
     model, fingerprint = loaded.model, loaded.fingerprint
     spec = dataset_spec(loaded.spec, loaded.stated_config, request.id_set)
-    names = {"model": loaded.choice.name, "checkpoint": loaded.choice.weights_name if loaded.choice.checkpoint else ""}
+    names = {
+        "model": model_label(loaded.choice.name),
+        "checkpoint": loaded.choice.weights_name if loaded.choice.checkpoint else "",
+    }
     by_name = dict(zip(request.ood_sets, ood_sets))
     groups = {
         group: [by_name[n].display_name for n in members]
