@@ -15,7 +15,7 @@ from gaia_core.app_support.readouts import readout_separation
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.charts.distributions import shown_sets
 from gaia_core.evaluation import ood_tables
-from gaia_core.report import PNG_EXPORT_CONFIG, report_html
+from gaia_core.report import PNG_EXPORT_CONFIG, ReportOptions, report_html
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label
 from gaia_core.teaching.claims import below_chance, below_chance_note
@@ -48,7 +48,9 @@ st.caption(
 
 options = set_choices.set_options(loaded.spec)
 # One row each: side by side, set names were cut ("Handwritten d…") at a projector's 1024 px.
-st.columns(2)[0].selectbox("ID set", options, key="id_set", format_func=set_choices.set_title)
+st.columns(2)[0].selectbox(
+    "ID set", set_choices.id_options(loaded.spec, loaded.model_classes), key="id_set", format_func=set_choices.set_title
+)
 state.choose("ood_sets", [o for o in options if o != st.session_state["id_set"]], [])
 st.multiselect(
     "OOD sets",
@@ -109,7 +111,7 @@ table = ood_tables.metrics_by_method(result.metrics, None if which == AVERAGE el
 st.dataframe(charts.style_metrics_table(table), key="metrics_table")
 st.caption(
     "FPR95: OOD images accepted when 95% of ID images are. AUROC, AUPR-In (ID positive), AUPR-Out (OOD "
-    "positive). Best per column highlighted."
+    f"positive). Best per column highlighted. Settings: {escape_markdown(scored.settings_text)}."
 )
 below = below_chance(result.metrics, ood_titles if which == AVERAGE else [which])
 averages = dict(table["auroc"]) if which == AVERAGE else None
@@ -117,7 +119,9 @@ if note := below_chance_note(below, id_title, averages):
     st.warning(escape_markdown(note), icon=":material/trending_down:")
 st.download_button(
     "Download report",
-    lambda: report_html(result, scored.datasets, loaded.spec.mean, loaded.spec.std),
+    lambda: report_html(
+        result, scored.datasets, loaded.spec.mean, loaded.spec.std, ReportOptions(settings=scored.settings_text)
+    ),
     file_name="gaia_report.html",
     mime="text/html",
     key="report_download",

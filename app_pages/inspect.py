@@ -19,7 +19,6 @@ from gaia_core.app_support.samples import image_name
 from gaia_core.app_support.upload_report import loader_notes, preview
 from gaia_core.data import UploadedImages, images
 from gaia_core.data.naming import sample_name, source_index
-from gaia_core.data.preprocessing import input_transform
 from gaia_core.demo import DEMO_SAMPLES_DIR
 from gaia_core.errors import one_line
 from gaia_core.evaluation import ood_tables
@@ -168,7 +167,7 @@ scored = error_frame.attempt(
     defaults.batch_size(),
     loaded.model,
     good,
-    input_transform(loaded.spec, st.session_state.get("id_set", "")).image(),
+    loaded.upload_transform(st.session_state.get("id_set", "")),
     methods,
 )
 if scored is None:

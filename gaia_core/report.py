@@ -48,6 +48,8 @@ class ReportOptions:
     thumb_side: int = 96
     # True positive rate on the ID set that sets the OOD threshold.
     tpr: float = 0.95
+    # The methods' settings, one line under the metrics (`MethodSettings.describe`); "" = not said.
+    settings: str = ""
 
 
 def _png_data_uri(rgb: np.ndarray) -> str:
@@ -183,6 +185,7 @@ def report_html(
         "<h2>Metrics of every method (%)</h2>",
         "<p>FPR95: OOD images accepted when 95% of ID images are. AUROC, AUPR-In (ID positive), "
         "AUPR-Out (OOD positive).</p>",
+        *([f"<p>Method settings: {html.escape(options.settings)}.</p>"] if options.settings else []),
         _metrics_html(result),
         "<h2>Score distributions</h2>",
         *(_figure_html(f, f"histogram-{m}") for f, m in zip(figures, result.methods)),

@@ -288,11 +288,11 @@ def test_uploaded_images_get_unique_ids_and_flag_corrupt_bytes():
     assert changed.fingerprint() != UploadedImages(files[:2], image_transform(DEMO), loader=pil_loader).fingerprint()
 
 
-def test_textures_reads_every_dtd_image_in_torchvisions_layout(tmp_path):
+def test_dtd_reads_every_dtd_image_in_torchvisions_layout(tmp_path):
     write(tmp_path / "dtd" / "dtd" / "images" / "banded" / "banded_0001.jpg", png_bytes(1))
     write(tmp_path / "dtd" / "dtd" / "images" / "zigzagged" / "zigzagged_0001.jpg", png_bytes(2))
-    textures = open_source("textures", tmp_path, image_transform(CIFAR), loader=pil_loader)
-    assert (len(textures), textures.title, list(textures.labels())) == (2, "Textures", [-1, -1])
+    textures = open_source("dtd", tmp_path, image_transform(CIFAR), loader=pil_loader)
+    assert (len(textures), textures.title, list(textures.labels())) == (2, "Describable Textures (DTD)", [-1, -1])
 
 
 def test_default_loader_is_the_projects_safe_decoder(tmp_path):
@@ -307,10 +307,11 @@ def test_default_loader_is_the_projects_safe_decoder(tmp_path):
 # --- resolving names, presets ----------------------------------------------------------------
 
 
-def test_resolve_prefers_demo_sets_for_the_demo_model_only(tmp_path):
+def test_the_demo_textures_and_dtd_are_two_names(tmp_path):
     assert isinstance(resolve_dataset("textures", DEMO, data_root=tmp_path), ArrayDataset)
+    assert isinstance(resolve_dataset("textures", CIFAR, data_root=tmp_path), ArrayDataset)  # ships with the package
     with pytest.raises(DatasetNotFound, match="dtd"):
-        resolve_dataset("textures", CIFAR, data_root=tmp_path)
+        resolve_dataset("dtd", CIFAR, data_root=tmp_path)
     digits_for_cifar = resolve_dataset("digits", CIFAR, data_root=tmp_path)
     assert digits_for_cifar[0].image.shape == (3, 32, 32)
 
@@ -325,9 +326,9 @@ def test_resolve_accepts_folders_relative_to_the_data_root(tmp_path, monkeypatch
 
 
 def test_presets_name_the_papers_benchmarks():
-    assert PRESETS["cifar10"].ood_sets == ("svhn", "lsun", "tinyimagenet", "places", "textures")
+    assert PRESETS["cifar10"].ood_sets == ("svhn", "lsun", "tinyimagenet", "places", "dtd")
     assert PRESETS["cifar100"].num_classes == 100
-    assert PRESETS["imagenet"].ood_sets == ("inaturalist", "sun", "places", "textures")
+    assert PRESETS["imagenet"].ood_sets == ("inaturalist", "sun", "places", "dtd")
     openood = PRESETS["openood-cifar10"]
     assert openood.groups["near"] == ["openood:cifar10/cifar100", "openood:cifar10/tin"]
     assert len(openood.groups["far"]) == 4

@@ -123,7 +123,7 @@ def test_published_figures_are_looked_up_by_benchmark_set_and_metric():
     from gaia_core.evaluation.published import AVERAGE, PUBLISHED, SOURCE, published_figure
 
     assert published_figure("imagenet", "sun", "fpr95") == 31.24
-    assert published_figure("imagenet", "textures", "fpr95") == 11.32
+    assert published_figure("imagenet", "dtd", "fpr95") == 11.32
     assert published_figure("imagenet", AVERAGE, "fpr95") == 37.42
     assert published_figure("cifar100", AVERAGE, "fpr95") == 29.1
     assert published_figure("imagenet", "inaturalist", "fpr95") is None  # not in the listing, not derived

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -14,9 +15,10 @@ import streamlit as st
 from app_pages.shell import defaults
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.job_progress import follow, job_runner
-from app_pages.shell.model_choice import LoadedModel
+from app_pages.shell.model_choice import LoadedModel, model_label, paper_layers
 from app_pages.shell.set_choices import ALL_METHODS, ensure_data_defaults, set_title
 from app_pages.shell.typed_paths import shown_path
+from gaia_core.app_support import sets
 from gaia_core.app_support.jobs import Job
 from gaia_core.app_support.readouts import Readouts, attribution_readouts
 from gaia_core.app_support.sets import data_root_for
@@ -28,33 +30,63 @@ from gaia_core.data import (
     default_fit_set,
     evenly_spaced,
 )
-from gaia_core.data.preprocessing import input_transform, load_set
+from gaia_core.data.class_names import labels_fit
+from gaia_core.data.input_config import InputConfig
+from gaia_core.data.preprocessing import load_set, preprocessed_spec
 from gaia_core.errors import one_line
 from gaia_core.evaluation.benchmark import BenchmarkRequest, needs_fit, run_benchmark, summed_progress
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.ood_tables import BenchmarkResult
+from gaia_core.evaluation.runs import record_run
 from gaia_core.evaluation.twins import scored_twins
 from gaia_core.models import get_spec
 from gaia_core.progress import Progress
-from gaia_core.safety import PathNotAllowed
+from gaia_core.safety import PathNotAllowed, allowed_roots
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import GAIA_METHODS, ScoreMethod
+from gaia_core.scores.settings import MethodSettings
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _dataset(model_name: str, set_name: str, data_root: str, limit: int, id_set: str = "") -> ScoreDataset:
+def _dataset(
+    model_name: str,
+    set_name: str,
+    data_root: str,
+    limit: int,
+    id_set: str = "",
+    input_config: str = "",
+    title: str = "",
+) -> ScoreDataset:
+    config = InputConfig.from_json(input_config) if input_config else None
     try:
         root = data_root_for(set_name, data_root)
     except OSError as err:  # a typed root the system refuses (too long): refused like any other
         raise PathNotAllowed(f"data root {shown_path(data_root)} cannot be used: {err.strerror or err}") from None
-    # The ID set's normalization (CIFAR-100's for CIFAR-100), the set's crop rule: as on the command line.
-    return evenly_spaced(load_set(set_name, get_spec(model_name), id_set or set_name, data_root=root), limit)
+    # The ID set's normalization (CIFAR-100's for CIFAR-100), the set's crop rule: as on the command
+    # line; a stated or entered preprocessing instead where there is one.
+    dataset = load_set(
+        set_name, get_spec(model_name), id_set or set_name, data_root=root, config=config, roots=allowed_roots()
+    )
+    if title:
+        dataset.title = title
+    return evenly_spaced(dataset, limit)
 
 
 def get_dataset(loaded: LoadedModel, set_name: str, id_set: str = "") -> ScoreDataset:
-    """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set;
-    normalized with the statistics of ``id_set``'s data where known (CIFAR-100)."""
-    return _dataset(loaded.choice.name, set_name, defaults.data_root(), defaults.max_per_set(), id_set)
+    """A dataset for the model in use (cached), sampled down to the sidebar's images-per-set,
+    preprocessed as the model is (`LoadedModel.transform`: a stated or entered preprocessing, else
+    the architecture's, normalized with the statistics of ``id_set``'s data where known); a user's
+    folder titled by its path under the allowed folders (`set_title`), so two named alike read apart."""
+    title = set_title(set_name) if Path(set_name).is_absolute() else ""  # a folder's; named sets keep theirs
+    return _dataset(
+        loaded.choice.name,
+        set_name,
+        defaults.data_root(),
+        defaults.max_per_set(),
+        id_set,
+        loaded.choice.input_config,
+        title,
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +99,8 @@ class ScoringRequest:
     methods: tuple[str, ...]
     data_root: str
     limit: int
+    # ODIN's, Energy's, ReAct's and GAIA's settings (they change the scores, so the key).
+    settings: MethodSettings = field(default_factory=MethodSettings)
 
     @property
     def label(self) -> str:
@@ -92,6 +126,11 @@ class Scored:
     derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
+    def settings_text(self) -> str:
+        """The methods' settings as scored, one line ("ODIN T=1000 ε=0.0014 · Energy T=1 · ...")."""
+        return MethodSettings.from_methods(self.methods).describe(self.result.methods)
+
+    @functools.cached_property
     def twins(self) -> list[tuple[str, ...]]:
         """Twin layers (`gaia_core.app_support.twins.scored_twins`) over every scored set and
         GAIA method: found once per scoring run, not on every rerun of the pages that show them."""
@@ -100,8 +139,10 @@ class Scored:
 
 
 def make_request(loaded: LoadedModel, id_set: str, ood_sets: Sequence[str], methods: Sequence[str]) -> ScoringRequest:
+    """The scoring of the session's sidebar settings (data root, images per set, the methods' settings)."""
+    settings = defaults.method_settings(lambda method: paper_layers(loaded, method))
     return ScoringRequest(
-        loaded.key, id_set, tuple(ood_sets), tuple(methods), defaults.data_root(), defaults.max_per_set()
+        loaded.key, id_set, tuple(ood_sets), tuple(methods), defaults.data_root(), defaults.max_per_set(), settings
     )
 
 
@@ -117,6 +158,10 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
     ood_sets = [attempt(f"{set_title(s)} is not available", get_dataset, loaded, s, id_name) for s in request.ood_sets]
     if id_set is None or any(s is None for s in ood_sets):
         return None
+    misfit = labels_fit(id_set, loaded.model_classes)
+    if misfit is not None:
+        st.warning(escape_markdown(misfit), icon=":material/warning:")
+        return None
     fit_set = None
     if needs_fit(request.methods) and default_fit_set(request.id_set) != request.id_set:  # no split read for nothing
         try:
@@ -128,22 +173,36 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
             )
     batch_size = defaults.batch_size()
     model, fingerprint = loaded.model, loaded.fingerprint
+    spec = preprocessed_spec(loaded.spec, request.id_set, loaded.stated_config)
+    names = {
+        "model": model_label(loaded.choice.name),
+        "checkpoint": loaded.choice.weights_name if loaded.choice.checkpoint else "",
+    }
+    by_name = dict(zip(request.ood_sets, ood_sets))
+    groups = {
+        group: [by_name[n].display_name for n in members]
+        for group, members in sets.preset_groups(request.id_set, request.ood_sets).items()
+    }
 
     def work(progress: Progress) -> Scored:
+        cache = ScoreCache()
         run = run_benchmark(
             BenchmarkRequest(
                 model,
-                input_transform(loaded.spec, request.id_set).spec,
+                spec,
                 id_set,
                 tuple(ood_sets),
                 request.methods,
                 fit_set=fit_set,
-                cache=ScoreCache(),
+                cache=cache,
                 weights_id=fingerprint,
                 batch_size=batch_size,
                 progress=summed_progress(progress, [id_set, *ood_sets]),
+                settings=request.settings,
             )
         )
+        # Named in the cache, for the runs put side by side.
+        record_run(cache, fingerprint, id_set, ood_sets, run.methods, keep_channels=True, groups=groups, **names)
         datasets = {d.display_name: d for d in (id_set, *ood_sets)}
         result = run.result
         return Scored(request, result, list(run.methods), datasets, combined_table(result.id_scores, result.ood_scores))
@@ -165,7 +224,7 @@ def reference(loaded: LoadedModel) -> Scored | None:
     request, job = scored_benchmark(loaded)
     if job is not None and job.ok and set(request.methods) == set(ALL_METHODS):
         return job.result
-    ensure_data_defaults(loaded.spec)
+    ensure_data_defaults(loaded.spec, loaded.model_classes)
     request = make_request(loaded, st.session_state["id_set"], (), ALL_METHODS)
     return follow(submit(loaded, request), "reference_retry", lambda: submit(loaded, request, retry=True))
 
@@ -176,7 +235,7 @@ def needs_benchmark(loaded: LoadedModel, page: str) -> Scored | None:
     if request is not None and job is None:
         job = submit(loaded, request)  # the server forgot it (restart or eviction): score again
     if job is None:
-        ensure_data_defaults(loaded.spec)
+        ensure_data_defaults(loaded.spec, loaded.model_classes)
         st.info(
             "Nothing is scored yet. Pick an ID set and OOD sets on **ID vs OOD** and press **Score**, "
             f"or score the current picks ({escape_markdown(set_title(st.session_state['id_set']))} vs "

@@ -1,24 +1,43 @@
-"""The shared sidebar: the model (architecture, weights, device), the scoring settings, the data
-folders. Each section runs under the error frame: a failure in one (a malformed checkpoint, a bad
-path) is told in the sidebar, the previous model stays in use and the page still runs."""
+"""The shared sidebar: the model (architecture, weights, its preprocessing, device), the scoring
+settings (the methods' own among them), the data folders; and one line at the top of every page
+naming the model and the preprocessing in use. Each section runs under the error frame: a failure
+in one (a malformed checkpoint, a bad path) is told in the sidebar, the previous model stays in
+use and the page still runs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
+from app_pages.shell import defaults
 from app_pages.shell.defaults import start_settings
 from app_pages.shell.error_frame import attempt, guarded
-from app_pages.shell.model_choice import ModelChoice, chosen, current_model, device_options, switch_to
-from app_pages.shell.set_choices import extra_folders
+from app_pages.shell.folder_fields import data_section
+from app_pages.shell.input_fields import entered_config, entered_mode, preprocessing_widgets
+from app_pages.shell.method_fields import method_settings_widgets
+from app_pages.shell.model_choice import (
+    LoadedModel,
+    ModelChoice,
+    chosen,
+    current_model,
+    device_options,
+    switch_to,
+    with_stated_preprocessing,
+)
 from app_pages.shell.state import choose
 from app_pages.shell.typed_paths import checkpoint_file
-from gaia_core.app_support.checkpoint_store import store_checkpoint
+from gaia_core.app_support.checkpoint_store import StoredCheckpoint, store_checkpoint
+from gaia_core.data.input_config import describe
+from gaia_core.errors import GaiaError, one_line
 from gaia_core.models import ModelSpec, available_models, factory, get_spec, timm_zoo
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.safety.uploads import CHECKPOINT_UPLOAD_MB
 
 TIMM_OPTION = "timm"
 KEEPS_MODEL = "the previous model stays in use"
+# Weights sources whose preprocessing is not a named preset's own: it is read from the checkpoint, or entered.
+CHECKPOINT_SOURCES = ("upload", "path")
 
 
 def _model_options() -> list[str]:
@@ -61,33 +80,52 @@ def _timm_picker(in_use: str) -> str:
     return timm_zoo.PREFIX + arch
 
 
-def _pending_choice(name: str, device: str) -> ModelChoice | None:
-    """The choice the sidebar's widgets describe (None after showing why it is incomplete)."""
+def _pending_choice(name: str, device: str) -> tuple[ModelChoice | None, StoredCheckpoint | None]:
+    """The choice the sidebar's widgets describe (None after showing why it is incomplete), and
+    the upload it loads (None for other weights)."""
     spec = get_spec(name)
     if spec.family == "demo":
-        return ModelChoice(name, device=device)
+        return ModelChoice(name, device=device), None
     classes = int(st.session_state.get("sb_num_classes") or 0)
     source = st.session_state.get("sb_weights")
     if source == "pretrained":
-        return ModelChoice(name, num_classes=classes, pretrained=True, device=device)
+        return ModelChoice(name, num_classes=classes, pretrained=True, device=device), None
     if source == "upload":
         upload = st.session_state.get("sb_ckpt_upload")
         if upload is None:
             st.warning("Upload a checkpoint file first.")
-            return None
-        path, digest = store_checkpoint(upload.getvalue(), upload.name)
-        return ModelChoice(name, str(path), digest, classes, device=device)
-    found = attempt("Checkpoint path refused", checkpoint_file, st.session_state.get("sb_ckpt_path", ""))
+            return None, None
+        stored = store_checkpoint(upload.getvalue(), upload.name)
+        choice = ModelChoice(name, str(stored.path), stored.digest, classes, device=device)
+        return dataclasses.replace(choice, checkpoint_name=stored.display_name), stored
+    found = attempt(
+        "Checkpoint path refused", checkpoint_file, st.session_state.get("sb_ckpt_path", ""), defaults.data_root()
+    )
     if found is None:
-        return None
+        return None, None
     path, digest = found
-    return ModelChoice(name, str(path), digest, classes, device=device)
+    return ModelChoice(name, str(path), digest, classes, device=device), None
+
+
+def _with_preprocessing(choice: ModelChoice) -> ModelChoice:
+    """``choice`` with the preprocessing the sidebar asks for: entered, or the checkpoint's own."""
+    if not choice.checkpoint:
+        return choice
+    if entered_mode():
+        return dataclasses.replace(choice, input_config=entered_config().to_json())
+    return with_stated_preprocessing(choice)
 
 
 def _load_pending(name: str, device: str) -> None:
-    pending = _pending_choice(name, device)
-    if pending is not None:
-        switch_to(pending)
+    pending, stored = _pending_choice(name, device)
+    if pending is None:
+        return
+    try:
+        switch_to(_with_preprocessing(pending))
+    except GaiaError as err:
+        if stored is None:
+            raise
+        raise GaiaError(stored.named(one_line(err))) from None  # the upload's name, not its hash
 
 
 def _weights_widgets(name: str, spec: ModelSpec) -> None:
@@ -112,7 +150,7 @@ def _weights_widgets(name: str, spec: ModelSpec) -> None:
         st.text_input(
             "Checkpoint path",
             key="sb_ckpt_path",
-            help="Only files inside the allowed folders (GAIA_ALLOWED_ROOTS) are read.",
+            help="Only files inside the allowed folders are read; a relative path starts at the data root.",
         )
     st.number_input(
         "Classes of the checkpoint (0 = read from the checkpoint)",
@@ -121,6 +159,8 @@ def _weights_widgets(name: str, spec: ModelSpec) -> None:
         step=1,
         key="sb_num_classes",
     )
+    if source in CHECKPOINT_SOURCES:
+        preprocessing_widgets(name)
 
 
 def model_section() -> None:
@@ -143,10 +183,11 @@ def model_section() -> None:
     loaded = current_model()
     if loaded is not None:
         st.caption(f"In use: **{escape_markdown(loaded.title)}** · {loaded.model_classes} classes")
+        st.caption(f"Preprocessing: {escape_markdown(describe(loaded.input_config))}")
 
 
 def scoring_section() -> None:
-    """Batch size and images per set."""
+    """Batch size, images per set, and the methods' settings."""
     st.subheader("Scoring")
     st.number_input("Batch size", min_value=1, max_value=1024, step=16, key="batch_size")
     st.number_input(
@@ -157,31 +198,23 @@ def scoring_section() -> None:
         key="max_per_set",
         help="Large sets are sampled evenly down to this many images.",
     )
+    with st.expander("Method settings"):
+        method_settings_widgets()
 
 
-def data_section() -> None:
-    """The data root and extra image folders; each refused folder is told under the box."""
-    refusals = extra_folders()[1]
-    with st.expander("Data folders", expanded=bool(refusals)):
-        st.text_input(
-            "Data root",
-            key="data_root",
-            help="Folder holding CIFAR, SVHN, ImageNet, ... (`python -m gaia_core datasets` "
-            "says what goes where). Must be inside the allowed folders.",
+def page_line(loaded: LoadedModel | None) -> None:
+    """The line at the top of every page: the model, and its preprocessing (stated or assumed)."""
+    if loaded is not None:
+        st.caption(
+            f"Model **{escape_markdown(loaded.title)}** · preprocessing: {escape_markdown(describe(loaded.input_config))}"
         )
-        st.text_area(
-            "Extra image folders (one per line)",
-            key="extra_folders",
-            help="Any folder of images becomes a set you can pick as ID or OOD.",
-        )
-        for refusal in refusals:
-            st.error(escape_markdown(refusal), icon=":material/error:")
 
 
 def sidebar() -> None:
-    """The shared sidebar, each section under the error frame."""
+    """The shared sidebar, each section under the error frame, and the page's first line."""
     start_settings()
     with st.sidebar:
         guarded("Model", model_section, still_works=KEEPS_MODEL)
         guarded("Scoring settings", scoring_section)
         guarded("Data folders", data_section)
+    guarded("Model in use", page_line, current_model())

@@ -30,6 +30,7 @@ from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.ood_tables import BenchmarkResult, format_report
 from gaia_core.evaluation.paper import PAPER_SETTINGS, SetLayers, authors_report, checkpoint_path, missing_files
 from gaia_core.evaluation.published import published_report
+from gaia_core.evaluation.runs import record_run
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod, available
 
@@ -211,6 +212,19 @@ def evaluate(
         scored = run_benchmark(request)
         if not main_process:
             return
+        if request.cache is not None:  # named in the cache, for the runs put side by side
+            titles = dict(zip(ood_names, (d.display_name for d in ood_sets)))
+            record_run(
+                request.cache,
+                weights_id,
+                id_set,
+                ood_sets,
+                scored.methods,
+                keep_channels=request.keep_channels,
+                model=choice.name,
+                checkpoint=Path(choice.checkpoint).name if choice.checkpoint else "",
+                groups={group: [titles[n] for n in names if n in titles] for group, names in groups.items()},
+            )
         result = scored.result
         report_skipped(result)
         say(f"model {choice.name}" + (f" ({Path(choice.checkpoint).name})" if choice.checkpoint else ""))

@@ -9,15 +9,18 @@ loaded, `input_transform` decides
   models, whichever benchmark or page loads them; "resize" for anything else (uploads, folders);
 - the size: the spec's (BiT-S-R101x1 squashed to 480 x 480, as the authors, see ``ModelSpec.squash``).
 ``evaluate``, ``layers``, ``evaluate --paper``, the app's sets, its uploads and What if? all call it,
-so one set gives the same tensors wherever it is loaded.
+so one set gives the same tensors wherever it is loaded. A preprocessing the checkpoint states or the
+user enters (`gaia_core.data.input_config.InputConfig`) replaces that decision wherever it is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gaia_core.data.base import ImageLoader, ScoreDataset
+from gaia_core.data.input_config import InputConfig, config_transform, with_input_config
 from gaia_core.data.presets import PRESETS, resolve_dataset
 from gaia_core.data.transforms import array_transform, image_transform
 from gaia_core.models import ModelSpec
@@ -83,9 +86,34 @@ def load_set(
     data_root: str | Path = "data",
     download: bool = False,
     loader: ImageLoader | None = None,
+    config: InputConfig | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> ScoreDataset:
-    """`gaia_core.data.resolve_dataset` with the preprocessing `input_transform` decides."""
+    """`gaia_core.data.resolve_dataset` with the preprocessing `input_transform` decides, or the
+    stated / entered ``config`` when one is given; ``roots``: allowed folders no file may leave."""
+    if config is not None:
+        return resolve_dataset(
+            set_key,
+            with_input_config(spec, config),
+            data_root=data_root,
+            download=download,
+            loader=loader,
+            transform=config_transform(config),
+            roots=roots,
+        )
     decided = input_transform(spec, benchmark, set_key)
     return resolve_dataset(
-        set_key, decided.spec, data_root=data_root, download=download, loader=loader, crop=decided.crop
+        set_key, decided.spec, data_root=data_root, download=download, loader=loader, crop=decided.crop, roots=roots
     )
+
+
+def preprocessed_spec(spec: ModelSpec, benchmark: str, config: InputConfig | None = None) -> ModelSpec:
+    """The spec a benchmark's sets are preprocessed with (`load_set`): ``config``'s fields when a
+    preprocessing is stated or entered, else `input_transform`'s normalization."""
+    return with_input_config(spec, config) if config is not None else input_transform(spec, benchmark).spec
+
+
+def upload_transform(spec: ModelSpec, benchmark: str, config: InputConfig | None = None):
+    """PIL image -> model input (C, H, W) for an uploaded or drawn image, preprocessed as `load_set`
+    preprocesses the benchmark's sets."""
+    return config_transform(config) if config is not None else input_transform(spec, benchmark).image()

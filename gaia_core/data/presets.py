@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from torch import Tensor
 
 from gaia_core.data.arrays import demo_dataset
 from gaia_core.data.base import DataError, DatasetNotFound, ImageLoader, ScoreDataset
@@ -48,7 +52,7 @@ def _openood(benchmark: str, sets: tuple[str, ...]) -> tuple[str, ...]:
 
 
 # The authors' Places for CIFAR is the 10,000-image Places subset of the ImageNet OOD benchmark ("places").
-_CIFAR_OOD = (("", ("svhn", "lsun", "tinyimagenet", "places", "textures")),)
+_CIFAR_OOD = (("", ("svhn", "lsun", "tinyimagenet", "places", "dtd")),)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -84,7 +88,7 @@ PRESETS: dict[str, Preset] = {
             "imagenet",
             "GAIA paper: ImageNet-1k vs iNaturalist, SUN, Places, Textures",
             "imagenet",
-            (("", ("inaturalist", "sun", "places", "textures")),),
+            (("", ("inaturalist", "sun", "places", "dtd")),),
             1000,
         ),
         *(
@@ -158,6 +162,8 @@ def resolve_dataset(
     download: bool = False,
     loader: ImageLoader | None = None,
     crop: str = "resize",
+    transform: Callable[[Any], Tensor] | None = None,
+    roots: Sequence[Path] | None = None,
 ) -> ScoreDataset:
     """The dataset a name stands for, preprocessed for the model ``spec``.
 
@@ -165,8 +171,14 @@ def resolve_dataset(
     `gaia_core.data.sources.SOURCES`) or ``openood:<benchmark>/<set>`` under ``data_root``; a
     folder of images; an image-list file (``<path> <label>`` lines, paths relative to
     ``data_root``). ``crop`` is the crop rule for image files (see
-    `gaia_core.data.transforms.CROP_RULES`; a preset's ``crop``). Relative paths are tried as given, then under ``data_root``. Where a demo
-    set and a named dataset share a name ("textures"), the demo's wins for the demo model only.
+    `gaia_core.data.transforms.CROP_RULES`; a preset's ``crop``). Relative paths are tried as given, then under ``data_root``.
+    Demo sets and named datasets never share a name (DTD is "dtd", the demo's textures "textures").
+
+    Args:
+        transform: PIL image -> model input for image files and uint8 arrays, in place of
+            ``image_transform(spec, crop)`` (a stated preprocessing's `config_transform`); the
+            demo's float arrays always use ``array_transform(spec)``.
+        roots: resolved allowed folders: no file of a folder or list outside them is read (the app's).
 
     Raises:
         DatasetNotFound: nothing by that name, or it is not on disk (the message says where to put it).
@@ -175,9 +187,10 @@ def resolve_dataset(
     is_demo_set = name in DEMO_SETS and split in ("", "train", "test")
     if is_demo_set and (spec.family == "demo" or text not in SOURCES):
         return demo_dataset(name, split or "test", array_transform(spec))
+    images = image_transform(spec, crop) if transform is None else transform
     if text in SOURCES or text.startswith("openood:"):
         try:
-            return open_source(text, data_root, image_transform(spec, crop), download=download, loader=loader)
+            return open_source(text, data_root, images, download=download, loader=loader)
         except KeyError as err:
             raise DatasetNotFound(str(err.args[0])) from None
     root = Path(data_root).expanduser()
@@ -185,9 +198,9 @@ def resolve_dataset(
     if not path.exists() and not path.is_absolute() and (root / path).exists():
         path = root / path
     if path.is_dir():
-        return image_folder(path, image_transform(spec, crop), loader=loader)
+        return image_folder(path, images, loader=loader, roots=roots)
     if path.is_file():
-        return image_list(path, root, image_transform(spec, crop), loader=loader)
+        return image_list(path, root, images, loader=loader, roots=roots)
     raise DatasetNotFound(
         f"no dataset '{text}': give a demo set ({', '.join(DEMO_SETS)}), a named dataset "
         f"({', '.join(SOURCES)}, openood:<benchmark>/<set>), a folder of images or an image-list file "

@@ -175,9 +175,10 @@ SOURCES: dict[str, Source] = {
             True,
             _open_svhn,
         ),
+        # Keyed "dtd", never "textures": that is the demo's own set (demo sets and named sets never share a key).
         _source(
-            "textures",
-            "Textures",
+            "dtd",
+            "Describable Textures (DTD)",
             "dtd/dtd/images/<class>/*.jpg (or dtd/images/<class>/)",
             "from https://www.robots.ox.ac.uk/~vgg/data/dtd/ (dtd-r1.0.1.tar.gz, extracted into dtd/)",
             True,

@@ -24,6 +24,7 @@ from gaia_core.models import ModelSpec, weights_fingerprint
 from gaia_core.progress import Progress
 from gaia_core.scores import GaiaA, GaiaZ, ScoreMethod, create_for_model, method_class
 from gaia_core.scores.applicability import ApplicabilityReport, check_applicability
+from gaia_core.scores.settings import MethodSettings
 from gaia_core.scores.taps import resolve_layers
 
 # Samples per forward pass, and samples of the fit set, unless a front-end is told otherwise.
@@ -61,6 +62,8 @@ class BenchmarkRequest:
     layers: tuple[str, ...] | None = None
     # The authors' per-OOD-set layer switches (`gaia_core.evaluation.paper.SetLayers`); () = none.
     set_layers: tuple[SetLayers, ...] = ()
+    # ODIN's, Energy's, ReAct's and GAIA's settings (`MethodSettings`); ``layers`` wins over its GAIA layers.
+    settings: MethodSettings = field(default_factory=MethodSettings)
     # Group ("near", "far") -> names of OOD sets, for group averages; empty = no groups.
     groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # Where scores and fits are stored and looked up; None = neither read nor written.
@@ -93,24 +96,21 @@ def needs_fit(methods: Sequence[str]) -> bool:
 
 
 def request_methods(request: BenchmarkRequest) -> list[ScoreMethod]:
-    """The request's methods, configured for its model: the input std (ODIN) and its GAIA layers.
+    """The request's methods, configured for its model: the input std (ODIN), its settings and its GAIA layers.
 
     Raises:
         LayerError: a layer of ``request.layers`` is not in the model.
         ConfigError: layers are given but neither GAIA method is asked for.
     """
     names = list(request.methods)
-    if request.layers is None:
-        return [create_for_model(name, request.spec.std) for name in names]
-    if not set(GAIA_LAYER_FIELDS) & set(names):
-        raise ConfigError(f"layers are given, but they are only for GAIA-A and GAIA-Z and neither is among {names}")
-    layers = tuple(resolve_layers(request.model, request.layers, []))
-    return [
-        create_for_model(
-            name, request.spec.std, **({GAIA_LAYER_FIELDS[name]: layers} if name in GAIA_LAYER_FIELDS else {})
-        )
-        for name in names
-    ]
+    configs = {name: request.settings.method_kwargs(name) for name in names}
+    if request.layers is not None:
+        if not set(GAIA_LAYER_FIELDS) & set(names):
+            raise ConfigError(f"layers are given, but they are only for GAIA-A and GAIA-Z and neither is among {names}")
+        layers = tuple(resolve_layers(request.model, request.layers, []))
+        for name in set(GAIA_LAYER_FIELDS) & set(names):
+            configs[name][GAIA_LAYER_FIELDS[name]] = layers
+    return [create_for_model(name, request.spec.std, **configs[name]) for name in names]
 
 
 def run_benchmark(request: BenchmarkRequest) -> BenchmarkRun:
