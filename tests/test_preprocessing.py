@@ -87,11 +87,11 @@ def test_a_paper_cifar100_set_gives_the_same_tensors_through_every_entry_point(l
 
 def test_the_crop_rule_follows_the_set_and_the_normalization_the_benchmark():
     cifar, resnet = get_spec("cifar_resnet34"), get_spec("resnet18")
-    for set_key in ("svhn", "lsun", "tinyimagenet", "places", "textures", "cifar10"):
+    for set_key in ("svhn", "lsun", "tinyimagenet", "places", "dtd", "cifar10"):
         assert crop_rule(cifar, set_key) == "center"
     assert crop_rule(cifar, "my_folder") == crop_rule(cifar, "upload") == "resize"
     assert crop_rule(cifar, "openood:cifar10/texture") == "resize"
-    assert crop_rule(resnet, "textures") == "resize"
+    assert crop_rule(resnet, "dtd") == "resize"
     for benchmark in ("cifar100", "openood-cifar100"):
         decided = input_transform(cifar, benchmark, "svhn")
         assert (decided.spec.mean, decided.spec.std) == (CIFAR100_MEAN, CIFAR100_STD)
