@@ -8,7 +8,9 @@ The pages are listed in `app_pages/page_table.py`.
 from app_pages.frame import navigation, run_page
 from app_pages.model_picker import sidebar
 from app_pages.state import keep_choices
+from gaia_core.device import configure_cpu_process
 
+configure_cpu_process()  # once per server process; later reruns return the same settings
 page = navigation()
 keep_choices()
 sidebar()

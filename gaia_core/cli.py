@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 import gaia_core
+from gaia_core.device import configure_cpu_process
 from gaia_core.errors import GaiaError
 
 EXIT_USAGE = 2
@@ -191,6 +192,7 @@ def _out_of_memory() -> type[BaseException]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_cpu_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
