@@ -281,6 +281,7 @@ def run_evaluate(args) -> int:
     from gaia_core.evaluation.cache import ScoreCache
     from gaia_core.evaluation.fitting import fit_methods
     from gaia_core.evaluation.ood_tables import evaluate_benchmark, format_report
+    from gaia_core.evaluation.throughput import measure
     from gaia_core.models import get_spec, load_model, weights_fingerprint
     from gaia_core.models.normalization import spec_for_id_set
     from gaia_core.scores import available, create_for_model
@@ -330,6 +331,7 @@ def run_evaluate(args) -> int:
             cache=cache,
             weights_id=weights_id,
         )
+        meter = measure()
         result = evaluate_benchmark(
             model,
             id_set,
@@ -349,6 +351,8 @@ def run_evaluate(args) -> int:
             print()
             print(format_report(result))
             _print_applicability_note(model, id_set, methods)
+            if meter.images:
+                print(meter.summary())
             if getattr(args, "authors_metrics", False):
                 from gaia_core.evaluation.paper import authors_report
 

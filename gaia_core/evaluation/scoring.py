@@ -28,6 +28,8 @@ from gaia_core.data.base import DataError, EmptyDatasetError, ScoreDataset, Unre
 from gaia_core.device import model_device
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation import distributed as dist
+from gaia_core.evaluation import throughput
+from gaia_core.evaluation.batching import fitting_batches
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.code_version import code_version
 from gaia_core.models import weights_fingerprint
@@ -443,10 +445,12 @@ def _score_indices(
     names = [m.name for m in methods]
     with tqdm(total=total, initial=done, desc=title, unit="img", disable=not bar, leave=False) as tracker:
         builder = _ChunkBuilder(names, keep_channels)
-        for number, batch in enumerate(batch_loader(dataset, batches, num_workers, device)):
+        loader = throughput.current().timed(batch_loader(dataset, batches, num_workers, device), _readable)
+        for number, batch in enumerate(loader):
             results = None
             if batch["x"] is not None:
-                results = score_many(model, batch["x"].to(device, non_blocking=True), methods)
+                x = batch["x"].to(device, non_blocking=True)
+                results = fitting_batches(model, batch_size, x).run(lambda part: score_many(model, part, methods), x)
             builder.add(batch, results)
             if number + 1 == len(batches) or owner[number + 1] != owner[number]:
                 chunk = builder.finish()
@@ -458,6 +462,10 @@ def _score_indices(
             tracker.update(len(batches[number]))
             if progress is not None:
                 progress(done, total)
+
+
+def _readable(batch: dict) -> int:
+    return len(batch["index"])
 
 
 def _assemble(dataset: ScoreDataset, methods: list[str], chunks: list[dict], keep_channels: bool) -> DatasetScores:
