@@ -59,25 +59,23 @@ CPU_TRIM_THRESHOLD = 1 << 30
 class CpuProcessSettings:
     """What `configure_cpu_process` set for this process's memory allocator."""
 
-    # The C library whose allocator was tuned ("glibc 2.36"), or "" where nothing was changed.
+    # The C library's allocator ("glibc 2.36"), or "" when it is not glibc (nothing is tuned there).
     allocator: str
-    # M_MMAP_MAX: how many blocks malloc may take from mmap (0: none, every block comes from the heap).
+    # M_MMAP_MAX: how many blocks malloc may take from mmap (0: none from the heap's arena); None: untouched.
     mmap_max: int | None
-    # M_TRIM_THRESHOLD: bytes of freed memory kept at the heap's top instead of given back to the OS.
+    # M_TRIM_THRESHOLD: bytes of freed memory kept at the heap's top instead of given back; None: untouched.
     trim_threshold: int | None
 
     def describe(self) -> str:
         """One line for reports: which settings the process runs with."""
-        if not self.allocator:
-            return "allocator defaults (not glibc: nothing to tune)"
+        if self.mmap_max is None:
+            return f"{self.allocator} malloc defaults" if self.allocator else "not glibc: allocator left as it is"
         return (
             f"{self.allocator} malloc: M_MMAP_MAX={self.mmap_max}, "
-            f"M_TRIM_THRESHOLD={self.trim_threshold / 2**30:g} GiB (set by configure_cpu_process)"
+            f"M_TRIM_THRESHOLD={self.trim_threshold / 2**30:g} GiB (configure_cpu_process)"
         )
 
 
-# The allocator defaults as a `CpuProcessSettings` (what a process has before configuring).
-ALLOCATOR_DEFAULTS = CpuProcessSettings("", None, None)
 _cpu_process: CpuProcessSettings | None = None
 
 
@@ -92,6 +90,12 @@ def _glibc() -> tuple[ctypes.CDLL, str] | None:
     except (OSError, AttributeError):
         return None
     return libc, f"glibc {version}"
+
+
+def allocator_defaults() -> CpuProcessSettings:
+    """The settings of a process `configure_cpu_process` has not touched."""
+    found = _glibc()
+    return CpuProcessSettings(found[1] if found else "", None, None)
 
 
 def configure_cpu_process() -> CpuProcessSettings:
@@ -126,13 +130,13 @@ def configure_cpu_process() -> CpuProcessSettings:
 def _apply_allocator_settings() -> CpuProcessSettings:
     found = _glibc()
     if found is None:
-        return ALLOCATOR_DEFAULTS
+        return CpuProcessSettings("", None, None)
     libc, name = found
     if not (libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, CPU_TRIM_THRESHOLD)):
-        return ALLOCATOR_DEFAULTS
+        return CpuProcessSettings(name, None, None)
     return CpuProcessSettings(name, 0, CPU_TRIM_THRESHOLD)
 
 
 def cpu_process_settings() -> CpuProcessSettings:
     """The allocator settings this process runs with: `configure_cpu_process`'s, or the defaults."""
-    return _cpu_process or ALLOCATOR_DEFAULTS
+    return _cpu_process or allocator_defaults()

@@ -51,10 +51,11 @@ def _child(code: str) -> dict:
 def test_importing_gaia_core_leaves_the_allocator_at_its_defaults():
     out = _child(
         "import gaia_core, gaia_core.cli, gaia_core.device, gaia_core.scores, gaia_core.evaluation.scoring\n"
-        "from gaia_core.device import ALLOCATOR_DEFAULTS, cpu_process_settings\n"
-        "print(json.dumps({**probe(), 'defaults': cpu_process_settings() == ALLOCATOR_DEFAULTS}))"
+        "from gaia_core.device import cpu_process_settings\n"
+        "print(json.dumps({**probe(), 'untouched': cpu_process_settings().mmap_max is None,\n"
+        "                  'line': cpu_process_settings().describe()}))"
     )
-    assert out["defaults"]
+    assert out["untouched"] and out["line"].endswith("malloc defaults")
     assert out["mapped"] == 1  # glibc's default: a block this large is its own mmap
 
 
@@ -95,5 +96,5 @@ def test_elsewhere_than_glibc_nothing_is_changed(monkeypatch):
     monkeypatch.setattr(device, "_cpu_process", None)
     monkeypatch.setattr(device, "_glibc", lambda: None)
     settings = device.configure_cpu_process()
-    assert settings == device.ALLOCATOR_DEFAULTS == device.cpu_process_settings()
-    assert settings.mmap_max is None and "nothing to tune" in settings.describe()
+    assert settings == device.allocator_defaults() == device.cpu_process_settings()
+    assert settings.mmap_max is None and settings.describe() == "not glibc: allocator left as it is"
