@@ -9,8 +9,9 @@ from app_pages.shell.error_frame import guarded, run_page
 from app_pages.shell.navigation import navigation
 from app_pages.shell.sidebar import sidebar
 from app_pages.shell.state import keep_choices
-from gaia_core.device import configure_server_threads
+from gaia_core.device import configure_cpu_process, configure_server_threads
 
+configure_cpu_process()  # once per server process; later reruns return the same settings
 page = navigation()
 # Sessions run in parallel already: one torch thread each unless GAIA_TORCH_THREADS says otherwise
 # (after the first run, a check that changes nothing).

@@ -1,6 +1,6 @@
 """A class on one server: N real browser sessions against one local GAIA Explorer server.
 
-    python -m gaia_core.loadtest --sessions 8
+    python -m gaia_core.loadtest --sessions 8 [--app PATH]
 
 Each session is a Chromium context (Debian's ``/usr/bin/chromium`` driven by Playwright; nothing is
 downloaded) that goes through the student's path: open Inspect images → upload an image of its own →
@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from gaia_core.device import configure_cpu_process
+
 ACTIONS = ("open", "upload", "detail", "open what-if", "slider")
 CHROMIUM_ARGS = (
     "--no-sandbox",
@@ -42,7 +43,6 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--no-first-run",
 )
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 @dataclass
@@ -66,15 +66,24 @@ class Server:
             self.process.kill()
 
 
-def start_server(cache_dir: Path, log: Path, timeout_s: float = 120) -> Server:
-    """Start the app on a free loopback port with its score cache in ``cache_dir``."""
+def default_app() -> Path:
+    """``./app.py`` when it exists (a checkout's root); an installed copy has none: pass ``--app``."""
+    app = Path("app.py")
+    if not app.is_file():
+        raise SystemExit("gaia: error: no app.py in this folder; pass --app PATH (GAIA Explorer's app.py)")
+    return app.resolve()
+
+
+def start_server(app: Path, cache_dir: Path, log: Path, timeout_s: float = 120) -> Server:
+    """Start ``app`` (GAIA Explorer's app.py, run from its folder) on a free loopback port with its
+    score cache in ``cache_dir``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "GAIA_CACHE_DIR": str(cache_dir), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.fileWatcherType", "none"]
+    command = [sys.executable, "-m", "streamlit", "run", app.name, "--server.fileWatcherType", "none"]
     command += ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=app.parent, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -278,14 +287,24 @@ async def _run(server: Server, sessions: int, timeout_s: float, chromium: str) -
     )
 
 
-def run(sessions: int, timeout_s: float = 300, chromium: str | None = None, keep_log: Path | None = None) -> LoadReport:
-    """Start a server with a fresh score cache, warm it up, run ``sessions`` students at once."""
+def run(
+    sessions: int,
+    timeout_s: float = 300,
+    chromium: str | None = None,
+    keep_log: Path | None = None,
+    app: Path | None = None,
+) -> LoadReport:
+    """Start a server of ``app`` (default `default_app`) with a fresh score cache, warm it up, run
+    ``sessions`` students at once."""
+    app = Path(app).resolve() if app else default_app()
+    if not app.is_file():
+        raise SystemExit(f"gaia: error: --app {app} is not a file; give GAIA Explorer's app.py")
     chromium = chromium or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
         raise SystemExit("Chromium is needed: apt-get install -y chromium (or pass --chromium PATH)")
     with tempfile.TemporaryDirectory(prefix="gaia-loadtest-") as tmp:
         log = keep_log or Path(tmp) / "streamlit.log"
-        server = start_server(Path(tmp) / "cache", log)
+        server = start_server(app, Path(tmp) / "cache", log)
         try:
             return asyncio.run(_run(server, sessions, timeout_s, chromium))
         finally:
@@ -298,11 +317,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds one action may take")
     parser.add_argument("--chromium", help="the Chromium executable (default: chromium on PATH)")
     parser.add_argument("--log", type=Path, help="keep the server's log here")
+    parser.add_argument("--app", type=Path, help="GAIA Explorer's app.py (default: ./app.py)")
     parser.add_argument("--json", type=Path, help="also write the reports as JSON")
     args = parser.parse_args(argv)
+    configure_cpu_process()
+    app = args.app or default_app()
     reports = []
     for n in args.sessions:
-        report = run(n, args.timeout, args.chromium, args.log)
+        report = run(n, args.timeout, args.chromium, args.log, app)
         print("\n".join(report.lines()), flush=True)
         reports.append(report)
     if args.json:

@@ -14,11 +14,11 @@ from gaia_core.errors import ConfigError
 from gaia_core.evaluation.benchmark import (
     BenchmarkRequest,
     needs_fit,
-    readable_images,
     run_benchmark,
     summed_progress,
 )
 from gaia_core.evaluation.cache import ScoreCache
+from gaia_core.evaluation.model_facts import readable_images
 from gaia_core.evaluation.ood_tables import evaluate_benchmark
 from gaia_core.models import get_spec
 from gaia_core.scores import ODIN, ReAct, create

@@ -29,3 +29,12 @@ def test_scores_on_cuda_equal_scores_on_cpu():
     for name in cpu:
         assert gpu[name].score.device.type == "cuda"
         torch.testing.assert_close(gpu[name].score.cpu(), cpu[name].score, rtol=2e-3, atol=1e-4)
+
+
+@cuda
+def test_the_benchmark_runs_on_cuda_and_names_the_gpu(capsys):
+    from gaia_core.bench import main
+
+    assert main(["--device", "cuda", "--cases", "0", "4", "--batch", "2", "--repeats", "1", "--parts", "gaia"]) == 0
+    out = capsys.readouterr().out
+    assert torch.cuda.get_device_name() in out and "bit_s_r101x1 480x480 b2" in out

@@ -19,6 +19,7 @@ from PIL import Image
 from gaia_core import loadtest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_each_session_uploads_an_image_of_its_own():
@@ -54,7 +55,7 @@ def test_server_cpu_is_read_from_the_server_process_not_this_one():
     reason="Debian's chromium is not installed (the README's test command installs it; in CI its absence fails)",
 )
 def test_one_student_goes_through_every_action_and_the_server_cpu_is_accounted_per_action():
-    report = loadtest.run(1, timeout_s=300, chromium=CHROMIUM)
+    report = loadtest.run(1, timeout_s=300, chromium=CHROMIUM, app=ROOT / "app.py")
     assert report.completed == 1, report.errors
     assert set(report.latency) == set(loadtest.ACTIONS) == set(report.cpu_by_action)
     assert all(stats["p50"] > 0 for stats in report.latency.values())
@@ -64,3 +65,16 @@ def test_one_student_goes_through_every_action_and_the_server_cpu_is_accounted_p
     assert report.server_cpu_per_action == pytest.approx(report.server_cpu_total / len(loadtest.ACTIONS))
     assert 0 < report.server_busy == pytest.approx(report.server_cpu_total / report.wall_seconds)
     assert "server CPU per action" in "\n".join(report.lines())
+
+
+def test_without_app_py_here_the_load_test_says_to_pass_app(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="pass --app PATH"):
+        loadtest.default_app()
+    (tmp_path / "app.py").write_text("")
+    assert loadtest.default_app() == tmp_path / "app.py"
+
+
+def test_an_app_path_that_is_not_a_file_is_refused_before_starting_anything(tmp_path):
+    with pytest.raises(SystemExit, match="is not a file"):
+        loadtest.run(1, app=tmp_path / "missing.py", chromium="/bin/true")

@@ -1,9 +1,10 @@
 """Benchmark: gaia_core's GAIA against the straightforward implementation and a plain forward.
 
-    python -m gaia_core.bench [--device cuda|cpu] [--repeats N] [--json FILE]
+    python -m gaia_core.bench [--device cuda|cpu] [--repeats N] [--parts ...] [--json FILE]
 
-In one process, on the same model and batch (CIFAR ResNet-18 at 32x32, batch 64; torchvision
-ResNet-50 at 224x224, batch 16; random weights with randomized norm statistics), it times
+Part "gaia": in one process configured by `configure_cpu_process` (its settings are printed), on
+the same model and batch (CIFAR ResNet-18 at 32x32, batch 64; ResNet-50s at 224x224, batch 16;
+BiT-S-R101x1 at 480x480 on a GPU; random weights with randomized norm statistics), it times
 - plain: ``model(x)`` under ``torch.no_grad()``;
 - straightforward GAIA: forward hooks that keep each layer output's gradient (handing a
   clone downstream so in-place ops cannot touch it) and ``loss.backward()`` through all
@@ -11,66 +12,40 @@ ResNet-50 at 224x224, batch 16; random weights with randomized norm statistics),
 - gaia_core's ``gaia_a`` / ``gaia_z``;
 and prints throughput, the ratios, peak memory, and the largest difference between the two
 implementations' scores. Timings are medians over ``--repeats`` runs after one warm-up.
+Part "heap" (CPU): GAIA-Z and GAIA-A under glibc's defaults and configured, on a fresh heap and
+after a full backward, each in a process of its own (`gaia_core.bench.heap`). Part "rerun": what
+``evaluate`` and ``layers`` on the demo cost the first time and from the cache
+(`gaia_core.bench.rerun`). Part "pipeline": the input pipeline's images per second per worker
+against the scoring rates of part "gaia" (`gaia_core.bench.pipeline`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import ctypes
 import dataclasses
 import json
+import os
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import timm
 import torch
-import torchvision
-from torch import nn
 
-from gaia_core.device import best_device
-from gaia_core.models.cifar_resnet import cifar_resnet18
+from gaia_core.bench.cases import CASES, DEFAULT_CASES, BenchCase, randomize_norms
+from gaia_core.bench.heap import format_heap_rows, heap_rows
+from gaia_core.bench.pipeline import format_pipeline, per_worker_rates, write_jpegs
+from gaia_core.bench.rerun import format_rerun_rows, rerun_rows
+from gaia_core.device import best_device, configure_cpu_process
 from gaia_core.scores import gaia_a, gaia_z
 from gaia_core.scores.reference import straightforward_gaia_a, straightforward_gaia_z
 from gaia_core.scores.taps import default_feature_layer, default_gaia_a_layers, default_gaia_z_layers
-
-
-@dataclass(frozen=True)
-class BenchCase:
-    """One model and batch to time."""
-
-    # Label in the report.
-    name: str
-    # Builds the model (random weights).
-    build: Callable[[], nn.Module]
-    # Input batch size and square side.
-    batch: int
-    size: int
-
-
-CASES = (
-    BenchCase("cifar_resnet18 32x32 b64", lambda: cifar_resnet18(10), 64, 32),
-    BenchCase("resnet50 224x224 b16", lambda: torchvision.models.resnet50(num_classes=1000), 16, 224),
-    BenchCase("timm:resnet50 224x224 b16", lambda: timm.create_model("resnet50", pretrained=False), 16, 224),
-    # BiT-style ResNetV2: pre-activation, weight-standardised convs, fused GroupNorm+ReLU taps.
-    BenchCase("timm:resnetv2_50x1_bit 224x224 b16", lambda: timm.create_model("resnetv2_50x1_bit"), 16, 224),
-)
-
-
-def _randomize_norms(model: nn.Module) -> nn.Module:
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=g))
-                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=g))
-                m.running_mean.copy_(0.2 * torch.randn(m.running_mean.shape, generator=g))
-                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
-    return model
 
 
 class _PeakMemory:
@@ -108,17 +83,10 @@ class _PeakMemory:
 
 
 def _release_freed_memory_promptly() -> None:
-    """Make glibc return large freed blocks to the OS at once, so sampled RSS tracks live memory.
-
-    By default glibc raises its mmap threshold after the first large free and keeps later
-    blocks in its heap, which hides every peak after the first.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD: fixed, no dynamic growth
-        libc.malloc_trim(0)
-    except OSError:
-        pass
+    """Hand the heap's free pages back to the OS, so that sampled RSS grows with what the measured
+    call touches (the configured heap keeps freed memory, which would hide its peak)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _rss() -> int:
@@ -160,7 +128,7 @@ class Row:
 
 def run_case(case: BenchCase, device: torch.device, repeats: int) -> tuple[list[Row], dict[str, Callable[[], object]]]:
     torch.manual_seed(0)
-    model = _randomize_norms(case.build()).eval().to(device)
+    model = randomize_norms(case.build()).eval().to(device)
     naive_model = copy.deepcopy(model)  # the straightforward path writes .grad; keep it off `model`
     x = torch.randn(case.batch, 3, case.size, case.size, device=device)
     z_layers, a_layers = default_gaia_z_layers(model), default_gaia_a_layers(model)
@@ -228,6 +196,9 @@ def format_rows(rows: list[Row], device: torch.device) -> str:
     return "\n".join(lines)
 
 
+PARTS = ("gaia", "heap", "rerun", "pipeline")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gaia_core.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default=None, help="cuda or cpu (default: the best available)")
@@ -236,18 +207,49 @@ def main(argv: list[str] | None = None) -> int:
         "--cases",
         nargs="*",
         default=None,
-        help="subset of cases by index (0: CIFAR ResNet-18, 1: ResNet-50, 2: timm ResNet-50, 3: timm BiT ResNetV2-50)",
+        help="subset of cases by index (0: CIFAR ResNet-18, 1: ResNet-50, 2: timm ResNet-50, 3: timm BiT "
+        "ResNetV2-50, 4: BiT-S-R101x1 at 480; default 0-3 on a CPU, all on a GPU)",
     )
     parser.add_argument("--batch", type=int, default=None, help="override every case's batch size (smoke runs)")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="what to run (default: all)")
+    parser.add_argument("--heap-cases", nargs="*", default=["1"], help="cases of part heap (default: 1, ResNet-50)")
+    parser.add_argument("--images", type=int, default=200, help="synthetic JPEGs of part pipeline (default: 200)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads, here and in the parts' processes (default: torch's)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = parser.parse_args(argv)
+    settings = configure_cpu_process()
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the parts' processes start with it
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else best_device()
-    cases = [CASES[int(i)] for i in args.cases] if args.cases else list(CASES)
+    indices = [int(i) for i in args.cases] if args.cases else DEFAULT_CASES[device.type]
+    cases = [CASES[i] for i in indices]
     if args.batch:
         cases = [BenchCase(c.name.rsplit(" b", 1)[0] + f" b{args.batch}", c.build, args.batch, c.size) for c in cases]
-    timed = [run_case(case, device, args.repeats) for case in cases]
-    rows = [row for case_rows, variants in timed for row in with_peak_memory(case_rows, variants, device)]
-    print(format_rows(rows, device))
+    print(f"this process: {settings.describe()}", flush=True)
+    report: dict[str, list] = {}
+    rows: list[Row] = []
+    if "gaia" in args.parts:
+        timed = [run_case(case, device, args.repeats) for case in cases]
+        rows = [row for case_rows, variants in timed for row in with_peak_memory(case_rows, variants, device)]
+        print(format_rows(rows, device), flush=True)
+        report["gaia"] = rows
+    if "heap" in args.parts and device.type == "cpu":
+        heap = [r for i in args.heap_cases for r in heap_rows(int(i), max(3, args.repeats // 2), args.batch)]
+        print("\n" + format_heap_rows(heap), flush=True)
+        report["heap"] = heap
+    if "rerun" in args.parts:
+        reruns = rerun_rows()
+        print("\n" + format_rerun_rows(reruns), flush=True)
+        report["rerun"] = reruns
+    if "pipeline" in args.parts:
+        with tempfile.TemporaryDirectory(prefix="gaia-bench-jpegs-") as folder:
+            pipeline = per_worker_rates(write_jpegs(Path(folder), args.images))
+        scoring = {f"{r.case}, {r.variant}": r.images_per_s for r in rows if r.variant.endswith("gaia_core")}
+        print("\n" + format_pipeline(pipeline, scoring), flush=True)
+        report["pipeline"] = pipeline
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2))
+        args.json.write_text(json.dumps({k: [asdict(r) for r in v] for k, v in report.items()}, indent=2))
     return 0

@@ -18,6 +18,7 @@ import gaia_core
 from gaia_core.cli import datasets, evaluate, layers, models
 from gaia_core.cli.options import Parser, UsageError
 from gaia_core.cli.terminal import say
+from gaia_core.device import configure_cpu_process
 from gaia_core.errors import GaiaError, one_line
 
 EXIT_USAGE = 2
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_cpu_process()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

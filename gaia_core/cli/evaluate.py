@@ -31,6 +31,7 @@ from gaia_core.evaluation.ood_tables import BenchmarkResult, format_report
 from gaia_core.evaluation.paper import PAPER_SETTINGS, SetLayers, authors_report, checkpoint_path, missing_files
 from gaia_core.evaluation.published import published_report
 from gaia_core.evaluation.runs import record_run
+from gaia_core.evaluation.throughput import measure
 from gaia_core.models import weights_fingerprint
 from gaia_core.scores import ScoreMethod, available
 
@@ -209,6 +210,7 @@ def evaluate(
             keep_channels=bool(args.html),
             progress=SetBars() if main_process and not args.no_progress else None,
         )
+        meter = measure()
         scored = run_benchmark(request)
         if not main_process:
             return
@@ -239,7 +241,9 @@ def evaluate(
             )
         if args.html:
             writers.write_html(result, [id_set, *ood_sets], spec, args.html)
-        print_applicability_note(model, id_set, scored.methods)
+        print_applicability_note(model, id_set, scored.methods, request.cache, weights_id)
+        if meter.images:
+            say(meter.summary())
         if paper:
             say()
             say(authors_report(result))
@@ -249,12 +253,14 @@ def evaluate(
         distributed.shutdown()
 
 
-def print_applicability_note(model, id_set: ScoreDataset, methods: Sequence[ScoreMethod]) -> None:
+def print_applicability_note(
+    model, id_set: ScoreDataset, methods: Sequence[ScoreMethod], cache: ScoreCache | None, weights_id: str
+) -> None:
     """One line under the table when GAIA-Z or GAIA-A cannot separate anything on this model,
-    checked on the first readable ID images."""
+    checked on the first readable ID images (remembered in the score cache: a rerun runs no model pass)."""
     if not set(GAIA_LAYER_FIELDS) & {m.name for m in methods} or len(id_set) == 0:
         return
-    report = id_set_applicability(model, id_set)
+    report = id_set_applicability(model, id_set, cache=cache, weights_id=weights_id)
     if report is not None and report.note:
         say(f"note: {report.note}")
 

@@ -204,12 +204,17 @@ def to_8x8(picture: Image.Image) -> np.ndarray:
     return np.round(small * 16) / 16
 
 
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)  # loading it per letter was most of the set's cost
+
+
 def _letters(rng: np.random.Generator) -> np.ndarray:
     canvas = 96
     pictures = []
     for i in range(SET_SIZE):
         letter = _LETTERS[i % len(_LETTERS)]
-        font = ImageFont.load_default(size=int(rng.integers(44, 64)))
+        font = _font(int(rng.integers(44, 64)))
         image = Image.new("L", (canvas, canvas), 0)
         ImageDraw.Draw(image).text(
             (canvas / 2, canvas / 2),

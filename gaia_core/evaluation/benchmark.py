@@ -10,20 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import torch
 from torch import nn
 
-from gaia_core.data.base import ScoreDataset, UnreadableSample
-from gaia_core.device import model_device
+from gaia_core.data.base import ScoreDataset
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
+from gaia_core.evaluation.model_facts import applicability
 from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
 from gaia_core.evaluation.paper import SetLayers, set_methods
 from gaia_core.models import ModelSpec, weights_fingerprint
 from gaia_core.progress import Progress
 from gaia_core.scores import GaiaA, GaiaZ, ScoreMethod, create_for_model, method_class
-from gaia_core.scores.applicability import ApplicabilityReport, check_applicability
+from gaia_core.scores.applicability import ApplicabilityReport
 from gaia_core.scores.settings import MethodSettings
 from gaia_core.scores.taps import resolve_layers
 
@@ -170,25 +169,13 @@ def summed_progress(progress: Progress, datasets: Sequence[ScoreDataset]) -> Set
     return report
 
 
-def readable_images(dataset: ScoreDataset, count: int) -> torch.Tensor | None:
-    """The first ``count`` samples of ``dataset`` that can be read, stacked: (N, C, H, W) with
-    N <= count; unreadable files are passed over. None when none can be read."""
-    images = []
-    for index in range(len(dataset)):
-        try:
-            images.append(dataset[index].image)
-        except UnreadableSample:
-            continue
-        if len(images) == count:
-            break
-    return torch.stack(images) if images else None
-
-
 def id_set_applicability(
-    model: nn.Module, id_set: ScoreDataset, images: int = APPLICABILITY_IMAGES
+    model: nn.Module,
+    id_set: ScoreDataset,
+    images: int = APPLICABILITY_IMAGES,
+    cache: ScoreCache | None = None,
+    weights_id: str | None = None,
 ) -> ApplicabilityReport | None:
-    """`check_applicability` on the first readable images of the ID set; None when none is readable."""
-    x = readable_images(id_set, images)
-    if x is None:
-        return None
-    return check_applicability(model, x.to(model_device(model)))
+    """`check_applicability` on the first readable images of the ID set, remembered in ``cache``
+    per weights and set (`gaia_core.evaluation.model_facts.applicability`); None when none is readable."""
+    return applicability(model, id_set, cache, weights_id, images)

@@ -18,6 +18,7 @@ from gaia_core.data.base import LabelMismatchError, ScoreDataset, UnreadableSamp
 from gaia_core.device import model_device
 from gaia_core.errors import AppSupportError, ConfigError
 from gaia_core.evaluation.metrics import METRIC_KEYS, METRICS, ood_metrics, threshold_at_tpr
+from gaia_core.evaluation.model_facts import remembered
 from gaia_core.evaluation.results import DatasetScores
 from gaia_core.evaluation.scoring import evaluate_dataset
 from gaia_core.models import weights_fingerprint
@@ -43,13 +44,14 @@ def model_num_classes(model: nn.Module, dataset: ScoreDataset) -> int | None:
 AVERAGE = "Average"
 
 
-def check_labels_fit(model: nn.Module, dataset: ScoreDataset) -> None:
-    """Raise `LabelMismatchError` when the dataset has labels the model cannot predict."""
+def check_labels_fit(model: nn.Module, dataset: ScoreDataset, cache=None, weights_id: str | None = None) -> None:
+    """Raise `LabelMismatchError` when the dataset has labels the model cannot predict (the number of
+    classes is remembered in ``cache``, a `ScoreCache`, so that a cached rerun runs no model pass)."""
     labels = dataset.labels()
     labels = labels[labels >= 0]
     if labels.size == 0:
         return
-    classes = model_num_classes(model, dataset)
+    classes = remembered(cache, weights_id, model, "num_classes", lambda: model_num_classes(model, dataset))
     if classes is not None and labels.max() >= classes:
         raise LabelMismatchError(
             f"'{dataset.name}' has labels up to {labels.max()} ({labels.max() + 1} classes) but the model "
@@ -113,9 +115,9 @@ def evaluate_benchmark(
         LabelMismatchError: the ID labels do not fit the model's classes.
     """
     methods = list(methods)
-    check_labels_fit(model, id_dataset)
     if options.get("cache") is not None and options.get("weights_id") is None:
         options["weights_id"] = weights_fingerprint(model)
+    check_labels_fit(model, id_dataset, options.get("cache"), options.get("weights_id"))
 
     def run(dataset: ScoreDataset, scored_with: Sequence[ScoreMethod] = methods) -> DatasetScores:
         report = None if progress is None else (lambda done, total: progress(dataset.display_name, done, total))

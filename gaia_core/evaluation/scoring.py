@@ -26,6 +26,8 @@ from gaia_core.data.base import EmptyDatasetError, ScoreDataset
 from gaia_core.device import model_device
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation import distributed as dist
+from gaia_core.evaluation import throughput
+from gaia_core.evaluation.batching import fitting_batches
 from gaia_core.evaluation.cache import CacheEntry, ScoreCache
 from gaia_core.evaluation.chunks import CACHE_FORMAT, Chunk, ChunkBuilder
 from gaia_core.evaluation.code_version import code_version
@@ -238,11 +240,16 @@ def _score_indices(shard: _Shard) -> Iterator[Chunk]:
     names = [m.name for m in shard.methods]
     with tqdm(total=total, initial=done, desc=shard.title, unit="img", disable=not shard.bar, leave=False) as tracker:
         builder = ChunkBuilder(names, shard.keep_channels)
-        loader = batch_loader(shard.dataset, batches, shard.num_workers, shard.device)
+        loader = throughput.current().timed(
+            batch_loader(shard.dataset, batches, shard.num_workers, shard.device), _readable
+        )
         for number, batch in enumerate(loader):
             results = None
             if batch["x"] is not None:
-                results = score_many(shard.model, batch["x"].to(shard.device, non_blocking=True), shard.methods)
+                x = batch["x"].to(shard.device, non_blocking=True)
+                results = fitting_batches(shard.model, shard.batch_size, x).run(
+                    lambda part: score_many(shard.model, part, shard.methods), x
+                )
             builder.add(batch, results)
             if number + 1 == len(batches) or owner[number + 1] != owner[number]:
                 chunk = builder.finish()
@@ -254,6 +261,10 @@ def _score_indices(shard: _Shard) -> Iterator[Chunk]:
             tracker.update(len(batches[number]))
             if progress is not None:
                 progress(done, total)
+
+
+def _readable(batch: dict) -> int:
+    return len(batch["index"])
 
 
 def _assemble(dataset: ScoreDataset, methods: list[str], chunks: list[Chunk], keep_channels: bool) -> DatasetScores:
