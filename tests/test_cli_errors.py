@@ -128,7 +128,7 @@ def test_a_corrupt_image_among_the_first_four_id_images_does_not_stop_the_run(ca
 
 
 def test_the_files_are_written_before_the_applicability_check(capsys, tmp_path, monkeypatch):
-    def failing_check(model, id_set):
+    def failing_check(model, id_set, **_options):
         raise GaiaError("the check failed")
 
     monkeypatch.setattr("gaia_core.cli.evaluate.id_set_applicability", failing_check)

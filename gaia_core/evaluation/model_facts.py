@@ -74,4 +74,6 @@ def applicability(
     stored = remembered(cache, weights_id, model, f"applicability-{dataset.fingerprint()[:16]}-{images}", compute)
     if stored is None:
         return None
-    return ApplicabilityReport(**{**stored, "activations": tuple(stored["activations"])})
+    return ApplicabilityReport(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
+    )  # JSON lists back to tuples
