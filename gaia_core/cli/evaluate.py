@@ -216,7 +216,9 @@ def evaluate(args: argparse.Namespace, choice: ModelChoice, benchmark: str | Non
                 result, args.json, model=choice.name, checkpoint=choice.checkpoint, weights_id=weights_id
             )
         if args.html:
-            writers.write_html(result, [id_set, *ood_sets], spec, args.html)
+            writers.write_html(
+                result, [id_set, *ood_sets], spec, args.html, choice.checkpoint or "", choice.pretrained, crop
+            )
         print_applicability_note(model, id_set, scored.methods)
         if paper:
             say()
