@@ -27,6 +27,7 @@ from gaia_core.attribution import (
     default_cam_layer,
     method_spec,
 )
+from gaia_core.attribution.methods import MethodSpec
 from gaia_core.attribution.overlay import SIGNS, blend, common_vmax, grid_png, render_heatmap, with_colorbar
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.data import images
@@ -53,21 +54,55 @@ def _layer_label(layer: str, default: str) -> str:
     return f"{layer} (default: the last conv stage)" if layer == default else layer
 
 
-def _cam_layer_picker(column) -> str | None:
-    """Grad-CAM's layer by dotted name, the model's conv stages and convs (default: the last stage)."""
+def _cam_layers() -> tuple[list[str], str] | None:
+    """The model's layers Grad-CAM can explain and its default, or None (no conv layer, no model)."""
     loaded = current_model()
     layers = attempt("Grad-CAM layers", cam_layers, loaded.model) if loaded is not None else None
-    if not layers:
-        return None
-    default = default_cam_layer(loaded.model)
-    choose("attr_layer", layers, default)
-    return column.selectbox(
-        "Grad-CAM layer",
-        layers,
-        key="attr_layer",
-        format_func=lambda layer: _layer_label(layer, default),
-        help="The layer whose channels Grad-CAM weighs by their mean gradient; deeper layers give coarser maps.",
-    )
+    return (layers, default_cam_layer(loaded.model)) if layers else None
+
+
+def _method_settings(spec: MethodSpec) -> dict:
+    """Grad-CAM's layer, the sign shown and the baseline, each offered where ``spec`` takes it. The
+    layer picked for Grad-CAM stays in the settings of the other methods (which ignore it), so that
+    the Grad-CAM maps beside theirs (`methods_side_by_side`) explain it too."""
+    options: dict = {}
+    found = _cam_layers()
+    if found is not None and (spec.uses_layer or st.session_state.get("attr_layer") in found[0]):
+        layers, default = found
+        choose("attr_layer", layers, default)
+        options["layer"] = st.session_state["attr_layer"]
+    if not (spec.uses_layer or spec.signed or spec.uses_baseline):
+        return options
+    columns = st.columns(3)
+    if spec.uses_layer and found is not None:
+        options["layer"] = columns[0].selectbox(
+            "Grad-CAM layer",
+            found[0],
+            key="attr_layer",
+            format_func=lambda layer: _layer_label(layer, found[1]),
+            help="The layer whose channels Grad-CAM weighs by their mean gradient; deeper layers give coarser maps.",
+        )
+    if spec.signed:
+        choose("attr_sign", list(SIGNS), "absolute")
+        options["sign"] = columns[1].selectbox(
+            "Sign shown",
+            list(SIGNS),
+            key="attr_sign",
+            format_func=SIGN_LABELS.get,
+            help="Which part of the signed map is drawn, as Captum's visualize_image_attr signs it. "
+            "The concentration readouts always measure |map|.",
+        )
+    if spec.uses_baseline:
+        choose("attr_baseline", list(BASELINE_TYPES), "constant")
+        options["baseline_type"] = columns[2].selectbox(
+            "Baseline",
+            list(BASELINE_TYPES),
+            key="attr_baseline",
+            format_func=BASELINE_LABELS.get,
+            help="The reference the map explains the change from: zeros of the normalized input (the data's "
+            "mean image), the input blurred (its colours without its edges) or uniform noise in its range.",
+        )
+    return options
 
 
 def attribution_picker(readout: bool = True, settings: bool = True) -> tuple[AttributionConfig | None, str]:
@@ -104,30 +139,8 @@ def attribution_picker(readout: bool = True, settings: bool = True) -> tuple[Att
         )
     spec = method_spec(method)
     options = {"method": method, "noise_tunnel": None if noise == "none" else noise}
-    if settings and (spec.uses_layer or spec.signed or spec.uses_baseline):
-        more = st.columns(3)
-        if spec.uses_layer:
-            options["layer"] = _cam_layer_picker(more[0])
-        if spec.signed:
-            choose("attr_sign", list(SIGNS), "absolute")
-            options["sign"] = more[1].selectbox(
-                "Sign shown",
-                list(SIGNS),
-                key="attr_sign",
-                format_func=SIGN_LABELS.get,
-                help="Which part of the signed map is drawn, as Captum's visualize_image_attr signs it. "
-                "The concentration readouts always measure |map|.",
-            )
-        if spec.uses_baseline:
-            choose("attr_baseline", list(BASELINE_TYPES), "constant")
-            options["baseline_type"] = more[2].selectbox(
-                "Baseline",
-                list(BASELINE_TYPES),
-                key="attr_baseline",
-                format_func=BASELINE_LABELS.get,
-                help="The reference the map explains the change from: zeros of the normalized input (the data's "
-                "mean image), the input blurred (its colours without its edges) or uniform noise in its range.",
-            )
+    if settings:
+        options |= _method_settings(spec)
     st.caption(spec.description + _settings_note(options))
     config = attempt("Attribution settings", AttributionConfig, **options)
     return config, name
@@ -135,7 +148,7 @@ def attribution_picker(readout: bool = True, settings: bool = True) -> tuple[Att
 
 def _settings_note(options: Mapping) -> str:
     parts = []
-    if options.get("layer"):
+    if options.get("layer") and method_spec(options["method"]).uses_layer:
         parts.append(f"explains layer {options['layer']}")
     if "baseline_type" in options:
         parts.append(f"baseline: {BASELINE_LABELS[options['baseline_type']]}")
