@@ -47,7 +47,6 @@ BASELINE_LABELS = {
     "blurred": "blurred input",
     "uniform_noise": "uniform noise",
 }
-SIDE_BY_SIDE_DEFAULT = ["saliency", "integrated_gradients", "grad_cam"]
 
 
 def _layer_label(layer: str, default: str) -> str:
@@ -247,13 +246,13 @@ def methods_side_by_side(
         base: the picker's settings (noise tunnel, Grad-CAM layer, sign, baseline) each method takes
             where it applies; None: the defaults.
     """
-    methods = available_methods()
+    # None at first: each method is a model pass per image in focus, for every student of a class.
     picked = st.multiselect(
         "Methods side by side",
-        methods,
-        default=[m for m in SIDE_BY_SIDE_DEFAULT if m in methods],
+        available_methods(),
         key=f"{key}_side_methods",
         format_func=lambda m: method_spec(m).label,
+        placeholder="Pick methods to compare on this image",
         help="The same image explained by each method, each on its own colour scale.",
     )
     if not picked:
