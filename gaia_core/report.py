@@ -156,7 +156,7 @@ def _ranked_gallery(
 ) -> str:
     """The most and least abnormal images of every set by ``method``. Every picture goes into
     ``pictures`` (key -> data URI) once; a shown gallery's images carry their ``src``, the others
-    only their key (the page's script fills them in when that method is picked)."""
+    only their key (the page's script gives them their pictures when that method is picked)."""
     parts = []
     sets = {result.id_scores.title: result.id_scores, **result.ood_scores}
     for title, scores in sets.items():
@@ -187,16 +187,20 @@ def _ranked_gallery(
     return "\n".join(parts)
 
 
-# Shows the gallery of the picked method and gives its images their pictures (kept once, by key).
+# Shows the gallery of the picked method: a hidden one waits in a <template> (no image of the page
+# without a picture) until it is first shown, then its images get their pictures (kept once, by key).
 _GALLERY_SCRIPT = """
 function showGallery(method) {
   document.querySelectorAll('.ranked').forEach(function (block) {
     var shown = block.dataset.method === method;
     block.hidden = !shown;
-    if (shown) {
-      block.querySelectorAll('img[data-image]').forEach(function (img) {
-        if (!img.getAttribute('src')) { img.src = GALLERY_PICTURES[img.dataset.image]; }
+    var waiting = block.querySelector('template');
+    if (shown && waiting) {
+      var content = waiting.content.cloneNode(true);
+      content.querySelectorAll('img[data-image]').forEach(function (img) {
+        img.src = GALLERY_PICTURES[img.dataset.image];
       });
+      waiting.replaceWith(content);
     }
   });
 }
@@ -220,11 +224,9 @@ def _gallery_html(
         selected = " selected" if method == first else ""
         choices.append(f'<option value="{html.escape(method)}"{selected}>{label}</option>')
         gallery = _ranked_gallery(result, datasets, mean, std, options, method, titles, pictures, method == first)
-        hidden = "" if method == first else " hidden"
-        blocks.append(
-            f'<div class="ranked" data-method="{html.escape(method)}"{hidden}>'
-            f"<p>Ranked by {label} (higher = more abnormal).</p>{gallery}</div>"
-        )
+        shown = f"<p>Ranked by {label} (higher = more abnormal).</p>{gallery}"
+        hidden, content = ("", shown) if method == first else (" hidden", f"<template>{shown}</template>")
+        blocks.append(f'<div class="ranked" data-method="{html.escape(method)}"{hidden}>{content}</div>')
     picker = (
         '<p><label for="gallery-method">Rank the images by </label>'
         f'<select id="gallery-method" onchange="showGallery(this.value)">{"".join(choices)}</select></p>'
