@@ -77,7 +77,6 @@ if gaia is not None and "msp" in methods:
 state.choose("mis_filter", list(views_available), "errors")
 shown = st.radio("Show", list(views_available), key="mis_filter", horizontal=True, format_func=views_available.get)
 
-
 if shown == "errors":
     id_rows, ood_rows = tables.misflagged(table, method, thresholds[method], order == "desc")
     titles = ("ID images flagged as OOD", "OOD images accepted as ID")
@@ -133,7 +132,9 @@ for title, rows, key in (
         continue
     st.subheader(f"{title} ({len(rows)})")
     if rows.empty:
-        st.caption("None at this threshold.")
+        st.caption(
+            "None: the model gets every ID image right." if shown == "model_wrong" else "None at this threshold."
+        )
         continue
     ids = SHOWN if rows is id_rows else [c for c in SHOWN if c not in ("label", "correct")]  # OOD images have no label
     extra = ["flagged"] if "flagged" in rows.columns else []
