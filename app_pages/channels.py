@@ -6,9 +6,11 @@ import streamlit as st
 
 from app_pages.shell import model_choice, runs, state
 from app_pages.widgets.applicability_note import gaia_applicability_note
+from app_pages.widgets.formats import ALL_COLUMNS, PERCENT_FORMAT, SCORE_FORMAT, percent_columns
 from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
+from gaia_core.app_support.samples import sample_names
 from gaia_core.evaluation.twins import merge_twins, source_layer, twin_name, twins_present
 from gaia_core.scores import GAIA_METHODS, channel_quantity, method_label
 from gaia_core.teaching.claims import channel_directions
@@ -21,7 +23,8 @@ QUANTITY = {
 SYMBOL = {"gaia_z": channel_quantity("gaia_z"), "gaia_a": channel_quantity("gaia_a")}
 RANKING_SHOWN = 50
 # Eight readable headers and a merged layer name do not fit 1024 px beside the sidebar: these show,
-# the derived ones (OOD − ID, |AUROC − 0.5|, direction) are a click away under "Show/hide columns".
+# the derived ones (OOD − ID, |AUROC − 50%|, direction) come back with `ALL_COLUMNS` (or one by one
+# under the table's "Show/hide columns"). AUROC in percent with one decimal, as on every page.
 RANKING_VISIBLE = ("layer", "channel", "id_mean", "ood_mean", "auroc")
 RANKING_COLUMN_CONFIG = {
     "layer": st.column_config.TextColumn(
@@ -39,13 +42,13 @@ RANKING_COLUMN_CONFIG = {
     ),
     "auroc": st.column_config.NumberColumn(
         "AUROC",
-        help="AUROC of this channel's value alone as an OOD score (OOD positive; 0.5 = no separation).",
-        format="%.3f",
+        help="AUROC of this channel's value alone as an OOD score (OOD positive; 50% = no separation).",
+        format=PERCENT_FORMAT,
     ),
     "separation": st.column_config.NumberColumn(
-        "|AUROC − 0.5|",
-        help="How far the channel's AUROC is from chance, either way: the ranking's key.",
-        format="%.3f",
+        "|AUROC − 50%|",
+        help="How far the channel's AUROC is from chance, either way, in percentage points: the ranking's key.",
+        format=PERCENT_FORMAT,
     ),
     "direction": st.column_config.TextColumn(
         "direction", help="Whether the channel is higher or lower on OOD images than on ID images."
@@ -134,19 +137,23 @@ st.caption(f"Red: {symbol} higher on OOD images than on ID images; blue: lower. 
 st.subheader("Channels that separate ID from OOD most")
 ranking = charts.rank_channels(id_channels, ood_channels)
 st.plotly_chart(charts.channel_ranking_figure(ranking, top_k=20), key="ch_ranking")
+all_columns = st.toggle(
+    ALL_COLUMNS,
+    key=state.kept("ch_all_columns"),
+    help="OOD − ID, |AUROC − 50%| and direction (hidden so it fits 1024 px).",
+)
 st.dataframe(  # full width under the chart: its visible columns fit at 1024 px
-    ranking.head(RANKING_SHOWN),
+    percent_columns(ranking.head(RANKING_SHOWN), ["auroc", "separation"]),
     hide_index=True,
     height=420,
     key="ch_ranking_table",
-    column_order=RANKING_VISIBLE,
+    column_order=None if all_columns else RANKING_VISIBLE,
     column_config=RANKING_COLUMN_CONFIG,
 )
 
 st.caption(
-    f"The {RANKING_SHOWN} best, sorted by |AUROC − 0.5| (how far the channel alone is from chance, either way); "
-    "AUROC above 0.5: higher on OOD images. OOD − ID, |AUROC − 0.5| and direction: the table's "
-    "*Show/hide columns* button (top right of the table)."
+    f"The {RANKING_SHOWN} best, sorted by |AUROC − 50%| (how far the channel alone is from chance, either way); "
+    f"AUROC above 50%: higher on OOD images. OOD − ID, |AUROC − 50%| and direction: *{ALL_COLUMNS}*."
 )
 
 top = [
@@ -180,9 +187,28 @@ event = st.plotly_chart(
 )
 picked = channel_values.points_to_rows(event.selection.points if event else [], list(per_set_values))
 if picked:
+    # Captioned with the value they were selected by (this channel's), the overall score beside it.
+    value_column = f"ch {channel} {symbol}"
     rows = tables.selected_rows(scored.table, picked)
+    rows = rows.assign(
+        **{value_column: channel_values.values_of_rows(rows, per_set_values)},
+        image=sample_names(rows, scored.datasets),
+    ).sort_values(value_column, ascending=False, kind="stable")
     st.markdown(f"**{len(rows)} selected image(s)**")
-    gallery(loaded, scored, rows, method, key="ch_gallery")
+    st.caption(
+        f"Captioned with {layer} · channel {channel} · {symbol}, the value they were selected by; "
+        f"their overall {method_label(method)} score is beside it in the table."
+    )
+    gallery(loaded, scored, rows, value_column, key="ch_gallery")
+    st.dataframe(
+        rows[["image", value_column, method]],
+        hide_index=True,
+        key="ch_selected_table",
+        column_config={
+            value_column: st.column_config.NumberColumn(f"{symbol} (ch {channel})", format="%.4g"),
+            method: st.column_config.NumberColumn(f"overall {method_label(method)}", format=SCORE_FORMAT),
+        },
+    )
 else:
     st.caption(
         "Drag a box (or a lasso, from the chart's toolbar) round points to see their images; "

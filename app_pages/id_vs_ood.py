@@ -11,11 +11,11 @@ from app_pages.widgets.attribution_views import attribution_picker
 from app_pages.widgets.gallery import gallery
 from gaia_core import charts
 from gaia_core.app_support import tables
-from gaia_core.app_support.readouts import readout_separation
+from gaia_core.app_support.readouts import FOLDED, readout_separation
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.charts.distributions import shown_sets
 from gaia_core.evaluation import ood_tables
-from gaia_core.report import PNG_EXPORT_CONFIG, ReportOptions, report_html
+from gaia_core.report import PNG_EXPORT_CONFIG, ReportOptions, model_source, report_html
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import method_label
 from gaia_core.teaching.claims import below_chance, below_chance_note
@@ -117,16 +117,38 @@ below = below_chance(result.metrics, ood_titles if which == AVERAGE else [which]
 averages = dict(table["auroc"]) if which == AVERAGE else None
 if note := below_chance_note(below, id_title, averages):
     st.warning(escape_markdown(note), icon=":material/trending_down:")
+
+
+def report_ranking() -> str | None:
+    """The method the report's galleries open ranked by: the one the histogram shows (None: the report's default)."""
+    shown = st.session_state.get("hist_method")
+    return shown if shown in methods else None
+
+
 st.download_button(
     "Download report",
+    # Its header names the model, its weights file, preprocessing and the sets' titles; its galleries
+    # open ranked by the method the histogram below shows (every method is offered in the file).
     lambda: report_html(
-        result, scored.datasets, loaded.spec.mean, loaded.spec.std, ReportOptions(settings=scored.settings_text)
+        result,
+        scored.datasets,
+        loaded.spec.mean,
+        loaded.spec.std,
+        ReportOptions(settings=scored.settings_text, gallery_method=report_ranking()),
+        source=model_source(
+            loaded.spec,
+            loaded.choice.checkpoint,
+            loaded.choice.pretrained,
+            {s.title: set_choices.set_title(s.name) for s in sets.values()},
+            config=loaded.stated_config,
+        ),
     ),
     file_name="gaia_report.html",
     mime="text/html",
     key="report_download",
     icon=":material/download:",
-    help="One HTML file with the metrics, charts and image galleries; it opens without a network.",
+    help="One HTML file with the metrics, charts and image galleries (ranked by the histogram's method, any "
+    "other a click away); it names the model that produced it and opens without a network.",
 )
 
 st.subheader("Score distributions")
@@ -174,7 +196,9 @@ st.caption(
     "GAIA's premise: explanations of OOD images are abnormal. Here the attribution map of each image is "
     "reduced to one number and compared between ID and OOD."
 )
-config, readout = attribution_picker()
+# The readouts' job is keyed by the method and noise tunnel alone: the layer, sign and baseline stay
+# at their defaults here (the readouts measure |map|, whatever sign a map is shown in).
+config, readout = attribution_picker(settings=False)
 st.session_state.setdefault("readout_samples", 60)
 samples = st.number_input("Images per set", min_value=5, max_value=2000, step=20, key=state.kept("readout_samples"))
 if config is not None and st.button("Compute the maps", key="readout_button"):
@@ -214,7 +238,7 @@ if values is not None:
         )
         if len(summary) > 1:
             st.caption(
-                "AUROC of ID vs each OOD set on this readout alone: "
+                f"AUROC of ID vs each OOD set on this readout alone ({FOLDED}): "
                 + "; ".join(escape_markdown(s.short(t)) for t, s in separation.items())
                 + "."
             )

@@ -10,8 +10,8 @@ import streamlit as st
 from app_pages.shell import defaults, error_frame, model_choice, runs, set_choices, state
 from app_pages.widgets import sent_image
 from app_pages.widgets.applicability_note import gaia_applicability_note
-from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
-from app_pages.widgets.formats import SCORE_FORMAT
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid, methods_side_by_side
+from app_pages.widgets.formats import ALL_COLUMNS, SCORE_FORMAT
 from app_pages.widgets.image_detail import ImageDetail, image_detail
 from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, tables
@@ -26,7 +26,7 @@ from gaia_core.evaluation.scoring import evaluate_dataset, method_config
 from gaia_core.safety import load_images
 from gaia_core.safety.markdown import escape_markdown
 from gaia_core.safety.uploads import IMAGE_UPLOAD_MB
-from gaia_core.scores import create, create_for_model, method_label
+from gaia_core.scores import GAIA_METHODS, create, create_for_model, method_label
 
 loaded = model_choice.page_model()
 st.title("Inspect images")
@@ -179,14 +179,29 @@ names = [m.name for m in methods]
 thresholds = None if reference is None else ood_tables.thresholds_at_tpr(reference.result.id_scores.table, names)
 summary = tables.image_summary(table, names, lambda k: model_choice.class_name(loaded, k), thresholds)
 st.subheader(f"{len(table)} image(s)")
+# At first the columns that fit a projector's 1024 px: the verdicts and GAIA's two scores; every
+# other method's score comes back with the toggle.
+all_columns = st.toggle(
+    ALL_COLUMNS, key=state.kept("inspect_all_columns"), help="Every method's score (hidden so the table fits 1024 px)."
+)
+first = [c for c in summary.columns if c not in {method_label(m) for m in names if m not in GAIA_METHODS}]
 event = st.dataframe(
     summary,
     hide_index=True,
     key="inspect_table",
     on_select="rerun",
     selection_mode="single-row",
+    column_order=None if all_columns else first,
     column_config={
-        "confidence": st.column_config.NumberColumn(format="percent"),
+        "prediction": st.column_config.TextColumn("pred", help="The model's prediction."),
+        "confidence": st.column_config.NumberColumn(
+            "conf.", format="percent", help="The prediction's softmax probability."
+        ),
+        "true label": st.column_config.TextColumn("true", help="The sample's true label (none for an upload)."),
+        "correct": st.column_config.CheckboxColumn("right", help="Whether the prediction is the true label."),
+        "flagged by": st.column_config.TextColumn(
+            "flagged by", help="How many methods flag the image as OOD at their 95%-TPR threshold."
+        ),
         **{method_label(m): st.column_config.NumberColumn(format=SCORE_FORMAT) for m in names},
     },
 )
@@ -227,6 +242,8 @@ image_detail(
 )
 if reference is not None:
     layer_percentile_charts(channels, reference.result.id_scores.channels, key="inspect_detail")
+st.markdown("**This image under several attribution methods**")
+methods_side_by_side(loaded, x, str(focus_row["sample_id"]), config, key="inspect_detail")
 
 if reference is not None and config is not None:
     st.subheader("Attribution maps: your images next to ID images")

@@ -4,10 +4,11 @@ values already kept for every scored image (no model pass)."""
 import streamlit as st
 
 from app_pages.shell import model_choice, runs, state
+from app_pages.widgets.formats import ALL_COLUMNS, PERCENT_FORMAT, percent_columns
 from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.evaluation import layer_lab
 from gaia_core.evaluation.layer_lab import AGGREGATION_LABELS, AGGREGATIONS, LayerRecipe, greedy_subset, stages
-from gaia_core.evaluation.metrics import METRICS
+from gaia_core.evaluation.metrics import METRIC_KEYS, METRICS
 from gaia_core.evaluation.paper import layer_setting
 from gaia_core.evaluation.twins import twin_name, twins_present
 from gaia_core.safety.markdown import escape_markdown
@@ -74,6 +75,19 @@ if not chosen:
     st.stop()
 
 recipe = LayerRecipe(tuple(chosen), aggregation, int(k))
+# Said under each section that uses it: the aggregation picked at the top applies below too.
+aggregation_used = AGGREGATION_LABELS[aggregation] + (f", k = {int(k)}" if aggregation == "top_k" else "")
+# FPR95 and AUROC fit 1024 px side by side with the paper's; the AUPRs come back with `ALL_COLUMNS`.
+FIRST_METRICS = {"fpr95", "auroc"}
+all_columns = st.toggle(ALL_COLUMNS, key=state.kept("lab_all_columns"), help="AUPR-In and AUPR-Out too.")
+
+
+def shown_columns(columns) -> list[str] | None:
+    """The columns a metrics table shows: FPR95 and AUROC at first, every one with the toggle."""
+    first_labels = {m.label for m in METRICS if m.key in FIRST_METRICS}
+    return None if all_columns else [c for c in columns if any(c.endswith(label) for label in first_labels)]
+
+
 mine = cached_recipe_metrics(scored.request, method, recipe, id_channels, ood_channels)
 paper = cached_recipe_metrics(scored.request, method, LayerRecipe(), id_channels, ood_channels)
 st.subheader(f"{len(chosen)} of {len(layers)} layers, {AGGREGATION_LABELS[aggregation]}")
@@ -83,13 +97,20 @@ for metric in METRICS:
 side = side.rename(columns={m.key: f"yours {m.label}" for m in METRICS})
 side = side[[c for m in METRICS for c in (f"yours {m.label}", f"paper {m.label}")]]
 st.dataframe(
-    (100 * side).round(2),
-    column_config={c: st.column_config.NumberColumn(format="%.2f %%") for c in side.columns},
+    percent_columns(side, side.columns),
+    column_order=shown_columns(side.columns),
+    column_config={c: st.column_config.NumberColumn(format=PERCENT_FORMAT) for c in side.columns},
 )
-st.caption("Percent. 'paper' = every layer the values were kept for, mean of squares: the engine's own score.")
-st.download_button("Metrics as CSV", side.to_csv(index_label="OOD set").encode(), f"layer_lab_{method}.csv", "text/csv")
+st.caption("'paper' = every layer the values were kept for, mean of squares: the engine's own score.")
+st.download_button(
+    "Metrics as CSV",
+    percent_columns(side, side.columns, unit=True).to_csv(index_label="OOD set").encode(),
+    f"layer_lab_{method}.csv",
+    "text/csv",
+)
 
 st.subheader("Each layer alone")
+st.caption(f"Each layer's channels alone, aggregated as chosen above: **{aggregation_used}**.")
 per_layer = cached_per_layer_metrics(scored.request, method, aggregation, int(k), id_channels, ood_channels)
 st.plotly_chart(
     per_layer_figure(per_layer, f"{method_label(method)}: each layer alone, network order"), key="lab_curve"
@@ -111,14 +132,18 @@ if twins:
         f"score alike; {method_label(method)} counts both, and a subset with both weighs that layer twice."
     )
 st.download_button(
-    "Per-layer table as CSV", per_layer.to_csv(index=False).encode(), f"layer_lab_{method}_per_layer.csv", "text/csv"
+    "Per-layer table as CSV",
+    percent_columns(per_layer, METRIC_KEYS, unit=True).to_csv(index=False).encode(),
+    f"layer_lab_{method}_per_layer.csv",
+    "text/csv",
 )
 
 st.subheader("Best subset (held out)")
 st.caption(
     "Greedy forward selection of layers on a random half of the ID and OOD images, measured on the other half. "
     "Tuning layers on the OOD sets you then report is optimistic: the held-out half is the honest number, "
-    "and it still used these OOD sets' kind of images to choose."
+    "and it still used these OOD sets' kind of images to choose. "
+    f"Each candidate subset is aggregated as chosen above: **{aggregation_used}**."
 )
 if st.button("Search the best subset", key="lab_search"):
     search = greedy_subset(id_channels, ood_channels, aggregation, int(k))
@@ -127,12 +152,17 @@ found = st.session_state.get("lab_search_result")
 if found is not None and found[:3] == (method, aggregation, int(k)):
     search = found[3]
     st.markdown(f"Chosen layers, in the order added: **{', '.join(search.layers)}**")
-    held_out = (100 * search.report).round(2).rename(columns={m.key: m.label for m in METRICS})
-    default = (100 * search.default_report).round(2).rename(columns={m.key: f"paper {m.label}" for m in METRICS})
-    st.dataframe(held_out.join(default))
+    held_out = search.report.rename(columns={m.key: m.label for m in METRICS})
+    default = search.default_report.rename(columns={m.key: f"paper {m.label}" for m in METRICS})
+    subset = held_out.join(default)
+    st.dataframe(
+        percent_columns(subset, subset.columns),
+        column_order=shown_columns(subset.columns),
+        column_config={c: st.column_config.NumberColumn(format=PERCENT_FORMAT) for c in subset.columns},
+    )
     st.download_button(
         "Subset result as CSV",
-        held_out.join(default).to_csv(index_label="OOD set").encode(),
+        percent_columns(subset, subset.columns, unit=True).to_csv(index_label="OOD set").encode(),
         f"layer_lab_{method}_subset.csv",
         "text/csv",
     )

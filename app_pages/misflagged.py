@@ -1,5 +1,6 @@
 """Misflagged samples: at an adjustable TPR threshold, ID images flagged as OOD and OOD images
-accepted as ID for any method, where GAIA and MSP disagree, each image's detail, CSV export."""
+accepted as ID for any method, every ID image the model gets wrong, where GAIA and MSP disagree,
+each image's detail (only of an image the lists show), CSV export."""
 
 from functools import partial
 
@@ -7,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.shell import model_choice, runs, state
-from app_pages.widgets.attribution_views import attribution_picker, comparison_grid
-from app_pages.widgets.formats import SCORE_FORMAT
+from app_pages.widgets.attribution_views import attribution_picker, comparison_grid, methods_side_by_side
+from app_pages.widgets.formats import ALL_COLUMNS, SCORE_FORMAT, mistakes_sentence, plural
 from app_pages.widgets.gallery import gallery, row_inputs
 from app_pages.widgets.image_detail import ImageDetail, image_detail
 from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
@@ -17,10 +18,25 @@ from gaia_core.app_support.samples import sample_names
 from gaia_core.data import images
 from gaia_core.data.naming import with_label
 from gaia_core.evaluation import ood_tables
+from gaia_core.safety.markdown import escape_markdown
 from gaia_core.scores import GAIA_METHODS, method_label
 
 # "image" names a row by its set and index ("digits #17"): a file name or "digits:17" reads like a label.
 SHOWN = ["image", tables.SET_COLUMN, "label", "pred", "correct", "confidence"]
+# What the tables show at first, so they fit a projector's 1024 px: the image, what the model said and
+# the chosen method's score; the set (in the image's name), the other methods and the set's own id
+# come back with `ALL_COLUMNS`.
+FIRST = ["image", "label", "pred", "correct", "confidence"]
+HEADERS = {
+    "image": st.column_config.TextColumn("image", help="The set and the image's position in it."),
+    "label": st.column_config.NumberColumn("true", help="The image's true label."),
+    "pred": st.column_config.NumberColumn("pred", help="The model's prediction."),
+    "correct": st.column_config.CheckboxColumn("right", help="Whether the prediction is the true label."),
+    "confidence": st.column_config.NumberColumn(
+        "conf.", format="percent", help="The prediction's softmax probability."
+    ),
+    "flagged": st.column_config.CheckboxColumn("flagged", help="Flagged as OOD by the method at this threshold."),
+}
 
 loaded = model_choice.page_model()
 st.title("Misflagged samples")
@@ -49,7 +65,10 @@ order = pick[2].radio(
 thresholds = ood_tables.thresholds_at_tpr(scored.result.id_scores.table, methods, tpr)
 
 gaia = method if method in GAIA_METHODS else next((m for m in GAIA_METHODS if m in methods), None)
-views_available = {"errors": f"errors of {method_label(method)}"}
+views_available = {
+    "errors": f"errors of {method_label(method)}",
+    "model_wrong": "every ID image the model gets wrong",
+}
 if gaia is not None and "msp" in methods:
     views_available |= {
         "a_only": f"{method_label(gaia)} flags, MSP does not",
@@ -57,22 +76,39 @@ if gaia is not None and "msp" in methods:
     }
 state.choose("mis_filter", list(views_available), "errors")
 shown = st.radio("Show", list(views_available), key="mis_filter", horizontal=True, format_func=views_available.get)
+
 if shown == "errors":
     id_rows, ood_rows = tables.misflagged(table, method, thresholds[method], order == "desc")
     titles = ("ID images flagged as OOD", "OOD images accepted as ID")
     wrong, labelled = tables.mistakes_among(id_rows)
     st.caption(
-        f"{method_label(method)} threshold {thresholds[method]:.6g}: {len(id_rows)} ID false alarms, "
-        f"{len(ood_rows)} OOD images missed. {wrong} of the {labelled} labelled false alarms are images the "
-        "model itself misclassifies."
+        f"{method_label(method)} threshold {thresholds[method]:.6g}: {plural(len(id_rows), 'ID false alarm')}, "
+        f"{plural(len(ood_rows), 'OOD image')} missed. {mistakes_sentence(wrong, labelled)}"
+    )
+elif shown == "model_wrong":
+    # The model's own mistakes, flagged or not: most are not false alarms at all.
+    is_wrong = table[tables.IS_ID_COLUMN] & table["correct"].eq(False)
+    id_rows = table[is_wrong].assign(flagged=table[method] > thresholds[method])
+    id_rows = id_rows.sort_values(method, ascending=order == "asc", kind="stable")
+    ood_rows = table.iloc[:0]
+    titles = ("ID images the model misclassifies, flagged or not", None)
+    flagged = int(id_rows["flagged"].sum())
+    st.caption(
+        f"The model gets {plural(len(id_rows), 'ID image')} wrong; {method_label(method)} flags "
+        f"{flagged} of them as OOD at threshold {thresholds[method]:.6g} and accepts {len(id_rows) - flagged}."
     )
 else:
     rows = tables.disagreement(table, gaia, "msp", thresholds, shown)
     rows = rows.sort_values(method, ascending=order == "asc", kind="stable")
     id_rows, ood_rows = rows[rows[tables.IS_ID_COLUMN]], rows[~rows[tables.IS_ID_COLUMN]]
     titles = ("ID images (a false alarm of the method that flags them)", "OOD images (caught by one method only)")
-if st.checkbox("Only ID images the model misclassifies", key=state.kept("mis_wrong_only")):
+if shown != "model_wrong" and st.checkbox("Only ID images the model misclassifies", key=state.kept("mis_wrong_only")):
     id_rows = id_rows[id_rows["correct"].eq(False)]
+all_columns = st.toggle(
+    ALL_COLUMNS,
+    key=state.kept("mis_all_columns"),
+    help="The set, every other method's score and the set's own id (hidden so the tables fit 1024 px).",
+)
 
 
 def remember_focus(table_key: str, rows: pd.DataFrame) -> None:
@@ -92,12 +128,18 @@ for title, rows, key in (
     (titles[0], id_rows, f"mis_id_rows_{list_state}"),
     (titles[1], ood_rows, f"mis_ood_rows_{list_state}"),
 ):
+    if title is None:
+        continue
     st.subheader(f"{title} ({len(rows)})")
     if rows.empty:
-        st.caption("None at this threshold.")
+        st.caption(
+            "None: the model gets every ID image right." if shown == "model_wrong" else "None at this threshold."
+        )
         continue
     ids = SHOWN if rows is id_rows else [c for c in SHOWN if c not in ("label", "correct")]  # OOD images have no label
-    columns = ids + [method] + [m for m in methods if m != method] + ["sample_id"]  # the set's own id, last
+    extra = ["flagged"] if "flagged" in rows.columns else []
+    columns = ids + extra + [method] + [m for m in methods if m != method] + ["sample_id"]  # the set's own id, last
+    first = [c for c in FIRST if c in ids] + extra + [method_label(method)]
     st.dataframe(
         rows[columns].rename(columns={m: method_label(m) for m in methods}),
         hide_index=True,
@@ -105,15 +147,17 @@ for title, rows, key in (
         key=key,
         on_select=partial(remember_focus, key, rows),
         selection_mode="single-row",
+        column_order=None if all_columns else first,
         column_config={
-            "confidence": st.column_config.NumberColumn(format="percent"),
+            **HEADERS,
             # enough significant digits to compare each score with the threshold (GAIA-A's are ~1e-2)
             **{method_label(m): st.column_config.NumberColumn(format=SCORE_FORMAT) for m in methods},
         },
     )
     gallery(loaded, scored, rows, method, limit=12, key=key.split("_rows_")[0] + "_gallery")
 
-both = pd.concat([id_rows.assign(error=titles[0]), ood_rows.assign(error=titles[1])])
+listed = [(title, rows) for title, rows in zip(titles, (id_rows, ood_rows)) if title is not None]
+both = pd.concat([rows.assign(error=title) for title, rows in listed])
 export = both[["error", *SHOWN, "index", "path", *methods, "sample_id"]]
 st.download_button(
     "Export the list (CSV)",
@@ -126,9 +170,17 @@ st.download_button(
 
 st.subheader("Detail")
 focus = st.session_state.get("mis_focus")
-match = table[(table["sample_id"] == focus[0]) & (table[tables.SET_COLUMN] == focus[1])] if focus else table.iloc[:0]
+# The detail shows only an image the lists above show: after the method, threshold, order or list
+# changed, an image picked before may be in neither.
+match = both[(both["sample_id"] == focus[0]) & (both[tables.SET_COLUMN] == focus[1])] if focus else both.iloc[:0]
 config, readout = attribution_picker()
-if match.empty:
+if match.empty and focus:
+    gone = table[(table["sample_id"] == focus[0]) & (table[tables.SET_COLUMN] == focus[1])]
+    name = gone["image"].iloc[0] if len(gone) else focus[0]
+    st.caption(
+        f"{escape_markdown(name)}, picked before, is in neither list now: select a row above to see an image in detail."
+    )
+elif match.empty:
     st.info("Select a row in one of the tables above to see that image in detail.", icon=":material/touch_app:")
 else:
     row = match.iloc[0]
@@ -142,11 +194,13 @@ else:
         loaded, ImageDetail(x[0], name, row.to_dict(), channels, scored, config, readout, tpr), key="mis_detail"
     )
     layer_percentile_charts(channels, scored.result.id_scores.channels, key="mis_detail")
+    st.markdown("**This image under several attribution methods**")
+    methods_side_by_side(loaded, x[0], row["image"], config, key="mis_detail")
 
 if config is not None and not both.empty:
     st.subheader("Attribution maps side by side")
     groups = {}
-    for title, rows in zip(titles, (id_rows, ood_rows)):
+    for title, rows in listed:
         x, ids = row_inputs(scored, rows.head(6))
         groups[title] = (x, list(rows["image"].head(6)) if len(ids) == len(rows.head(6)) else ids)
     comparison_grid(loaded, groups, config, readout, key="mis")

@@ -57,7 +57,7 @@ def test_the_ranking_table_has_readable_headers_with_help(channels_app):
         "ood_mean": "OOD mean",
         "difference": "OOD − ID",
         "auroc": "AUROC",
-        "separation": "|AUROC − 0.5|",
+        "separation": "|AUROC − 50%|",  # issue 22 item 15: AUROC in percent on every page
         "direction": "direction",
     }
     assert all(config[column].get("help") for column in labels)

@@ -1,5 +1,8 @@
 """Attribution maps: every Captum method on small models, the caller's model left untouched,
-concurrent calls, clear errors, and the concentration readouts."""
+concurrent calls, clear errors, and the concentration readouts; the options a Captum user expects
+beside a map (issue 22 item 12): the baseline of Integrated Gradients and DeepLift (zeros, the input
+blurred, uniform noise), the sign shown (Captum's `visualize_image_attr` signs), Grad-CAM's layer
+chosen by dotted name, and a colour bar."""
 
 from __future__ import annotations
 
@@ -18,8 +21,12 @@ from gaia_core.attribution import (
     AttributionError,
     attribute,
     available_methods,
+    cam_layers,
     default_cam_layer,
+    method_spec,
 )
+from gaia_core.attribution.baselines import baseline_images, blurred, uniform_noise
+from gaia_core.attribution.overlay import BLUE_WHITE_RED, INFERNO, colorbar, with_colorbar
 from gaia_core.attribution.readout import READOUTS, entropy, sparsity, top_mass
 
 # Captum announces the hooks it sets; here they go on attribute()'s private model copy.
@@ -422,3 +429,115 @@ def test_readouts_of_an_all_zero_map_are_nan() -> None:
 def test_readouts_reject_non_finite_maps() -> None:
     with pytest.raises(AttributionError, match="NaN"):
         sparsity(np.full((2, 2), np.nan))
+
+
+def test_a_blurred_baseline_keeps_a_flat_image_and_spreads_a_bright_pixel_keeping_its_mass():
+    flat = torch.full((1, 2, 16, 16), 0.7)
+    torch.testing.assert_close(blurred(flat, 0.1), flat)
+    dot = torch.zeros(1, 1, 16, 16)
+    dot[0, 0, 8, 8] = 1.0
+    spread = blurred(dot, 0.1)
+    assert spread.shape == dot.shape
+    assert spread.max() < 0.5 and spread[0, 0, 8, 8] == spread.max()  # peak stays, lower
+    assert spread.sum().item() == pytest.approx(1.0, abs=1e-5)  # far from the edges nothing is lost
+    assert (spread[0, 0, 8, 5:12] > 0).all()  # the neighbours get some
+
+
+def test_uniform_noise_stays_in_each_inputs_channel_range_and_does_not_depend_on_the_batch():
+    x = tiny_input(batch=3, channels=2)
+    noise = uniform_noise(x, seed=0)
+    low, high = x.amin(dim=(2, 3), keepdim=True), x.amax(dim=(2, 3), keepdim=True)
+    assert ((noise >= low) & (noise <= high)).all()
+    torch.testing.assert_close(uniform_noise(x[1:2], seed=0), noise[1:2])  # alone or in a batch
+    torch.testing.assert_close(uniform_noise(x, seed=0), noise)  # seeded: the same draw
+    assert not torch.equal(uniform_noise(x, seed=1), noise)
+
+
+def test_baselines_carry_no_gradient_and_have_the_inputs_shape():
+    x = tiny_input().requires_grad_()
+    for kind in ("constant", "blurred", "uniform_noise"):
+        reference = baseline_images(x, kind, 0.0, 0.1, 0)
+        assert reference.shape == x.shape and not reference.requires_grad, kind
+
+
+@pytest.mark.parametrize("kind", ["blurred", "uniform_noise"])
+def test_deeplift_explains_the_change_from_the_chosen_baseline(kind):
+    model, x = tiny_net(), tiny_input()
+    config = AttributionConfig(method="deeplift", baseline_type=kind)
+    result = attribute(model, x, config, target=2)
+    reference = baseline_images(x, kind, 0.0, config.blur_sigma, config.seed)
+    with torch.no_grad():
+        change = model(x)[:, 2] - model(reference)[:, 2]
+    np.testing.assert_allclose(result.maps.sum(axis=(1, 2)), change.numpy(), rtol=1e-3, atol=1e-5)
+    zeros = attribute(model, x, AttributionConfig(method="deeplift"), target=2)
+    assert not np.allclose(result.maps, zeros.maps)  # another baseline, another map
+
+
+def test_integrated_gradients_takes_every_baseline_also_under_a_noise_tunnel():
+    model, x = tiny_net(), tiny_input()
+    for kind in ("constant", "blurred", "uniform_noise"):
+        for noise in (None, "smoothgrad"):
+            config = AttributionConfig(method="integrated_gradients", baseline_type=kind, noise_tunnel=noise, **FAST)
+            maps = attribute(model, x, config).maps
+            assert maps.shape == (3, 32, 32) and np.isfinite(maps).all(), (kind, noise)
+
+
+def test_only_methods_that_explain_a_change_from_a_reference_take_a_baseline_choice():
+    assert {m for m in ("integrated_gradients", "deeplift", "occlusion") if method_spec(m).uses_baseline} == {
+        "integrated_gradients",
+        "deeplift",
+        "occlusion",
+    }
+    assert not method_spec("saliency").uses_baseline and not method_spec("gradient_shap").uses_baseline
+    with pytest.raises(AttributionError, match="takes no reference image"):
+        AttributionConfig(method="saliency", baseline_type="blurred")
+    with pytest.raises(AttributionError, match="unknown baseline_type"):
+        AttributionConfig(method="deeplift", baseline_type="black")
+    with pytest.raises(AttributionError, match="blur_sigma"):
+        AttributionConfig(method="deeplift", baseline_type="blurred", blur_sigma=0.0)
+
+
+def test_signs_are_captums_with_absolute_value_read_as_absolute():
+    assert AttributionConfig(method="integrated_gradients", sign="absolute_value").sign == "absolute"
+    assert AttributionConfig(method="deeplift", sign="negative").sign == "negative"
+    with pytest.raises(AttributionError, match="unknown sign"):
+        AttributionConfig(sign="both")
+    assert method_spec("integrated_gradients").signed and method_spec("deeplift").signed
+    assert not method_spec("saliency").signed  # |gradient|: one sign only
+
+
+def test_grad_cam_layers_are_the_conv_stages_and_every_conv_in_network_order():
+    torch.manual_seed(0)
+    resnet = torchvision.models.resnet18(weights=None, num_classes=10).eval()
+    layers = cam_layers(resnet)
+    assert default_cam_layer(resnet) == "layer4" and "layer4" in layers
+    assert {"conv1", "layer1", "layer2", "layer3", "layer4", "layer4.1.conv2", "layer2.0.downsample.0"} <= set(layers)
+    assert layers.index("layer3") < layers.index("layer3.0.conv1") < layers.index("layer4")
+    assert all(isinstance(resnet.get_submodule(name), nn.Conv2d) or "." not in name for name in layers)
+    assert cam_layers(tiny_net()) == ["conv1", "conv2"]
+    for layer in cam_layers(tiny_net()):
+        assert attribute(tiny_net(), tiny_input(), AttributionConfig(method="grad_cam", layer=layer)).layer == layer
+    with pytest.raises(AttributionError, match="Conv2d"):
+        cam_layers(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))
+
+
+def test_the_colour_bar_runs_from_vmax_at_the_top_to_zero_or_minus_vmax_at_the_bottom():
+    bar = colorbar(96, vmax=0.5)
+    np.testing.assert_array_equal(bar[0, 0], INFERNO[255])
+    np.testing.assert_array_equal(bar[-1, 0], INFERNO[0])
+    labels = bar[:, 14:]  # right of the strip (96 // 8 = 12 px wide)
+    assert (labels < 128).any(), "its values are written beside it"
+    diverging = colorbar(97, vmax=2.0, sign="all")
+    np.testing.assert_array_equal(diverging[0, 0], BLUE_WHITE_RED[255])
+    np.testing.assert_array_equal(diverging[48, 0], BLUE_WHITE_RED[128])  # 0: near white
+    np.testing.assert_array_equal(diverging[-1, 0], BLUE_WHITE_RED[0])
+    with pytest.raises(AttributionError, match="unknown sign"):
+        colorbar(96, 1.0, sign="both")
+
+
+def test_a_map_with_its_colour_bar_keeps_the_map_and_adds_the_bar_to_its_right():
+    tile = np.full((64, 64, 3), 40, dtype=np.uint8)
+    shown = with_colorbar(tile, vmax=1.0)
+    assert shown.shape[0] == 64 and shown.shape[1] > 64 + 8 and shown.dtype == np.uint8
+    np.testing.assert_array_equal(shown[:, :64], tile)
+    np.testing.assert_array_equal(shown[0, 64 + 6], INFERNO[255])  # the bar's top, after the gap

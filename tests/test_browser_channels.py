@@ -59,7 +59,7 @@ def test_the_channel_ranking_table_shows_every_column_at_1400_and_1024_px(page, 
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.hover()
     page.get_by_role("button", name="Show/hide columns").click()
-    menu = page.get_by_text("|AUROC − 0.5|")
+    menu = page.get_by_text("|AUROC − 50%|")  # issue 22 item 15: AUROC in percent on every page
     menu.first.wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "channels_ranking_columns_menu.png"))
     assert_no_exception(page)

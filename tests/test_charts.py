@@ -14,6 +14,7 @@ from sklearn.metrics import roc_auc_score
 from gaia_core import charts
 from gaia_core.charts import ChartError
 from gaia_core.charts.layer_lab import per_layer_figure
+from gaia_core.charts.layer_percentiles import layer_percentile_figure
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
 from gaia_core.evaluation.metrics import percentile_of
 
@@ -554,3 +555,60 @@ def test_what_if_prediction_curve_names_each_class_where_it_starts_and_every_cla
     assert all(a.bgcolor for a in fig.layout.annotations)  # readable over the dotted flip lines
     (curve,) = fig.data
     assert list(curve.customdata) == ["1", "1", "3", "8", "8"] and "%{customdata}" in curve.hovertemplate
+
+
+# --- issue 22: readable at 1024×768, the TPR in use, AUROC in percent -----------------------
+
+
+def _axes(fig: go.Figure) -> list:
+    layout = fig.to_plotly_json()["layout"]
+    return [layout[name] for name in layout if re.fullmatch(r"[xy]axis\d*", name)]
+
+
+def test_every_chart_of_the_inspection_pages_has_tick_labels_of_at_least_12_px(scores, channel_values):
+    id_values, ood_values = channel_values
+    ranking = charts.rank_channels(id_values, ood_values)
+    per_layer_table = pd.DataFrame(
+        {
+            "layer": ["a", "b"] * 2,
+            "position": [0, 1] * 2,
+            "set": ["noise"] * 2 + ["Average"] * 2,
+            "auroc": 0.7,
+            "fpr95": 0.3,
+        }
+    )
+    profile = pd.DataFrame(
+        {"layer": ["a", "b"], "position": [0, 1], "value": [0.1, 0.2], "id_low": 0.0, "id_median": 0.1, "id_high": 0.3}
+    ).assign(percentile=[40.0, 99.0], stage="s")
+    heatmap = charts.channel_heatmap(charts.channel_difference(id_values, ood_values))
+    figures = {
+        "histogram": charts.score_histogram(scores, "digits", 0.5, "GAIA-A"),
+        "position": charts.score_position_figure(0.3, scores["digits"], 0.5, "GAIA-A"),
+        "readout": charts.readout_distribution_figure(scores, "entropy", "digits"),
+        "roc": charts.roc_figure({"gaia_a": charts.roc_points(scores["digits"], scores["noise"])}),
+        "heatmap": heatmap,
+        "ranking": charts.channel_ranking_figure(ranking),
+        "values": charts.channel_values_figure({"digits": scores["digits"]}, "c"),
+        "lab": per_layer_figure(per_layer_table),
+        "percentiles": layer_percentile_figure(profile, "t"),
+        "profile": charts.layer_profile_figure({"a": 0.1}, {"a": 0.2}, None, "t", "y"),
+        "violins": charts.layer_distribution_figure({"digits": {"a": scores["digits"]}}),
+    }
+    for name, fig in figures.items():
+        axes = _axes(fig)
+        assert axes, name
+        assert all(axis.get("tickfont", {}).get("size", 0) >= 12 for axis in axes), (name, axes)
+    assert heatmap.data[0].colorbar.tickfont.size >= 12
+
+
+def test_the_score_position_threshold_is_labelled_with_the_tpr_it_keeps(scores):
+    fig = charts.score_position_figure(0.3, scores["digits"], 0.5, "GAIA-A", tpr=0.8)
+    labels = [a.text for a in fig.layout.annotations]
+    assert "80% TPR<br>threshold" in labels and not any("95%" in label for label in labels)
+
+
+def test_the_channel_ranking_axis_reads_auroc_minus_50_percent_in_percentage_points(channel_values):
+    fig = charts.channel_ranking_figure(charts.rank_channels(*channel_values), top_k=4)
+    assert fig.layout.xaxis.tickformat == "+.0%"
+    assert fig.layout.xaxis.title.text.startswith("channel AUROC − 50%")
+    assert "AUROC %{customdata[4]:.1%}" in fig.data[0].hovertemplate

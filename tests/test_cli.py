@@ -60,6 +60,9 @@ def test_evaluate_prints_a_table_per_method_with_average_and_writes_files(capsys
     table = pd.read_csv(csv_path)
     assert list(table["ood_set"]) == ["noise", "letters", "Average"] * 2
     assert set(table["method"]) == {"msp", "gaia_a"}
+    # Issue 22 item 15: a CSV says its unit in each column's name.
+    assert {"FPR95 (%)", "AUROC (%)", "AUPR-In (%)", "AUPR-Out (%)", "id_accuracy (%)"} <= set(table.columns)
+    assert table["AUROC (%)"].between(0, 100).all() and table["AUROC (%)"].max() > 1
     document = json.loads(json_path.read_text())
     assert set(document["metrics"]["gaia_a"]) == {"noise", "letters"}
     assert 0 <= document["metrics"]["msp"]["noise"]["auroc"] <= 1

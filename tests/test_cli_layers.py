@@ -39,6 +39,8 @@ def test_layers_prints_every_layer_in_network_order_and_a_held_out_subset(capsys
     assert "greedy subset chosen on half the images" in out and "default auroc" in out
     table = pd.read_csv(csv)
     assert list(dict.fromkeys(table["layer"])) == layers and set(table["set"]) == {"noise", "letters", "Average"}
+    # Issue 22 item 15: in percent, the unit in the column names, as every CSV.
+    assert {"auroc (%)", "fpr95 (%)"} <= set(table.columns) and table["auroc (%)"].max() > 1
 
 
 def test_layers_refuses_a_bad_k_in_one_line(capsys):

@@ -138,8 +138,11 @@ def test_readout_auroc_of_id_vs_each_ood_set_has_the_known_value_and_direction()
     assert sparsity["noise"].best_auroc == pytest.approx(14.5 / 16)
     assert sparsity["noise"].ood_more_concentrated is False
     assert sparsity["blank"] is None
-    assert sparsity["letters"].describe("letters") == "letters: AUROC 0.94, OOD more concentrated"
-    assert sparsity["noise"].short("noise") == "noise 0.91 (OOD less concentrated)"
+    # Issue 22 item 15: percent with one decimal, as the metrics table, and said to be folded.
+    assert sparsity["letters"].describe("letters") == (
+        "letters: AUROC 93.8% (folded: max(AUROC, 1 − AUROC)), OOD more concentrated"
+    )
+    assert sparsity["noise"].short("noise") == "noise 90.6% (OOD less concentrated)"
     entropy = readout_separation(values, "digits", "entropy")  # higher entropy = more spread
     assert entropy["letters"].ood_more_concentrated is False
 
@@ -148,4 +151,4 @@ def test_readout_auroc_summary_is_shown_in_the_chart_title():
     values = {"digits": np.array([1.0, 2.0, 3.0, 4.0]), "letters": np.array([3.5, 5.0, 6.0, 7.0])}
     note = readout_separation(values, "digits", "sparsity")["letters"].describe("letters")
     fig = charts.readout_distribution_figure(values, "Sparsity (Gini)", "digits", note=note)
-    assert "letters: AUROC 0.94, OOD more concentrated" in fig.layout.title.text
+    assert "letters: AUROC 93.8% (folded: max(AUROC, 1 − AUROC)), OOD more concentrated" in fig.layout.title.text

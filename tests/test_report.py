@@ -3,6 +3,7 @@ in Chromium with every chart drawn, and whose charts save as PNG from the camera
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -100,3 +101,75 @@ def test_report_opens_offline_in_chromium_with_every_chart_drawn_and_png_downloa
             assert saved.suffix == ".png" and saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         finally:
             browser.close()
+
+
+# --- issue 22 item 16: which model made it, the sets' titles, a margin, galleries by any method ----
+
+
+def test_the_report_names_the_model_weights_preprocessing_date_and_version_that_made_it(report):
+    import datetime
+
+    import gaia_core
+
+    text = report.read_text(encoding="utf-8")
+    about = re.search(r"<table class='about'>(.*?)</table>", text).group(1)
+    rows = dict(re.findall(r"<tr><th>(.*?)</th><td>(.*?)</td></tr>", about))
+    assert rows["Model"].startswith("demo: ")
+    assert rows["Weights"] == "the preset&#x27;s own"
+    assert "stated by preset demo" in rows["Preprocessing"] and "32×32" in rows["Preprocessing"]
+    assert rows["Made"] == f"{datetime.date.today().isoformat()} with GAIA Explorer {gaia_core.__version__}"
+    # The ID set by its title, its key beside it (the key is what the tables and charts show).
+    assert "ID set: Handwritten digits (ID) (“digits” in the tables and charts)." in text
+    assert "<h3>Handwritten digits (ID): most abnormal</h3>" in text
+
+
+def test_the_report_keeps_a_left_margin_where_its_max_width_does_not(report):
+    body = re.search(r"body \{([^}]*)\}", report.read_text(encoding="utf-8")).group(1)
+    assert "max-width: 1100px" in body and "padding: 0 2rem" in body
+
+
+def test_the_reports_galleries_offer_every_method_each_ranked_by_its_own_scores(report):
+    text = report.read_text(encoding="utf-8")
+    options = re.findall(r'<option value="(\w+)"( selected)?>', text)
+    assert options == [("gaia_z", " selected"), ("msp", "")]  # GAIA-A was not scored: the first method
+    assert text.count('<div class="ranked"') == 2 and '<div class="ranked" data-method="msp" hidden>' in text
+    for method in METHODS:
+        block = text.split(f'data-method="{method}"')[1].split('<div class="ranked"')[0]
+        assert f"Ranked by {'GAIA-Z' if method == 'gaia_z' else 'MSP'}" in block
+        most = block.split("most abnormal</h3>")[1].split("</div>")[0]
+        values = [float(v) for v in re.findall(r"<figcaption>.*? · ([-\d.e]+)</figcaption>", most)]
+        assert len(values) == 6 and values == sorted(values, reverse=True), (method, values)
+    # Each picture once, in the page's script; the hidden gallery's images only name theirs.
+    pictures = json.loads(re.search(r"const GALLERY_PICTURES = (\{.*?\});", text).group(1))
+    keys = re.findall(r'data-image="([^"]+)"', text)
+    assert set(keys) == set(pictures) and len(keys) > len(pictures)
+    msp = text.split('data-method="msp"')[1]
+    assert '<img src="' not in msp.split("<script>")[0]
+    assert "function showGallery" in text
+
+
+def test_the_caller_chooses_the_method_the_galleries_open_ranked_by():
+    from gaia_core.data import demo_dataset, evenly_spaced
+    from gaia_core.errors import AppSupportError
+    from gaia_core.evaluation.benchmark import BenchmarkRequest, run_benchmark
+    from gaia_core.models import get_spec, load_model
+    from gaia_core.report import ReportOptions, model_source, report_html
+
+    sets = {name: evenly_spaced(demo_dataset(name), 12) for name in ("digits", "noise")}
+    spec = get_spec("demo")
+    run = run_benchmark(
+        BenchmarkRequest(load_model("demo", device="cpu"), spec, sets["digits"], (sets["noise"],), ("gaia_a", "msp"))
+    )
+    source = model_source(spec, "/some/folder/mine.safetensors", set_titles={"digits": "Handwritten digits (ID)"})
+    text = report_html(run.result, sets, spec.mean, spec.std, ReportOptions(gallery_method="msp"), source)
+    assert re.findall(r'<option value="(\w+)"( selected)?>', text) == [("gaia_a", ""), ("msp", " selected")]
+    assert (
+        '<div class="ranked" data-method="gaia_a" hidden>' in text and '<div class="ranked" data-method="msp">' in text
+    )
+    assert "<tr><th>Weights</th><td>mine.safetensors</td></tr>" in text and "/some/folder" not in text
+    assert "assumed" in re.search(r"<th>Preprocessing</th><td>(.*?)</td>", text).group(1)  # not its own weights
+    default = report_html(run.result, sets, spec.mean, spec.std)
+    assert '<option value="gaia_a" selected>' in default  # GAIA-A when it was scored
+    assert "<tr><th>Model</th><td>not given</td></tr>" in default
+    with pytest.raises(AppSupportError, match="cannot rank its galleries by 'energy'"):
+        report_html(run.result, sets, spec.mean, spec.std, ReportOptions(gallery_method="energy"))

@@ -18,14 +18,14 @@ from app_pages.shell.model_choice import LoadedModel
 from app_pages.shell.runs import Scored
 from app_pages.shell.set_choices import ALL_METHODS
 from app_pages.shell.state import choose
-from app_pages.widgets.attribution_views import attribution_maps, overlays, target_picker
+from app_pages.widgets.attribution_views import attribution_maps, map_with_colorbar, target_picker
 from app_pages.widgets.class_names import class_text, run_names
 from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.sent_image import TARGETS, send_buttons, sendable
 from gaia_core import charts
 from gaia_core.app_support import channel_values, tables
 from gaia_core.attribution import AttributionConfig, method_spec
-from gaia_core.attribution.overlay import common_vmax, to_png_bytes
+from gaia_core.attribution.overlay import to_png_bytes
 from gaia_core.attribution.readout import READOUTS
 from gaia_core.data import images
 from gaia_core.evaluation import ood_tables
@@ -73,7 +73,7 @@ def _map(loaded: LoadedModel, detail: ImageDetail, key: str) -> None:
     result = attribution_maps(loaded, detail.x[None], config, target) if config is not None else None
     if result is None:
         return
-    tile = overlays(loaded, detail.x[None], result.maps, common_vmax(result.maps))[0]
+    tile = map_with_colorbar(loaded, detail.x[None], result)
     value = READOUTS[detail.readout].compute(result.maps[0])
     st.image(
         tile,
@@ -122,7 +122,11 @@ def _positions(detail: ImageDetail, methods: list[str], thresholds: Mapping[str,
     for column, method in zip(st.columns(3) * (len(picked) // 3 + 1), picked):
         column.plotly_chart(
             charts.score_position_figure(
-                float(detail.row[method]), id_table[method].to_numpy(), thresholds[method], method_label(method)
+                float(detail.row[method]),
+                id_table[method].to_numpy(),
+                thresholds[method],
+                method_label(method),
+                tpr=detail.tpr,
             ),
             key=f"{key}_pos_{method}",
         )

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
+from gaia_core.app_support.tables import ROW_COLUMN, SET_COLUMN
 from gaia_core.errors import AppSupportError
 
 
@@ -79,3 +81,21 @@ def points_to_rows(points: Sequence[Mapping], set_names: Sequence[str]) -> dict[
             continue
         rows.setdefault(set_names[int(curve)], set()).add(int(custom[0]))
     return {name: sorted(found) for name, found in rows.items()}
+
+
+def values_of_rows(rows: pd.DataFrame, per_set_values: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The value each row of a `combined_table` had in a per-set chart: the number it was selected by.
+
+    Args:
+        rows: rows of a `gaia_core.app_support.tables.combined_table` (their set and row in it).
+        per_set_values: set title -> (N_set,) values in that set's table order (one channel's, say).
+
+    Returns:
+        (len(rows),) float64, in ``rows``' order.
+    """
+    missing = sorted(set(rows[SET_COLUMN]) - set(per_set_values))
+    if missing:
+        raise AppSupportError(f"no values for the set(s) {', '.join(missing)}")
+    return np.array(
+        [float(per_set_values[s][int(r)]) for s, r in zip(rows[SET_COLUMN], rows[ROW_COLUMN])], dtype=np.float64
+    )

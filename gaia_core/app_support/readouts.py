@@ -55,6 +55,8 @@ def attribution_readouts(
     return Readouts(ids, {name: np.atleast_1d(r.compute(maps)).astype(np.float64) for name, r in READOUTS.items()})
 
 
+# Where a readout's AUROC is folded, the pages say so with this.
+FOLDED = "folded: max(AUROC, 1 − AUROC)"
 # Whether a higher value of each readout means a more concentrated map (entropy: more spread).
 HIGHER_IS_CONCENTRATED = {"sparsity": True, "entropy": False, "top_mass": True}
 
@@ -74,16 +76,17 @@ class Separation:
 
     @property
     def best_auroc(self) -> float:
-        """The AUROC in the readout's better direction, in [0.5, 1]."""
+        """The AUROC in the readout's better direction, in [0.5, 1] (folded: max(AUROC, 1 − AUROC))."""
         return max(self.auroc, 1.0 - self.auroc)
 
     def describe(self, name: str) -> str:
-        """``"letters: AUROC 0.83, OOD more concentrated"``."""
-        return f"{name}: AUROC {self.best_auroc:.2f}, OOD {self._way} concentrated"
+        """``"letters: AUROC 83.0% (folded: max(AUROC, 1 − AUROC)), OOD more concentrated"``: percent with
+        one decimal, as every AUROC the app shows, and saying it is folded."""
+        return f"{name}: AUROC {100 * self.best_auroc:.1f}% ({FOLDED}), OOD {self._way} concentrated"
 
     def short(self, name: str) -> str:
-        """``"letters 0.83 (OOD more concentrated)"``, for a list of sets after "AUROC"."""
-        return f"{name} {self.best_auroc:.2f} (OOD {self._way} concentrated)"
+        """``"letters 83.0% (OOD more concentrated)"``, for a list of sets after "AUROC (folded: ...)"."""
+        return f"{name} {100 * self.best_auroc:.1f}% (OOD {self._way} concentrated)"
 
     @property
     def _way(self) -> str:

@@ -9,16 +9,19 @@ model and concurrent sessions are never disturbed:
     result = attribute(model, x, AttributionConfig(method="integrated_gradients"))
     result.maps  # float32 (B, H, W)
 
-`overlay` renders maps without matplotlib (heat map, blend, grid, PNG export) and `readout`
-measures how concentrated a map is (Gini sparsity, normalized entropy).
+`baselines` builds the reference inputs (a constant, the input blurred, uniform noise), `overlay`
+renders maps without matplotlib (heat map by sign, colour bar, blend, grid, PNG export) and
+`readout` measures how concentrated a map is (Gini sparsity, normalized entropy).
 """
 
-from gaia_core.attribution.compute import attribute, default_cam_layer
+from gaia_core.attribution.baselines import BASELINE_TYPES
+from gaia_core.attribution.compute import attribute, cam_layers, default_cam_layer
 from gaia_core.attribution.config import NOISE_TUNNEL_TYPES, AttributionConfig, AttributionResult
 from gaia_core.attribution.errors import AttributionError
 from gaia_core.attribution.methods import METHODS, MethodSpec, available_methods, method_spec
 
 __all__ = [
+    "BASELINE_TYPES",
     "METHODS",
     "NOISE_TUNNEL_TYPES",
     "AttributionConfig",
@@ -27,6 +30,7 @@ __all__ = [
     "MethodSpec",
     "attribute",
     "available_methods",
+    "cam_layers",
     "default_cam_layer",
     "method_spec",
 ]

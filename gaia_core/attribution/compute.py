@@ -141,6 +141,23 @@ def default_cam_layer(model: nn.Module) -> str:
         return convs[-1]
 
 
+def cam_layers(model: nn.Module) -> list[str]:
+    """The layers Grad-CAM can explain, by dotted name in network order: the model's top-level
+    blocks that hold an nn.Conv2d (its conv stages, e.g. a ResNet's ``layer1`` .. ``layer4``) and
+    every nn.Conv2d; `default_cam_layer` is one of them.
+
+    Raises:
+        AttributionError: the model has no nn.Conv2d.
+    """
+    default = default_cam_layer(model)
+    names = []
+    for name, module in model.named_modules():
+        stage = bool(name) and "." not in name and any(isinstance(m, nn.Conv2d) for m in module.modules())
+        if stage or isinstance(module, nn.Conv2d) or name == default:
+            names.append(name)
+    return names
+
+
 def _cam_layer(clone: nn.Module, config: AttributionConfig) -> tuple[str, nn.Module]:
     name = config.layer if config.layer is not None else default_cam_layer(clone)
     try:

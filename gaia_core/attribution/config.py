@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gaia_core.attribution.baselines import BASELINE_TYPES
 from gaia_core.attribution.errors import AttributionError
 from gaia_core.attribution.methods import method_spec
+from gaia_core.attribution.overlay import SIGN_ALIASES, SIGNS
 
 NOISE_TUNNEL_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
@@ -35,6 +37,11 @@ class AttributionConfig:
     # Reference input of IG, DeepLift, GradientShap and Occlusion: one value for all channels or
     # one per channel (0 = the mean image; black is tuple(-m / s for m, s in zip(mean, std))).
     baseline: float | tuple[float, ...] = 0.0
+    # Reference input of IG, DeepLift and Occlusion (`gaia_core.attribution.baselines`): "constant"
+    # (every pixel `baseline`), "blurred" (the input blurred) or "uniform_noise" (seeded by `seed`).
+    baseline_type: str = "constant"
+    # "blurred": standard deviation of the Gaussian blur, as a fraction of the shorter image side.
+    blur_sigma: float = 0.1
     # Upper bound on the model inputs evaluated at once by IG, GradientShap, NoiseTunnel, Occlusion.
     internal_batch_size: int = 32
     # Inputs of the caller's batch processed together.
@@ -50,9 +57,13 @@ class AttributionConfig:
     cam_relu: bool = True
     # Also return the per-input-channel maps (B, C, H, W).
     keep_channels: bool = False
-    # Seed of the noise of GradientShap and NoiseTunnel, reset per input so that an input's map
-    # does not depend on its batch; None = fresh randomness every call.
+    # Seed of the noise of GradientShap, NoiseTunnel and the uniform-noise baseline, reset per input
+    # so that an input's map does not depend on its batch; None = fresh randomness every call.
     seed: int | None = 0
+    # How the maps are shown, as Captum's `visualize_image_attr` signs them: "absolute" (|map|, Captum's
+    # "absolute_value"), "positive", "negative" or "all" (diverging colours). The maps themselves stay
+    # signed as Captum returns them, and the concentration readouts always measure |map|.
+    sign: str = "absolute"
 
     def __post_init__(self) -> None:
         method_spec(self.method)  # raises on an unknown method
@@ -72,6 +83,21 @@ class AttributionConfig:
             raise AttributionError(f"nt_stdev must be >= 0, got {self.nt_stdev!r}")
         if isinstance(self.baseline, list):
             object.__setattr__(self, "baseline", tuple(self.baseline))
+        object.__setattr__(self, "sign", SIGN_ALIASES.get(self.sign, self.sign))
+        if self.sign not in SIGNS:
+            raise AttributionError(f"unknown sign '{self.sign}'; use one of {', '.join(SIGNS)} (or 'absolute_value')")
+        if self.baseline_type not in BASELINE_TYPES:
+            raise AttributionError(
+                f"unknown baseline_type '{self.baseline_type}'; use one of {', '.join(BASELINE_TYPES)}"
+            )
+        if self.baseline_type != "constant" and not method_spec(self.method).uses_baseline:
+            raise AttributionError(
+                f"{method_spec(self.method).label} takes no reference image, so baseline_type must be 'constant'; "
+                "a blurred or noise baseline applies to integrated_gradients, deeplift and occlusion "
+                "(GradientShap draws its own baselines around `baseline`)."
+            )
+        if not self.blur_sigma > 0:
+            raise AttributionError(f"blur_sigma must be > 0, got {self.blur_sigma!r}")
 
     @property
     def stochastic(self) -> bool:
@@ -92,7 +118,7 @@ class AttributionResult:
         channel_maps: float32 (B, C, H, W) per input channel when `keep_channels` was set, else
             None. Grad-CAM has no input-channel resolution: its map is repeated on each channel.
         layer: the dotted layer name Grad-CAM methods explained; None for the others.
-        config: the request that produced the maps.
+        config: the request that produced the maps (its ``sign`` says how to show them).
     """
 
     method: str

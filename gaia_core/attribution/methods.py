@@ -28,6 +28,7 @@ from captum.attr import (
 )
 from torch import Tensor, nn
 
+from gaia_core.attribution.baselines import baseline_images, baseline_tensor
 from gaia_core.attribution.errors import AttributionError
 
 if TYPE_CHECKING:  # a hint only: the config imports this module to check its method name
@@ -85,12 +86,15 @@ class MethodSpec:
     hooks_activations: bool = False
     # Model inputs evaluated per input at least (DeepLift evaluates input and baseline).
     expansion: int = 1
+    # Its maps take both signs, so which part is shown (`AttributionConfig.sign`) matters.
+    signed: bool = False
+    # Explains the change from a reference image, one of `baselines.BASELINE_TYPES`.
+    uses_baseline: bool = False
 
 
-def baseline_tensor(x: Tensor, baseline: float | tuple[float, ...]) -> Tensor:
-    """The constant reference image (B, C, H, W) in normalized units, shaped like x."""
-    values = torch.as_tensor(baseline, dtype=x.dtype, device=x.device).reshape(1, -1, 1, 1)
-    return values.expand_as(x).contiguous()
+def reference_images(x: Tensor, config: AttributionConfig) -> Tensor:
+    """The reference input (B, C, H, W) of each of x that the config asks for (`baseline_images`)."""
+    return baseline_images(x, config.baseline_type, config.baseline, config.blur_sigma, config.seed)
 
 
 def gradient_shap_baselines(x: Tensor, config: AttributionConfig, count: int = 8) -> Tensor:
@@ -110,7 +114,7 @@ def _occlusion_arguments(x: Tensor, config: AttributionConfig, inputs_per_round:
     return {
         "sliding_window_shapes": (channels, window, window),
         "strides": (channels, stride, stride),
-        "baselines": baseline_tensor(x, config.baseline),
+        "baselines": reference_images(x, config),
         "perturbations_per_eval": max(1, config.internal_batch_size // inputs_per_round),
     }
 
@@ -133,10 +137,12 @@ _SPECS = (
         "Gradients integrated along the straight path from the baseline to the input.",
         lambda model, layer: IntegratedGradients(model),
         lambda x, config, n: {
-            "baselines": baseline_tensor(x, config.baseline),
+            "baselines": reference_images(x, config),
             "n_steps": config.n_steps,
             "internal_batch_size": max(config.internal_batch_size, n),
         },
+        signed=True,
+        uses_baseline=True,
     ),
     MethodSpec(
         "input_x_gradient",
@@ -144,6 +150,7 @@ _SPECS = (
         "The input multiplied by the gradient of the target logit.",
         lambda model, layer: InputXGradient(model),
         _no_arguments,
+        signed=True,
     ),
     MethodSpec(
         "guided_backprop",
@@ -152,6 +159,7 @@ _SPECS = (
         lambda model, layer: GuidedBackprop(model),
         _no_arguments,
         hooks_activations=True,
+        signed=True,
     ),
     MethodSpec(
         "deconvolution",
@@ -160,15 +168,18 @@ _SPECS = (
         lambda model, layer: Deconvolution(model),
         _no_arguments,
         hooks_activations=True,
+        signed=True,
     ),
     MethodSpec(
         "deeplift",
         "DeepLift",
         "Contribution of each pixel to the change of the target logit from the baseline (Rescale rule).",
         lambda model, layer: DeepLift(model),
-        lambda x, config, n: {"baselines": baseline_tensor(x, config.baseline)},
+        lambda x, config, n: {"baselines": reference_images(x, config)},
         hooks_activations=True,
         expansion=2,
+        signed=True,
+        uses_baseline=True,
     ),
     MethodSpec(
         "gradient_shap",
@@ -180,6 +191,7 @@ _SPECS = (
             "n_samples": config.n_samples,
             "max_batch": config.internal_batch_size,
         },
+        signed=True,
     ),
     MethodSpec(
         "occlusion",
@@ -187,6 +199,8 @@ _SPECS = (
         "Drop of the target logit when a square patch is replaced by the baseline.",
         lambda model, layer: Occlusion(model),
         _occlusion_arguments,
+        signed=True,
+        uses_baseline=True,
     ),
     MethodSpec(
         "grad_cam",
@@ -204,6 +218,7 @@ _SPECS = (
         lambda x, config, n: {"interpolate_mode": "bilinear"},
         uses_layer=True,
         hooks_activations=True,
+        signed=True,
     ),
 )
 

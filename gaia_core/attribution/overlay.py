@@ -18,6 +18,8 @@ from PIL import Image, ImageDraw, ImageFont
 from gaia_core.attribution.errors import AttributionError
 
 SIGNS = ("absolute", "positive", "negative", "all")
+# Captum's `visualize_image_attr` spells "absolute" "absolute_value"; both are accepted.
+SIGN_ALIASES = {"absolute_value": "absolute"}
 
 # matplotlib's "inferno" at every 16th of its 256 entries; linear interpolation between these
 # stops differs from the full table by at most 6/255 per channel.
@@ -70,6 +72,7 @@ BLUE_WHITE_RED = _table(_BLUE_WHITE_RED_STOPS)  # (256, 3) uint8, for signed map
 def signed_part(attribution_map: np.ndarray, sign: str) -> np.ndarray:
     """The part of a map that is shown: |map|, max(map, 0), max(-map, 0), or the map itself ("all")."""
     values = _as_map_array(attribution_map)
+    sign = SIGN_ALIASES.get(sign, sign)
     if sign == "absolute":
         return np.abs(values)
     if sign == "positive":
@@ -112,7 +115,7 @@ def scaled(
         raise AttributionError(f"vmax must be >= 0, got {vmax}")
     if scale == 0.0:
         return np.zeros(values.shape)
-    low = -1.0 if sign == "all" else 0.0
+    low = -1.0 if SIGN_ALIASES.get(sign, sign) == "all" else 0.0
     return np.clip(values.astype(np.float64) / scale, low, 1.0)
 
 
@@ -131,9 +134,63 @@ def render_heatmap(
         uint8 (H, W, 3).
     """
     values = scaled(attribution_map, sign, clip_percentile, vmax)
-    if sign == "all":
+    if SIGN_ALIASES.get(sign, sign) == "all":
         return BLUE_WHITE_RED[np.rint((values + 1.0) * 127.5).astype(np.intp)]
     return INFERNO[np.rint(values * 255.0).astype(np.intp)]
+
+
+def colorbar(height: int, vmax: float, sign: str = "absolute", bar_width: int | None = None) -> np.ndarray:
+    """The colour scale of `render_heatmap` as a vertical bar with its values, to stand beside a map.
+
+    The top is vmax; the bottom is 0 (one sign) or -vmax (sign "all", with 0 in the middle). Signs
+    "positive" and "negative" show magnitudes, so their labels read "+vmax" and "−vmax" at the top.
+
+    Args:
+        height: pixels, that of the map it stands beside.
+        vmax: the scale the map was rendered with (`common_vmax`).
+        sign: as in `render_heatmap`.
+        bar_width: pixels of the coloured strip; None = an eighth of the height (at least 8).
+
+    Returns:
+        uint8 (height, width, 3) on white: the strip, then its labels to the right.
+    """
+    sign = SIGN_ALIASES.get(sign, sign)
+    if sign not in SIGNS:
+        raise AttributionError(f"unknown sign '{sign}'; use one of {', '.join(SIGNS)}")
+    if not vmax >= 0.0:
+        raise AttributionError(f"vmax must be >= 0, got {vmax}")
+    if height < 16:
+        raise AttributionError(f"a colour bar needs at least 16 pixels of height, got {height}")
+    strip = bar_width or max(8, height // 8)
+    fraction = np.linspace(1.0, 0.0, height)  # top row = the largest value
+    if sign == "all":
+        colours = BLUE_WHITE_RED[np.rint(fraction * 255.0).astype(np.intp)]
+        ticks = {0: _tick(vmax), height // 2: "0", height - 1: _tick(-vmax)}
+    else:
+        colours = INFERNO[np.rint(fraction * 255.0).astype(np.intp)]
+        top = {"absolute": "", "positive": "+", "negative": "−"}[sign]
+        ticks = {0: top + _tick(vmax), height - 1: "0"}
+    font = ImageFont.load_default(size=max(10, height // 12))
+    label_width = max(int(font.getlength(text)) for text in ticks.values()) + 6
+    canvas = Image.new("RGB", (strip + label_width, height), "white")
+    canvas.paste(Image.fromarray(np.repeat(colours[:, None, :], strip, axis=1)), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for row, text in ticks.items():
+        anchor = "lt" if row == 0 else ("lb" if row == height - 1 else "lm")
+        draw.text((strip + 4, row), text, fill="black", font=font, anchor=anchor)
+    return np.asarray(canvas)
+
+
+def with_colorbar(tile: np.ndarray, vmax: float, sign: str = "absolute", gap: int = 6) -> np.ndarray:
+    """``tile`` (H, W, 3) with its `colorbar` to the right, ``gap`` white pixels between: uint8."""
+    image = _as_rgb(tile)
+    bar = colorbar(image.shape[0], vmax, sign)
+    space = np.full((image.shape[0], gap, 3), 255, dtype=np.uint8)
+    return np.concatenate([image, space, bar], axis=1)
+
+
+def _tick(value: float) -> str:
+    return f"{value:.2g}".replace("-", "−")
 
 
 def blend(image_rgb: np.ndarray, heat_rgb: np.ndarray, alpha: float = 0.5) -> np.ndarray:

@@ -18,6 +18,7 @@ from scipy.stats import rankdata
 
 from gaia_core.charts.style import (
     DIVERGING_SCALE,
+    TICK_FONT,
     ChartError,
     as_values,
     base_layout,
@@ -122,7 +123,7 @@ def channel_heatmap(
             zmid=0.0,
             zmin=-limit,
             zmax=limit,
-            colorbar={"title": {"text": value_label}},
+            colorbar={"title": {"text": value_label}, "tickfont": TICK_FONT},
             hoverongaps=False,
             hovertemplate=f"%{{y}} · channel %{{x}}<br>{value_label} %{{z:.4g}}<extra></extra>",
         )
@@ -134,7 +135,8 @@ def channel_heatmap(
         xaxis_title="channel index",
         yaxis_title="layer (network order)",
     )
-    fig.update_yaxes(type="category", autorange="reversed")
+    fig.update_yaxes(type="category", autorange="reversed", tickfont=TICK_FONT)
+    fig.update_xaxes(tickfont=TICK_FONT)
     return fig
 
 
@@ -195,7 +197,8 @@ def channel_ranking_figure(
 ) -> go.Figure:
     """Horizontal bars of the ``top_k`` first rows of `rank_channels`, best at the top.
 
-    Bars show auroc − 0.5: right = the channel is higher in OOD, left = lower in OOD.
+    Bars show auroc − 0.5 (a fraction; the axis reads it in percentage points, "+20%" = AUROC 70%):
+    right = the channel is higher in OOD, left = lower in OOD.
 
     Args:
         ranking: output of `rank_channels` (sorted; not modified).
@@ -234,7 +237,7 @@ def channel_ranking_figure(
                 ],
                 hovertemplate=(
                     "<b>%{customdata[0]} channel %{customdata[1]}</b><br>ID mean %{customdata[2]:.4g}"
-                    "<br>OOD mean %{customdata[3]:.4g}<br>AUROC %{customdata[4]:.3f}<extra></extra>"
+                    "<br>OOD mean %{customdata[3]:.4g}<br>AUROC %{customdata[4]:.1%}<extra></extra>"
                 ),
             )
         )
@@ -242,11 +245,13 @@ def channel_ranking_figure(
         fig,
         title,
         height or max(260, 90 + 24 * len(top)),
-        xaxis_title="channel AUROC − 0.5 (OOD positive; 0 = no separation)",
+        xaxis_title="channel AUROC − 50% (OOD positive; 0 = no separation)",
         yaxis_title="",
     )
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, autorange="reversed")
-    fig.update_xaxes(range=[-0.5, 0.5], zeroline=True)
+    fig.update_yaxes(
+        type="category", categoryorder="array", categoryarray=labels, autorange="reversed", tickfont=TICK_FONT
+    )
+    fig.update_xaxes(range=[-0.5, 0.5], zeroline=True, tickformat="+.0%", tickfont=TICK_FONT)
     return fig
 
 
@@ -295,7 +300,13 @@ def channel_values_figure(
                 hovertemplate="%{customdata[1]}<br>value %{y:.4g}<extra>%{fullData.name}</extra>",
             )
         )
-    fig = base_layout(fig, f"{channel_label}: value per image", height, xaxis_title="set", yaxis_title=channel_label)
+    fig = base_layout(
+        fig,
+        f"{channel_label}: value per image",
+        height,
+        xaxis={"title": {"text": "set"}, "tickfont": TICK_FONT},
+        yaxis={"title": {"text": channel_label}, "tickfont": TICK_FONT},
+    )
     # A drag selects the points in a box (Streamlit keeps a figure's own dragmode; with a box or
     # lasso tool, Streamlit 1.67 sets clickmode "event", so a click selects only in Pan or Zoom).
     fig.update_layout(showlegend=False, clickmode="event+select", dragmode="select")

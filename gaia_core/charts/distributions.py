@@ -17,6 +17,7 @@ from gaia_core.charts.style import (
     ID_COLOR,
     SCORE_AXIS_NOTE,
     THRESHOLD_COLOR,
+    TICK_FONT,
     ChartError,
     as_values,
     base_layout,
@@ -252,7 +253,8 @@ def _overlaid_histogram(
         clickmode="event+select",
         dragmode="select",
         selectdirection="h",
-        xaxis={"range": [float(edges[0]), float(edges[-1])]},
+        xaxis={"range": [float(edges[0]), float(edges[-1])], "tickfont": TICK_FONT},
+        yaxis={"tickfont": TICK_FONT},
     )
     return fig
 
@@ -375,9 +377,10 @@ def score_position_figure(
     threshold: float,
     method_label: str,
     bins: int = 40,
-    threshold_label: str = "95% TPR<br>threshold",
+    threshold_label: str | None = None,
     height: int = 270,
     natural_range: tuple[float, float] | None = None,
+    tpr: float = 0.95,
 ) -> go.Figure:
     """One image's score placed on the ID reference distribution.
 
@@ -391,11 +394,15 @@ def score_position_figure(
         threshold: flag-as-OOD threshold (flagged when value > threshold).
         method_label: display name of the score, e.g. "GAIA-Z".
         bins: bins of the reference histogram.
-        threshold_label: annotation of the threshold line.
+        threshold_label: annotation of the threshold line; None names the TPR it keeps
+            ("80% TPR<br>threshold").
         height: figure height in pixels.
         natural_range: (low, high) the score cannot leave; by default MSP's (-1, 0) and GAIA-Z's
             (0, 1) by ``method_label``, none for the others.
+        tpr: the fraction of ID images the threshold keeps (the page's TPR), named in its label.
     """
+    if threshold_label is None:
+        threshold_label = f"{tpr:.0%} TPR<br>threshold"
     reference = as_values(id_scores, "id_scores")
     value = float(value)
     if not np.isfinite(value):
@@ -426,8 +433,8 @@ def score_position_figure(
         [bar],
         f"{method_label} = {value:.4g}<br><sup>{verdict}</sup><br><sup>{percentile:.1f}% of ID scores ≤ it</sup>",
         height,
-        xaxis={"title": {"text": f"{method_label} score"}, "range": x_range},
-        yaxis_title="density",
+        xaxis={"title": {"text": f"{method_label} score"}, "range": x_range, "tickfont": TICK_FONT},
+        yaxis={"title": {"text": "density"}, "tickfont": TICK_FONT},
         showlegend=False,
         shapes=[threshold_line[0], image_line[0]],
         annotations=[image_line[1], threshold_line[1]],

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gaia_core.charts.style import ChartError, base_layout, dataset_colors
+from gaia_core.charts.style import TICK_FONT, ChartError, base_layout, dataset_colors
 
 
 def per_layer_figure(table: pd.DataFrame, title: str = "Each layer alone") -> go.Figure:
@@ -42,6 +42,7 @@ def per_layer_figure(table: pd.DataFrame, title: str = "Each layer alone") -> go
                 col=1,
             )
     base_layout(fig, title, height=600)  # the sets' legend under the plots, clear of the subplot titles
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], tickfont=TICK_FONT)
+    fig.update_xaxes(tickfont=TICK_FONT)
     fig.update_xaxes(tickangle=-45, row=2, col=1)
     return fig

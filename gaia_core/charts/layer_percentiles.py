@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from gaia_core.charts.style import ID_COLOR, THRESHOLD_COLOR, ChartError, figure, horizontal_line, wrap_title
+from gaia_core.charts.style import (
+    ID_COLOR,
+    THRESHOLD_COLOR,
+    TICK_FONT,
+    ChartError,
+    figure,
+    horizontal_line,
+    wrap_title,
+)
 
 _ABNORMAL_COLOR = "#D55E00"
 _NEEDED = {"layer", "position", "value", "id_low", "id_median", "id_high", "percentile"}
@@ -55,6 +63,7 @@ def layer_percentile_figure(
             "categoryorder": "array",
             "categoryarray": list(rows["layer"]),
             "tickangle": -45,
+            "tickfont": TICK_FONT,
         },
-        yaxis={"title": {"text": "percentile among ID images"}, "range": [0, 105]},
+        yaxis={"title": {"text": "percentile among ID images"}, "range": [0, 105], "tickfont": TICK_FONT},
     )

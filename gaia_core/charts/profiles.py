@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from gaia_core.charts.style import (
     ID_COLOR,
+    TICK_FONT,
     ChartError,
     as_values,
     base_layout,
@@ -142,8 +143,8 @@ def layer_profile_figure(
         traces,
         wrap_title(title),  # drawn two to a row
         height,
-        xaxis={"title": {"text": "layer (network order)"}, "type": "category", "tickangle": -45},
-        yaxis={"title": {"text": y_label}},
+        xaxis={"title": {"text": "layer (network order)"}, "type": "category", "tickangle": -45, "tickfont": TICK_FONT},
+        yaxis={"title": {"text": y_label}, "tickfont": TICK_FONT},
     )
 
 
@@ -210,5 +211,6 @@ def layer_distribution_figure(
             fig.add_trace(go.Box(**common, boxpoints="outliers", boxmean=True))
     fig = base_layout(fig, title, height, xaxis_title="layer (network order)", yaxis_title=y_label)
     fig.update_layout(**({"violinmode": "group"} if kind == "violin" else {"boxmode": "group"}))
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=layers, tickangle=-45)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=layers, tickangle=-45, tickfont=TICK_FONT)
+    fig.update_yaxes(tickfont=TICK_FONT)
     return fig

@@ -12,6 +12,7 @@ from sklearn.metrics import auc, roc_curve
 
 from gaia_core.charts.style import (
     LABEL_BACKGROUND,
+    TICK_FONT,
     ChartError,
     as_values,
     base_layout,
@@ -101,8 +102,8 @@ def roc_figure(
     # Inside the plot on purpose, bottom right, where good curves leave room (a legend of up to nine
     # methods under the plot would squeeze it); on a background, so a weak curve through it stays apart.
     fig.update_layout(legend=inside_legend("bottom right"))
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", tickfont=TICK_FONT)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", tickfont=TICK_FONT)
     return fig
 
 

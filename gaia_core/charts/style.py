@@ -27,6 +27,8 @@ ZERO_COLOR = "#555555"
 # Diverging scale for signed values centred at 0 (blue = negative, red = positive).
 DIVERGING_SCALE = "RdBu_r"
 SCORE_AXIS_NOTE = "higher = more likely OOD"
+# Tick labels of every axis: 12 px reads from the back row on a projector's 1024×768.
+TICK_FONT = {"size": 12}
 
 METHOD_COLORS = {
     "gaia_a": "#0072B2",

@@ -240,7 +240,10 @@ def evaluate(
                 result, args.json, model=choice.name, checkpoint=choice.checkpoint, weights_id=weights_id
             )
         if args.html:
-            writers.write_html(result, [id_set, *ood_sets], spec, args.html)
+            crop = input_transform(spec, preset, id_name).crop
+            writers.write_html(
+                result, [id_set, *ood_sets], spec, args.html, choice.checkpoint or "", choice.pretrained, crop
+            )
         print_applicability_note(model, id_set, scored.methods, request.cache, weights_id)
         if meter.images:
             say(meter.summary())
