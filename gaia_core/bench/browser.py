@@ -7,7 +7,7 @@ images as the ID set, four OOD sets sharing 40,000 images, eight methods, file p
 ImageNet's class names), then times `build_frame` (once per scoring run) and the queries a
 page runs on each rerun (median over ``--repeats`` after one warm-up). Then, unless ``--no-page``,
 the app's Browse images page itself over the same synthetic run, through ``streamlit.testing``
-in a child process (``python -m app_pages.browse_timing``: the library never imports the app):
+in a child process (``python -m app_pages.timing.browse``: the library never imports the app):
 its first visit and its rerun after a filter change.
 """
 
@@ -115,12 +115,12 @@ def run(id_size: int, ood_size: int, repeats: int) -> dict[str, float]:
 
 
 def page_timings(id_size: int, ood_size: int, repeats: int) -> dict[str, float]:
-    """The Browse images page's own timings (ms), measured by ``app_pages.browse_timing`` in a child
+    """The Browse images page's own timings (ms), measured by ``app_pages.timing.browse`` in a child
     process; {} with a note when the app is not next to the library (an installed package)."""
-    if not (ROOT / "app_pages" / "browse_timing.py").is_file():
+    if not (ROOT / "app_pages" / "timing" / "browse.py").is_file():
         print("  (the app's pages are not next to gaia_core: page timings skipped)")
         return {}
-    command = [sys.executable, "-m", "app_pages.browse_timing", "--id", str(id_size), "--ood", str(ood_size)]
+    command = [sys.executable, "-m", "app_pages.timing.browse", "--id", str(id_size), "--ood", str(ood_size)]
     command += ["--repeats", str(max(1, repeats // 3))]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     timings = json.loads(done.stdout.strip().splitlines()[-1])

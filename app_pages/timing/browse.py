@@ -1,5 +1,5 @@
 """The Browse images page's rerun time at ImageNet's size, through `streamlit.testing` (no browser):
-``python -m app_pages.browse_timing [--id 50000] [--ood 40000] [--repeats 5]`` prints JSON.
+``python -m app_pages.timing.browse [--id 50000] [--ood 40000] [--repeats 5]`` prints JSON.
 
 Run by ``python -m gaia_core.bench.browser`` (which cannot import the app itself). A synthetic
 finished scoring run (`gaia_core.bench.browser.synthetic_scores`: ``--id`` ID images, ``--ood`` over
@@ -86,7 +86,7 @@ def measure(id_size: int, ood_size: int, repeats: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app_pages.browse_timing", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m app_pages.timing.browse", description=__doc__.splitlines()[0])
     parser.add_argument("--id", type=int, default=50_000, help="ID images (default 50,000)")
     parser.add_argument("--ood", type=int, default=40_000, help="OOD images over four sets (default 40,000)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the filter changes")
