@@ -257,7 +257,11 @@ def evaluate(
 
 
 def print_applicability_note(
-    model, id_set: ScoreDataset, methods: Sequence[ScoreMethod], cache: ScoreCache | None, weights_id: str
+    model,
+    id_set: ScoreDataset,
+    methods: Sequence[ScoreMethod],
+    cache: ScoreCache | None = None,
+    weights_id: str | None = None,
 ) -> None:
     """One line under the table when GAIA-Z or GAIA-A cannot separate anything on this model,
     checked on the first readable ID images (remembered in the score cache: a rerun runs no model pass)."""
