@@ -78,7 +78,7 @@ if job is None:
     job = runs.submit(loaded, request)
 if request != picks:
     st.caption("The results below are for the sets and methods scored last; press **Score** to score the new picks.")
-scored = job_progress.follow(job, "ood_retry", lambda: runs.submit(loaded, request, retry=True))
+scored = runs.warn_skipped(job_progress.follow(job, "ood_retry", lambda: runs.submit(loaded, request, retry=True)))
 if scored is None:
     st.stop()
 

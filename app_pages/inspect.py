@@ -15,11 +15,12 @@ from app_pages.widgets.formats import ALL_COLUMNS, SCORE_FORMAT
 from app_pages.widgets.image_detail import ImageDetail, image_detail
 from app_pages.widgets.layer_percentile_charts import layer_percentile_charts
 from gaia_core.app_support import channel_values, tables
+from gaia_core.app_support.inspected import inspected_images, upload_file_name
 from gaia_core.app_support.samples import image_name
 from gaia_core.app_support.upload_report import loader_notes, preview
-from gaia_core.data import UploadedImages, images
+from gaia_core.data import images
 from gaia_core.data.naming import sample_name, source_index
-from gaia_core.demo import DEMO_SAMPLES_DIR
+from gaia_core.data.preprocessing import pixel_transform
 from gaia_core.errors import one_line
 from gaia_core.evaluation import ood_tables
 from gaia_core.evaluation.scoring import evaluate_dataset, method_config
@@ -129,15 +130,12 @@ if uploads and not in_uploader:
         st.session_state["inspect_files"] = []
         st.rerun()
 picked = [catalog[path] for path in st.session_state["inspect_samples"]]
-good = list(uploads) + [(sample.name, (DEMO_SAMPLES_DIR / sample.path).read_bytes()) for sample in picked]
-labels = np.array([-1] * len(uploads) + [sample.label for sample in picked], dtype=np.int64)
-if not good:
+if not uploads and not picked:
     st.info(
         "Upload one or more images, or pick samples, to see how abnormal they look to the model.",
         icon=":material/upload:",
     )
     st.stop()
-decoded |= decoded_files(good[len(uploads) :])
 
 reference = runs.reference(loaded)
 methods = (
@@ -149,31 +147,49 @@ if reference is None:
     st.caption("ReAct needs the ID reference (it is fitted on ID data); it is added when the reference is ready.")
 
 
+# Uploads go through the upload transform; a picked sample is its set's own item (its pixels through
+# the model's array transform), so it scores here as on every other page, not as its 8-bit PNG.
 @st.cache_resource(max_entries=32, show_spinner="Scoring the images…")
-def score_images(model_key, names, digests, methods_key, batch_size, _model, _files, _transform, _methods):
-    dataset = UploadedImages(_files, _transform, name="inspected")
+def score_images(
+    model_key,
+    names,
+    digests,
+    sample_paths,
+    id_set,
+    methods_key,
+    batch_size,
+    _model,
+    _files,
+    _samples,
+    _transforms,
+    _methods,
+):
+    dataset = inspected_images(_files, _transforms[0], _samples, _transforms[1])
     return dataset, evaluate_dataset(_model, dataset, _methods, batch_size=batch_size, keep_channels=True)
 
 
-digests = tuple(digest_of(data) for _, data in good)
 methods_key = repr([method_config(m) for m in methods])
+id_set = st.session_state.get("id_set", "")
 scored = error_frame.attempt(
     "Scoring failed",
     score_images,
     loaded.key,
-    tuple(name for name, _ in good),
-    digests,
+    tuple(name for name, _ in uploads),
+    tuple(digest_of(data) for _, data in uploads),
+    tuple(sample.path for sample in picked),
+    id_set,
     methods_key,
     defaults.batch_size(),
     loaded.model,
-    good,
-    loaded.upload_transform(st.session_state.get("id_set", "")),
+    list(uploads),
+    picked,
+    (loaded.upload_transform(id_set), pixel_transform(loaded.spec, id_set, loaded.stated_config)),
     methods,
 )
 if scored is None:
     st.stop()
 dataset, result = scored
-table = result.table.assign(label=labels[result.table["index"].to_numpy()])  # samples' true labels
+table = result.table.assign(label=dataset.labels()[result.table["index"].to_numpy()])  # samples' true labels
 names = [m.name for m in methods]
 
 thresholds = None if reference is None else ood_tables.thresholds_at_tpr(reference.result.id_scores.table, names)
@@ -218,8 +234,19 @@ if focus_row["label"] >= 0:
         f"**{model_choice.class_name(loaded, int(focus_row['pred']))}** is **{verdict}**."
     )
 x = dataset[int(focus_row["index"])].image
-file_name = dataset.files[int(focus_row["index"])][0]
-if file_name in decoded:
+file_name = upload_file_name(dataset, int(focus_row["index"]))
+model_caption = f"What the model sees ({x.shape[-1]}×{x.shape[-2]}, {'grey' if x.shape[0] == 1 else 'colour'})"
+if file_name is None:  # a picked sample: its set's own image, no file decoded
+    model_view, notes = st.columns([1, 3])
+    model_view.image(
+        images.display_image(x, loaded.spec.mean, loaded.spec.std, 128), caption=model_caption, width="stretch"
+    )
+    notes.markdown(
+        f"**The dataset's own image**: {escape_markdown(str(focus_row['sample_id']))} is fed as every "
+        "page feeds it (its pixels through the model's preprocessing), so its scores are those of How GAIA works "
+        "and What if?. The sample's PNG file is an 8-bit rounding of these pixels and is not what is scored."
+    )
+elif file_name in decoded:
     as_loaded = decoded[file_name]
     original, model_view, notes = st.columns([1, 1, 2])
     original.image(
@@ -228,9 +255,7 @@ if file_name in decoded:
         width="stretch",
     )
     model_view.image(
-        images.display_image(x, loaded.spec.mean, loaded.spec.std, 128),
-        caption=f"What the model sees ({x.shape[-1]}×{x.shape[-2]}, {'grey' if x.shape[0] == 1 else 'colour'})",
-        width="stretch",
+        images.display_image(x, loaded.spec.mean, loaded.spec.std, 128), caption=model_caption, width="stretch"
     )
     notes.markdown("**What the loader did**\n\n" + "\n".join(f"- {n}" for n in loader_notes(as_loaded, loaded.spec)))
 config, readout = attribution_picker()

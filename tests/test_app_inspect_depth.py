@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 
 import numpy as np
 import pytest
@@ -183,3 +184,42 @@ def test_how_gaia_works_names_its_two_images_by_set_and_index_with_the_true_labe
     assert "ID: digits #0 · true label 1" in captions  # digits/0 is a 1
     assert any(c.startswith("OOD: natural #0") for c in captions)
     assert not any(":0" in c for c in captions)  # no sample id that reads like a label
+
+
+def test_a_picked_sample_scores_on_inspect_as_on_what_if_and_its_png_uploaded_scores_as_an_upload():
+    at = open_page(new_app(), "app_pages/inspect.py")
+    at.multiselect(key="inspect_samples").set_value(["digits/0.png"])
+    at.file_uploader(key="inspect_upload").upload("0.png", (SAMPLES / "digits" / "0.png").read_bytes(), "image/png")
+    at.run()
+    settle(at)
+    assert_clean(at)
+    summary = at.dataframe(key="inspect_table").value.set_index("image")
+    sample, upload = summary.loc["digits #0"], summary.loc["0.png"]
+    at = open_page(at, "app_pages/what_if.py")
+    deadline = time.monotonic() + 300
+    while not any("first flags at" in d.value.columns for d in at.dataframe) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert_clean(at)
+    assert at.selectbox(key="whatif_sample").value == "digits/0.png"
+    verdicts = next(d.value for d in at.dataframe if "first flags at" in d.value.columns).set_index("method")
+    for method in ("GAIA-Z", "GAIA-A"):
+        assert sample[method] == pytest.approx(verdicts.loc[method, "score"], rel=1e-6), method
+        # The PNG is an 8-bit rounding of the set's pixels: uploaded, it is another input, named by its file.
+        assert upload[method] != pytest.approx(sample[method], rel=1e-6), method
+
+
+def test_a_focused_sample_is_said_to_be_its_sets_own_image_and_an_upload_gets_the_loaders_notes():
+    at = open_page(new_app(), "app_pages/inspect.py")
+    at.multiselect(key="inspect_samples").set_value(["digits/0.png"])
+    at.run()
+    settle(at)
+    assert_clean(at)
+    shown_text = texts(at.markdown)
+    assert "The dataset's own image" in shown_text and "What the loader did" not in shown_text
+    at.multiselect(key="inspect_samples").set_value([])
+    at.file_uploader(key="inspect_upload").upload("0.png", (SAMPLES / "digits" / "0.png").read_bytes(), "image/png")
+    at.run()
+    settle(at)
+    shown_text = texts(at.markdown)
+    assert "What the loader did" in shown_text and "The dataset's own image" not in shown_text

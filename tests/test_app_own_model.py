@@ -218,3 +218,24 @@ def test_method_settings_reach_the_scores_the_caption_and_the_cache():
     assert at.session_state["scoring"].settings == MethodSettings(10.0, 0.001, 1.0, 80.0)
     changed = scored.result.id_scores.scores("energy") != default.result.id_scores.scores("energy")
     assert changed.any()  # not the cached scores of the other settings
+
+
+def test_a_method_that_cannot_apply_to_the_model_is_warned_in_one_line_and_the_others_scored(allowed, monkeypatch):
+    from helpers.pool_head import build
+
+    monkeypatch.setenv("GAIA_MODEL_FACTORIES", "Pool head=helpers.pool_head:build")
+    torch.save(build().state_dict(), allowed / "pool_head.pt")
+    at = new_app()
+    at.session_state["max_per_set"] = 10
+    at.selectbox(key="sb_model").set_value("helpers.pool_head:build")
+    at.run()
+    at.radio(key="sb_weights").set_value("path")
+    at.run()
+    at.number_input(key="sb_num_classes").set_value(10)
+    at = _load_path(at, allowed / "pool_head.pt")
+    assert_clean(at)
+    at, result = _score(at, "digits", ["noise"], ["gaia_z", "msp", "gradnorm"])
+    assert_clean(at)
+    assert result is not None and result.result.methods == ["gaia_z", "msp"]
+    warnings = [w for w in shown(texts(at.warning)).splitlines() if "skipped" in w]
+    assert len(warnings) == 1 and warnings[0].startswith("GradNorm skipped: layer 'classifier.0' is fed a")

@@ -139,3 +139,39 @@ def test_a_fit_set_with_no_readable_file_is_an_error_naming_the_set(model, sets,
     fit_set = image_folder(folder, image_transform(get_spec("demo")), loader=_pil_loader)
     with pytest.raises(EmptyDatasetError, match="none of the 3 samples of 'broken' that ReAct is fitted on"):
         run_benchmark(request(model, sets, methods=("react",), fit_set=fit_set))
+
+
+def _pool_head_sets():
+    from helpers.pool_head import build
+
+    from gaia_core.data import array_transform
+
+    torch.manual_seed(0)
+    model = randomize_norm_stats(build()).eval()
+    spec = get_spec("helpers.pool_head:build")
+    sets = {n: evenly_spaced(demo_dataset(n, transform=array_transform(spec)), 12) for n in ("digits", "noise")}
+    return model, spec, sets
+
+
+def test_methods_that_cannot_apply_are_skipped_with_one_line_each_and_the_others_scored(tmp_path, monkeypatch):
+    model, spec, sets = _pool_head_sets()
+    cache = ScoreCache(tmp_path)
+    methods = ("gaia_z", "msp", "gradnorm", "energy", "react")
+    run = run_benchmark(BenchmarkRequest(model, spec, sets["digits"], (sets["noise"],), methods, cache=cache))
+    assert run.result.methods == ["gaia_z", "msp", "energy"] and [m.name for m in run.methods] == run.result.methods
+    assert [n.split(":")[0] for n in run.skipped_methods] == ["GradNorm skipped", "ReAct skipped"]
+    assert all("\n" not in n and "pooled features" in n for n in run.skipped_methods)
+
+    def no_trial(*args):
+        raise AssertionError("the methods were tried again")
+
+    monkeypatch.setattr("gaia_core.evaluation.model_facts.applicable_methods", no_trial)
+    again = run_benchmark(BenchmarkRequest(model, spec, sets["digits"], (sets["noise"],), methods, cache=cache))
+    assert again.skipped_methods == run.skipped_methods and again.result.metrics == run.result.metrics
+
+
+def test_asking_only_for_methods_that_cannot_apply_is_one_layer_error():
+    model, spec, sets = _pool_head_sets()
+    with pytest.raises(LayerError, match="none of the methods asked for can score this model: GradNorm skipped") as err:
+        run_benchmark(BenchmarkRequest(model, spec, sets["digits"], (sets["noise"],), ("gradnorm", "react")))
+    assert "ReAct skipped" in str(err.value) and "\n" not in str(err.value)

@@ -273,3 +273,32 @@ def test_unknown_layers_are_refused_in_one_line(capsys):
     code, out, err = run(capsys, "evaluate", "--ood", "noise", "--layers", "layer9.bn", *QUICK, "--no-cache")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "has no layer named 'layer9.bn'" in err
+
+
+def test_default_evaluate_skips_a_method_that_cannot_apply_with_one_line_and_scores_the_others(capsys, tmp_path):
+    import torch
+    from helpers.pool_head import build
+
+    checkpoint = tmp_path / "pool_head.pt"
+    torch.save(build().state_dict(), checkpoint)
+    model = [
+        "--model",
+        "helpers.pool_head:build",
+        "--checkpoint",
+        str(checkpoint),
+        "--num-classes",
+        "10",
+        "--id",
+        "digits",
+        "--ood",
+        "noise",
+    ]
+    code, out, err = run(capsys, "evaluate", *model, "--no-cache", *QUICK)
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if "skipped" in line]
+    assert [n.split(":")[:2] for n in notes] == [["gaia", " GradNorm skipped"], ["gaia", " ReAct skipped"]]
+    assert "GradNorm (gradnorm)" not in out and "ReAct (react)" not in out
+    assert all(f"{label} ({name})" in out for label, name in (("GAIA-Z", "gaia_z"), ("MSP", "msp"), ("ODIN", "odin")))
+    code, out, err = run(capsys, "evaluate", *model, "--methods", "gradnorm", "--no-cache", *QUICK)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "none of the methods asked for can score this model: GradNorm skipped" in err

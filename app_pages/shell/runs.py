@@ -122,6 +122,8 @@ class Scored:
     datasets: dict[str, ScoreDataset]
     # `gaia_core.app_support.tables.combined_table` of all sets.
     table: pd.DataFrame
+    # One line per method asked for that cannot score this model, left out ("GradNorm skipped: ...").
+    skipped_methods: tuple[str, ...] = ()
     # What pages derive once per run, by their own key (Browse images' frame of every image).
     derived: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -205,7 +207,8 @@ def submit(loaded: LoadedModel, request: ScoringRequest, retry: bool = False) ->
         record_run(cache, fingerprint, id_set, ood_sets, run.methods, keep_channels=True, groups=groups, **names)
         datasets = {d.display_name: d for d in (id_set, *ood_sets)}
         result = run.result
-        return Scored(request, result, list(run.methods), datasets, combined_table(result.id_scores, result.ood_scores))
+        table = combined_table(result.id_scores, result.ood_scores)
+        return Scored(request, result, list(run.methods), datasets, table, run.skipped_methods)
 
     return runner.submit(request, work, label=request.label)
 
@@ -223,10 +226,10 @@ def reference(loaded: LoadedModel) -> Scored | None:
     else a reference run started in the background (its progress is shown)."""
     request, job = scored_benchmark(loaded)
     if job is not None and job.ok and set(request.methods) == set(ALL_METHODS):
-        return job.result
+        return warn_skipped(job.result)
     ensure_data_defaults(loaded.spec, loaded.model_classes)
     request = make_request(loaded, st.session_state["id_set"], (), ALL_METHODS)
-    return follow(submit(loaded, request), "reference_retry", lambda: submit(loaded, request, retry=True))
+    return warn_skipped(follow(submit(loaded, request), "reference_retry", lambda: submit(loaded, request, retry=True)))
 
 
 def needs_benchmark(loaded: LoadedModel, page: str) -> Scored | None:
@@ -251,7 +254,14 @@ def needs_benchmark(loaded: LoadedModel, page: str) -> Scored | None:
                 st.session_state["scoring"] = request
                 st.rerun()
         return None
-    return follow(job, f"{page}_retry", lambda: submit(loaded, request, retry=True))
+    return warn_skipped(follow(job, f"{page}_retry", lambda: submit(loaded, request, retry=True)))
+
+
+def warn_skipped(scored: Scored | None) -> Scored | None:
+    """``scored``, after one warning line per method it left out because it cannot score this model."""
+    for note in scored.skipped_methods if scored is not None else ():
+        st.warning(escape_markdown(note), icon=":material/block:")
+    return scored
 
 
 @dataclass(frozen=True)

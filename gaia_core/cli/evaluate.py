@@ -228,6 +228,8 @@ def evaluate(
                 groups={group: [titles[n] for n in names if n in titles] for group, names in groups.items()},
             )
         result = scored.result
+        for note in scored.skipped_methods:  # methods that cannot apply to this model: the others are scored
+            say(f"gaia: {note}", err=True)
         report_skipped(result)
         say(f"model {choice.name}" + (f" ({Path(choice.checkpoint).name})" if choice.checkpoint else ""))
         say()

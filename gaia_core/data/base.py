@@ -7,6 +7,7 @@ sample id (unique within the set), path ("" when none)). A file that cannot be r
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -144,6 +145,49 @@ class SubsetDataset(ScoreDataset):
         digest = hashlib.sha256(f"subset|{self.parent.fingerprint()}|".encode())
         digest.update(memoryview(self.indices).cast("B"))
         return digest.hexdigest()
+
+
+class JoinedDataset(ScoreDataset):
+    """Several datasets one after another, as one (each item keeps its image, label and path).
+
+    Args:
+        parts: the datasets, in order.
+        name: the joined dataset's name.
+        sample_ids: one id per item (unique), in place of the parts' own; None = the parts' ids.
+    """
+
+    def __init__(self, parts: Sequence[ScoreDataset], name: str, sample_ids: Sequence[str] | None = None):
+        self.parts = list(parts)
+        self.name = name
+        self.transform = tuple(part.transform for part in self.parts)
+        self.in_memory = all(part.in_memory for part in self.parts)
+        self._starts = list(np.cumsum([0, *(len(part) for part in self.parts)]))
+        self.sample_ids = None if sample_ids is None else [str(s) for s in sample_ids]
+        if self.sample_ids is not None and len(self.sample_ids) != len(self):
+            raise ValueError(f"{len(self)} items but {len(self.sample_ids)} sample ids")
+        check_not_empty(self, "the joined datasets")
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(which part, index in that part) of item ``index``."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for '{self.name}' ({len(self)} samples)")
+        part = bisect.bisect_right(self._starts, index) - 1
+        return part, index - int(self._starts[part])
+
+    def __getitem__(self, index: int) -> Sample:
+        part, inner = self.locate(int(index))
+        sample = self.parts[part][inner]
+        return sample if self.sample_ids is None else sample._replace(sample_id=self.sample_ids[index])
+
+    def labels(self) -> np.ndarray:
+        return np.concatenate([part.labels() for part in self.parts]).astype(np.int64)
+
+    def fingerprint(self) -> str:
+        identity = {"parts": [part.fingerprint() for part in self.parts], "ids": self.sample_ids}
+        return hashlib.sha256(f"joined|{self.name}|{json.dumps(identity)}".encode()).hexdigest()
 
 
 def evenly_spaced(dataset: ScoreDataset, max_samples: int | None) -> ScoreDataset:

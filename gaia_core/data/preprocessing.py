@@ -117,3 +117,9 @@ def upload_transform(spec: ModelSpec, benchmark: str, config: InputConfig | None
     """PIL image -> model input (C, H, W) for an uploaded or drawn image, preprocessed as `load_set`
     preprocesses the benchmark's sets."""
     return config_transform(config) if config is not None else input_transform(spec, benchmark).image()
+
+
+def pixel_transform(spec: ModelSpec, benchmark: str, config: InputConfig | None = None):
+    """Float pixels (C, H, W) in [0, 1] -> model input, as `load_set` feeds a demo set's own arrays
+    (a picked demo sample scores as its set's item, not as its 8-bit PNG)."""
+    return array_transform(preprocessed_spec(spec, benchmark, config))

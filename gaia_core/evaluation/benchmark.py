@@ -16,7 +16,7 @@ from gaia_core.data.base import ScoreDataset
 from gaia_core.errors import ConfigError
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.fitting import fit_methods
-from gaia_core.evaluation.model_facts import applicability
+from gaia_core.evaluation.model_facts import applicability, usable_methods
 from gaia_core.evaluation.ood_tables import BenchmarkResult, evaluate_benchmark
 from gaia_core.evaluation.paper import SetLayers, set_methods
 from gaia_core.models import ModelSpec, weights_fingerprint
@@ -24,7 +24,7 @@ from gaia_core.progress import Progress
 from gaia_core.scores import GaiaA, GaiaZ, ScoreMethod, create_for_model, method_class
 from gaia_core.scores.applicability import ApplicabilityReport
 from gaia_core.scores.settings import MethodSettings
-from gaia_core.scores.taps import resolve_layers
+from gaia_core.scores.taps import LayerError, resolve_layers
 
 # Samples per forward pass, and samples of the fit set, unless a front-end is told otherwise.
 BATCH_SIZE = 64
@@ -87,6 +87,8 @@ class BenchmarkRun:
     result: BenchmarkResult
     # The methods as scored (fitted where they need it), to score further inputs the same way.
     methods: tuple[ScoreMethod, ...]
+    # One line per method asked for that cannot score this model ("GradNorm skipped: ..."), left out.
+    skipped_methods: tuple[str, ...] = ()
 
 
 def needs_fit(methods: Sequence[str]) -> bool:
@@ -119,8 +121,11 @@ def run_benchmark(request: BenchmarkRequest) -> BenchmarkRun:
     Under an initialized process group (torchrun) every process must call this with the same
     request; each scores its share and every process gets the whole result.
 
+    A method that cannot apply to the model (`gaia_core.scores.applicability.applicable_methods`,
+    tried on the first ID images) is left out with its line in ``skipped_methods``, the others scored.
+
     Raises:
-        LayerError, ConfigError: see `request_methods`.
+        LayerError, ConfigError: see `request_methods`; LayerError too when no method asked for applies.
         EmptyDatasetError: a set (or the fit set) has no readable sample.
         LabelMismatchError: the ID labels do not fit the model's classes.
     """
@@ -128,6 +133,11 @@ def run_benchmark(request: BenchmarkRequest) -> BenchmarkRun:
     weights_id = request.weights_id
     if request.cache is not None and weights_id is None:
         weights_id = weights_fingerprint(request.model)
+    methods, skipped = usable_methods(
+        request.model, request.id_set, methods, request.cache, weights_id, APPLICABILITY_IMAGES
+    )
+    if not methods:
+        raise LayerError(f"none of the methods asked for can score this model: {'; '.join(skipped)}")
     methods = fit_methods(
         request.model,
         methods,
@@ -152,7 +162,7 @@ def run_benchmark(request: BenchmarkRequest) -> BenchmarkRun:
         keep_channels=request.keep_channels,
         weights_id=weights_id,
     )
-    return BenchmarkRun(result, tuple(methods))
+    return BenchmarkRun(result, tuple(methods), skipped)
 
 
 def summed_progress(progress: Progress, datasets: Sequence[ScoreDataset]) -> SetProgress:

@@ -4,11 +4,14 @@ fingerprint, so that a rerun whose scores are all cached does not run the model 
 On a cache hit the scores cost a file read; the checks around them (the model's number of classes
 for the label check, GAIA's applicability probe) were the only model passes left, and a first pass
 is the slow one (lazily built kernels, and on a busy machine intra-op threads waiting on each other).
+Which methods can score the model at all (`applicable_methods`) is remembered the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -19,8 +22,10 @@ from gaia_core.data.base import ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.code_version import code_version
+from gaia_core.evaluation.scoring import method_config
 from gaia_core.models import weights_fingerprint
-from gaia_core.scores.applicability import ApplicabilityReport, check_applicability
+from gaia_core.scores.applicability import ApplicabilityReport, applicable_methods, check_applicability
+from gaia_core.scores.base import ScoreMethod
 
 
 def remembered(
@@ -77,3 +82,28 @@ def applicability(
     return ApplicabilityReport(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
     )  # JSON lists back to tuples
+
+
+def usable_methods(
+    model: nn.Module,
+    dataset: ScoreDataset,
+    methods: Sequence[ScoreMethod],
+    cache: ScoreCache | None = None,
+    weights_id: str | None = None,
+    images: int = 4,
+) -> tuple[list[ScoreMethod], tuple[str, ...]]:
+    """`applicable_methods` on the first ``images`` readable samples of ``dataset``, remembered per
+    weights, data set and method settings: (the methods that apply, in order; one line per method
+    left out). Every method is kept when no sample is readable (the scoring then says so)."""
+
+    def compute() -> dict:
+        x = readable_images(dataset, images)
+        if x is None:
+            return {"kept": list(range(len(methods))), "notes": []}
+        kept, notes = applicable_methods(model, methods, x.to(model_device(model)))
+        return {"kept": [i for i, m in enumerate(methods) if any(m is k for k in kept)], "notes": notes}
+
+    configs = json.dumps([method_config(m) for m in methods], sort_keys=True, default=str)
+    key = f"methods-{dataset.fingerprint()[:16]}-{images}-{hashlib.sha256(configs.encode()).hexdigest()[:16]}"
+    stored = remembered(cache, weights_id, model, key, compute)
+    return [methods[i] for i in stored["kept"]], tuple(stored["notes"])
