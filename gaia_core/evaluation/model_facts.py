@@ -76,12 +76,12 @@ def applicability(
             return None
         return asdict(check_applicability(model, x.to(model_device(model))))
 
-    stored = remembered(cache, weights_id, model, f"applicability-{dataset.fingerprint()[:16]}-{images}", compute)
+    name = "" if cache is None else f"applicability-{dataset.fingerprint()[:16]}-{images}"  # no cache: no key
+    stored = remembered(cache, weights_id, model, name, compute)
     if stored is None:
         return None
-    return ApplicabilityReport(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
-    )  # JSON lists back to tuples
+    # JSON gives lists back: the report's sequences are tuples.
+    return ApplicabilityReport(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()})
 
 
 def usable_methods(
@@ -103,7 +103,9 @@ def usable_methods(
         kept, notes = applicable_methods(model, methods, x.to(model_device(model)))
         return {"kept": [i for i, m in enumerate(methods) if any(m is k for k in kept)], "notes": notes}
 
-    configs = json.dumps([method_config(m) for m in methods], sort_keys=True, default=str)
-    key = f"methods-{dataset.fingerprint()[:16]}-{images}-{hashlib.sha256(configs.encode()).hexdigest()[:16]}"
+    key = ""
+    if cache is not None:
+        configs = json.dumps([method_config(m) for m in methods], sort_keys=True, default=str)
+        key = f"methods-{dataset.fingerprint()[:16]}-{images}-{hashlib.sha256(configs.encode()).hexdigest()[:16]}"
     stored = remembered(cache, weights_id, model, key, compute)
     return [methods[i] for i in stored["kept"]], tuple(stored["notes"])
