@@ -9,7 +9,7 @@ scoring run and kept on the run (`Scored.derived`); a rerun only filters, sorts 
 
 import streamlit as st
 
-from app_pages.shell import job_progress, model_choice, runs, set_choices, state
+from app_pages.shell import job_progress, model_choice, scoring_jobs, set_choices, state
 from app_pages.shell.error_frame import attempt
 from app_pages.widgets.attribution_views import attribution_picker
 from app_pages.widgets.class_names import run_names
@@ -42,13 +42,13 @@ st.caption(
 def session_run():
     """The session's benchmark (ID vs OOD); without one, the ID reference where it is scored already;
     else None after saying what to do."""
-    request = runs.scored_benchmark(loaded)[0]
+    request = scoring_jobs.scored_benchmark(loaded)[0]
     if request is None:
-        reference = runs.make_request(loaded, st.session_state["id_set"], (), set_choices.ALL_METHODS)
+        reference = scoring_jobs.make_request(loaded, st.session_state["id_set"], (), set_choices.ALL_METHODS)
         done = job_progress.job_runner().get(reference)
         if done is not None and done.ok:
             return done.result
-    scored = runs.needs_benchmark(loaded, "browse")
+    scored = scoring_jobs.needs_benchmark(loaded, "browse")
     if scored is None and request is None:
         st.page_link("app_pages/id_vs_ood.py", label="Pick the sets on ID vs OOD", icon=":material/compare_arrows:")
     return scored

@@ -4,7 +4,7 @@ that get the same gradient (twins: identical values) are shown once, under a mer
 
 import streamlit as st
 
-from app_pages.shell import model_choice, runs, state
+from app_pages.shell import model_choice, scoring_jobs, state
 from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.formats import ALL_COLUMNS, PERCENT_FORMAT, SCORE_FORMAT, percent_columns
 from app_pages.widgets.gallery import gallery
@@ -65,7 +65,7 @@ HEADER = (
 )
 header = st.empty()  # the header, with the verdict of the sets scored once they are known
 header.caption(HEADER)
-scored = runs.needs_benchmark(loaded, "channels")
+scored = scoring_jobs.needs_benchmark(loaded, "channels")
 if scored is None:
     st.stop()
 result = scored.result

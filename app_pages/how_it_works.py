@@ -4,7 +4,7 @@ layer to the two scores, with the formula beside each step."""
 import streamlit as st
 import torch
 
-from app_pages.shell import error_frame, model_choice, runs, set_choices, state
+from app_pages.shell import error_frame, model_choice, scoring_jobs, set_choices, state
 from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.attribution_views import attribution_maps, attribution_picker, overlays
 from gaia_core import charts
@@ -68,8 +68,12 @@ id_set = pick[0].selectbox("ID image from", options, key="how_id_set", format_fu
 ood_default = (st.session_state["ood_sets"] or [o for o in options if o != id_set])[0]
 state.choose("how_ood_set", options, ood_default)
 ood_set = pick[2].selectbox("OOD image from", options, key="how_ood_set", format_func=set_choices.set_title)
-id_data = error_frame.attempt(f"{set_choices.set_title(id_set)} is not available", runs.get_dataset, loaded, id_set)
-ood_data = error_frame.attempt(f"{set_choices.set_title(ood_set)} is not available", runs.get_dataset, loaded, ood_set)
+id_data = error_frame.attempt(
+    f"{set_choices.set_title(id_set)} is not available", scoring_jobs.get_dataset, loaded, id_set
+)
+ood_data = error_frame.attempt(
+    f"{set_choices.set_title(ood_set)} is not available", scoring_jobs.get_dataset, loaded, ood_set
+)
 if id_data is None or ood_data is None:
     st.stop()
 for key, data, column in (("how_id_index", id_data, pick[1]), ("how_ood_index", ood_data, pick[3])):

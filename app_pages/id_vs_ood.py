@@ -5,7 +5,7 @@ attribution-concentration readout of ID against OOD."""
 import numpy as np
 import streamlit as st
 
-from app_pages.shell import error_frame, job_progress, model_choice, runs, set_choices, state
+from app_pages.shell import error_frame, job_progress, model_choice, scoring_jobs, set_choices, state
 from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.attribution_views import attribution_picker
 from app_pages.widgets.gallery import gallery
@@ -59,13 +59,15 @@ st.multiselect(
     format_func=set_choices.set_title,
 )
 st.multiselect("Methods", list(set_choices.ALL_METHODS), key="methods", format_func=method_label)
-picks = runs.make_request(loaded, st.session_state["id_set"], st.session_state["ood_sets"], st.session_state["methods"])
+picks = scoring_jobs.make_request(
+    loaded, st.session_state["id_set"], st.session_state["ood_sets"], st.session_state["methods"]
+)
 ready = bool(picks.ood_sets and picks.methods)
 clicked = st.button("Score", key="score_button", type="primary", disabled=not ready)
-if clicked and runs.submit(loaded, picks, retry=True) is not None:
+if clicked and scoring_jobs.submit(loaded, picks, retry=True) is not None:
     st.session_state["scoring"] = picks
 
-request, job = runs.scored_benchmark(loaded)
+request, job = scoring_jobs.scored_benchmark(loaded)
 if request is None:
     st.info(
         "Pick an ID set and at least one OOD set, then press **Score**."
@@ -75,10 +77,12 @@ if request is None:
     )
     st.stop()
 if job is None:
-    job = runs.submit(loaded, request)
+    job = scoring_jobs.submit(loaded, request)
 if request != picks:
     st.caption("The results below are for the sets and methods scored last; press **Score** to score the new picks.")
-scored = runs.warn_skipped(job_progress.follow(job, "ood_retry", lambda: runs.submit(loaded, request, retry=True)))
+scored = scoring_jobs.warn_skipped(
+    job_progress.follow(job, "ood_retry", lambda: scoring_jobs.submit(loaded, request, retry=True))
+)
 if scored is None:
     st.stop()
 
@@ -202,7 +206,7 @@ config, readout = attribution_picker(settings=False)
 st.session_state.setdefault("readout_samples", 60)
 samples = st.number_input("Images per set", min_value=5, max_value=2000, step=20, key=state.kept("readout_samples"))
 if config is not None and st.button("Compute the maps", key="readout_button"):
-    st.session_state["readouts"] = runs.submit_readouts(loaded, scored, config, int(samples)).key
+    st.session_state["readouts"] = scoring_jobs.submit_readouts(loaded, scored, config, int(samples)).key
 readout_key = st.session_state.get("readouts")
 if readout_key is None or readout_key.scoring != request:
     st.info(

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from app_pages.shell import defaults, error_frame, model_choice, runs, set_choices, state
+from app_pages.shell import defaults, error_frame, model_choice, scoring_jobs, set_choices, state
 from app_pages.widgets import sent_image
 from app_pages.widgets.applicability_note import gaia_applicability_note
 from app_pages.widgets.attribution_views import attribution_picker, comparison_grid, methods_side_by_side
@@ -137,7 +137,7 @@ if not uploads and not picked:
     )
     st.stop()
 
-reference = runs.reference(loaded)
+reference = scoring_jobs.reference(loaded)
 methods = (
     reference.methods
     if reference is not None

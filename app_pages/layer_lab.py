@@ -3,7 +3,7 @@ values already kept for every scored image (no model pass)."""
 
 import streamlit as st
 
-from app_pages.shell import model_choice, runs, state
+from app_pages.shell import model_choice, scoring_jobs, state
 from app_pages.widgets.formats import ALL_COLUMNS, PERCENT_FORMAT, percent_columns
 from gaia_core.charts.layer_lab import per_layer_figure
 from gaia_core.evaluation import layer_lab
@@ -34,7 +34,7 @@ st.caption(
     "aggregation (the mean of squares). Here both can change, and every image's score is recomputed from "
     "its kept per-channel values at once: no model pass."
 )
-scored = runs.needs_benchmark(loaded, "lab")
+scored = scoring_jobs.needs_benchmark(loaded, "lab")
 if scored is None:
     st.stop()
 result = scored.result

@@ -7,7 +7,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from app_pages.shell import model_choice, runs, state
+from app_pages.shell import model_choice, scoring_jobs, state
 from app_pages.widgets.attribution_views import attribution_picker, comparison_grid, methods_side_by_side
 from app_pages.widgets.formats import ALL_COLUMNS, SCORE_FORMAT, mistakes_sentence, plural
 from app_pages.widgets.gallery import gallery, row_inputs
@@ -41,7 +41,7 @@ HEADERS = {
 loaded = model_choice.page_model()
 st.title("Misflagged samples")
 st.caption("The threshold keeps the chosen fraction of ID images (TPR); a score above it flags an image as OOD.")
-scored = runs.needs_benchmark(loaded, "misflagged")
+scored = scoring_jobs.needs_benchmark(loaded, "misflagged")
 if scored is None:
     st.stop()
 methods = scored.result.methods

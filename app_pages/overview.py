@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app_pages.shell import defaults, model_choice, runs, set_choices
+from app_pages.shell import defaults, model_choice, scoring_jobs, set_choices
 from app_pages.shell.page_table import PAGES
 from gaia_core.data import images
 from gaia_core.demo import DEMO_REPORT, DEMO_SAMPLES_DIR
@@ -60,7 +60,7 @@ def hypothesis_check(model_key, id_set, ood_sets, limit, data_root):
     """The share of zero gradient entries and GAIA-A on a few images of the ID set and of the OOD sets."""
     picked = {}
     for name in (id_set, *ood_sets):
-        data = runs.get_dataset(loaded, name)
+        data = scoring_jobs.get_dataset(loaded, name)
         count = min(CHECKED_IMAGES if name == id_set else max(2, CHECKED_IMAGES // len(ood_sets)), len(data))
         picks = np.linspace(0, len(data) - 1, count).astype(int)
         x = torch.stack([data[int(i)].image for i in picks]).to(model_device(loaded.model))

@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from app_pages.shell import error_frame, model_choice, runs, set_choices, state
+from app_pages.shell import error_frame, model_choice, scoring_jobs, set_choices, state
 from app_pages.widgets import sent_image
 from app_pages.widgets.formats import SCORE_FORMAT
 from gaia_core.app_support.samples import image_name, input_pixels
@@ -117,7 +117,7 @@ if PERTURBATIONS[perturbation].needs_other:
         pixels.shape,
     )
 
-reference = runs.reference(loaded)
+reference = scoring_jobs.reference(loaded)
 if reference is None:
     st.info("The curves need the ID reference; it is being scored in the background.", icon=":material/hourglass:")
     st.stop()

@@ -162,9 +162,9 @@ def test_a_layer_lab_rerun_reads_the_per_layer_table_back_instead_of_recomputing
 
 
 def test_before_the_id_reference_is_ready_no_table_shows_a_literal_none(monkeypatch):
-    from app_pages.shell import runs
+    from app_pages.shell import scoring_jobs
 
-    monkeypatch.setattr(runs, "reference", lambda loaded: None)  # the reference is still computing
+    monkeypatch.setattr(scoring_jobs, "reference", lambda loaded: None)  # the reference is still computing
     at = open_page(new_app(), "app_pages/inspect.py")
     at.multiselect(key="inspect_samples").set_value(["digits/0.png"])
     at.run()

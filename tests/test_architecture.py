@@ -236,3 +236,12 @@ def test_every_path_the_code_map_names_exists():
             if not ((folder / name).exists() or (ROOT / name).exists() or (folder.parent / name).exists()):
                 missing.append(f"{name} (in the line of {path})")
     assert not missing, f"the code map names what does not exist: {missing}"
+
+
+def test_no_app_shell_or_widget_module_shares_a_name_with_a_gaia_core_module():
+    """`app_pages/shell/runs.py` beside `gaia_core/evaluation/runs.py` reads as one thing: the app's
+    own modules are named for what they do in the app."""
+    library = {p.stem for p in PACKAGE.rglob("*.py")} - {"__init__", "__main__"}
+    app = {p.stem: p for folder in ("shell", "widgets") for p in (ROOT / "app_pages" / folder).glob("*.py")}
+    shared = sorted(name for name in app if name in library)
+    assert not shared, f"app modules named like a gaia_core module: {shared}"

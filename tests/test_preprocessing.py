@@ -55,7 +55,7 @@ def _recording(monkeypatch, stop: bool):
 
 
 def test_a_paper_cifar100_set_gives_the_same_tensors_through_every_entry_point(lsun_root, tmp_path, monkeypatch):
-    from app_pages.shell import runs
+    from app_pages.shell import scoring_jobs
     from gaia_core.cli import main
     from gaia_core.evaluation.paper import PAPER_SETTINGS, missing_files
 
@@ -74,8 +74,8 @@ def test_a_paper_cifar100_set_gives_the_same_tensors_through_every_entry_point(l
     missing_files(PAPER_SETTINGS["cifar100"], lsun_root, tmp_path)
     tensors["evaluate --paper"] = seen[-1][0].image
     seen = _recording(monkeypatch, stop=False)
-    runs._dataset.clear()
-    tensors["app"] = runs._dataset("cifar_resnet18", "lsun", str(lsun_root), 4, "cifar100")[0].image
+    scoring_jobs._dataset.clear()
+    tensors["app"] = scoring_jobs._dataset("cifar_resnet18", "lsun", str(lsun_root), 4, "cifar100")[0].image
 
     # The authors': a 32x32 centre crop at full resolution, CIFAR-100's mean and std.
     expected = T.Compose([T.CenterCrop(32), T.ToTensor(), T.Normalize(CIFAR100_MEAN, CIFAR100_STD)])(

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.shell.job_progress import job_runner
 from app_pages.shell.model_choice import load
-from app_pages.shell.runs import Scored, ScoringRequest
+from app_pages.shell.scoring_jobs import Scored, ScoringRequest
 from gaia_core.app_support.tables import combined_table
 from gaia_core.bench.browser import METHODS, OOD_SETS, synthetic_scores
 from gaia_core.data import demo_dataset

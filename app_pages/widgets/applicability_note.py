@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.model_choice import LoadedModel
-from app_pages.shell.runs import get_dataset
-from gaia_core.device import model_device
-from gaia_core.scores.applicability import ApplicabilityReport, check_applicability
-
-CHECKED_IMAGES = 4  # ID images the check looks at
+from app_pages.shell.scoring_jobs import get_dataset
+from gaia_core.evaluation.benchmark import id_set_applicability
+from gaia_core.evaluation.cache import ScoreCache
+from gaia_core.scores.applicability import ApplicabilityReport
 
 
 @st.cache_resource(max_entries=8, show_spinner="Checking whether GAIA can work on this model…")
-def _applicability(_loaded: LoadedModel, model_key: tuple, id_set: str) -> ApplicabilityReport:
+def _applicability(_loaded: LoadedModel, model_key: tuple, id_set: str) -> ApplicabilityReport | None:
+    # The first readable ID images, as the command line checks them; remembered in the score cache.
     data = get_dataset(_loaded, id_set)
-    x = torch.stack([data[i].image for i in range(min(CHECKED_IMAGES, len(data)))])
-    return check_applicability(_loaded.model, x.to(model_device(_loaded.model)))
+    return id_set_applicability(_loaded.model, data, cache=ScoreCache(), weights_id=_loaded.fingerprint)
 
 
 def gaia_applicability_note(loaded: LoadedModel, id_set: str | None = None) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.model_choice import LoadedModel, ModelChoice
-from app_pages.shell.runs import Scored
+from app_pages.shell.scoring_jobs import Scored
 from gaia_core.app_support.samples import RunClassNames, run_class_names
 from gaia_core.data.class_names import class_names_for, label_text
 from gaia_core.models import get_spec

@@ -15,7 +15,7 @@ import torch
 
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.model_choice import LoadedModel
-from app_pages.shell.runs import Scored
+from app_pages.shell.scoring_jobs import Scored
 from app_pages.shell.set_choices import ALL_METHODS
 from app_pages.shell.state import choose
 from app_pages.widgets.attribution_views import attribution_maps, map_with_colorbar, target_picker

@@ -15,7 +15,7 @@ import torch
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.job_progress import job_runner
 from app_pages.shell.model_choice import LoadedModel
-from app_pages.shell.runs import Scored, ScoringRequest
+from app_pages.shell.scoring_jobs import Scored, ScoringRequest
 from gaia_core.app_support import channel_values, tables
 from gaia_core.data import images
 
