@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages.shell import job_progress, model_choice, scoring_jobs, set_choices, state
 from app_pages.shell.error_frame import attempt
 from app_pages.widgets.attribution_views import attribution_picker
-from app_pages.widgets.class_names import run_names
+from app_pages.widgets.class_labels import run_names
 from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.gallery import gallery, pager
 from app_pages.widgets.image_detail import ImageDetail, image_detail

@@ -12,7 +12,7 @@ import torch
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.model_choice import LoadedModel
 from app_pages.shell.scoring_jobs import Scored
-from app_pages.widgets.class_names import run_names
+from app_pages.widgets.class_labels import run_names
 from app_pages.widgets.formats import THUMB
 from gaia_core.app_support import samples, tables
 from gaia_core.data import images

@@ -19,7 +19,7 @@ from app_pages.shell.scoring_jobs import Scored
 from app_pages.shell.set_choices import ALL_METHODS
 from app_pages.shell.state import choose
 from app_pages.widgets.attribution_views import attribution_maps, map_with_colorbar, target_picker
-from app_pages.widgets.class_names import class_text, run_names
+from app_pages.widgets.class_labels import class_text, run_names
 from app_pages.widgets.formats import SCORE_FORMAT
 from app_pages.widgets.sent_image import TARGETS, send_buttons, sendable
 from gaia_core import charts
