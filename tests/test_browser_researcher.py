@@ -119,12 +119,14 @@ class Steps:
         return "\n".join([*lines, f"{sum(s for _, s in self.times):7.1f} s  in all"])
 
 
-def _pick(page, box, text: str, option) -> None:
-    """Type ``text`` into a select / multiselect ``box`` and click the option named ``option``."""
+def _pick(page, box, text: str, option: str, exact: bool = True) -> None:
+    """Type ``text`` into a select / multiselect ``box`` and click the option named ``option``
+    (``exact``), else the first whose name holds it."""
     field = box.locator("input")
     field.click()
     field.fill(text)
-    page.get_by_role("option", name=option).first.click()
+    options = page.get_by_role("option")
+    (page.get_by_role("option", name=option, exact=True) if exact else options.filter(has_text=option)).first.click()
     wait_idle(page)
     page.keyboard.press("Escape")
 
@@ -170,7 +172,7 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
 
         with step("upload the checkpoint, enter its preprocessing, load it"):
             architecture = sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Architecture").first
-            _pick(page, architecture, "resnet18", re.compile(r"^resnet18$"))
+            _pick(page, architecture, "resnet18", "resnet18")
             sidebar.locator("[data-testid='stRadio']").filter(has_text="Weights").get_by_text(
                 "upload", exact=True
             ).click()
@@ -178,9 +180,10 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
             sidebar.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
                 str(root / "models" / CHECKPOINT)
             )
-            sidebar.locator("[data-testid='stFileUploaderFile']").first.wait_for(timeout=120_000)
+            chip = sidebar.locator("[data-testid='stFileChipName']").first  # Streamlit's chip: "cat...18.safetensors"
+            chip.wait_for(timeout=120_000)
             wait_idle(page)
-            assert CHECKPOINT in sidebar.locator("[data-testid='stFileUploaderFile']").first.inner_text()
+            assert chip.get_attribute("title") == CHECKPOINT
             sidebar.locator("[data-testid='stExpander']").filter(has_text="Preprocessing").locator("summary").click()
             sidebar.get_by_text("entered here", exact=True).click()
             wait_idle(page)
@@ -220,7 +223,7 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
             folders = sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Folders of images").first
             options = []
             for relative in ("photos/id", "photos/ood"):
-                _pick(page, folders, relative, re.compile(rf"^{relative} · "))
+                _pick(page, folders, relative, f"{relative} · ", exact=False)
                 options.append(folders.inner_text())
             assert "photos/id · 2 classes (its sub-folders: cat, dog)" in options[-1], options
             assert f"photos/ood · unlabelled, {PER_CLASS} images" in options[-1], options
@@ -234,17 +237,17 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
                 page,
                 main.locator("[data-testid='stSelectbox']").filter(has_text="ID set").first,
                 "photos/id",
-                re.compile(r"^photos/id$"),
+                "photos/id",
             )
             ood = main.locator("[data-testid='stMultiSelect']").filter(has_text="OOD sets").first
             for _ in range(12):  # the sets a 10-class model starts with: CIFAR-10's benchmark
-                if ood.locator("[data-baseweb='tag']").count() == 0:
+                if ood.locator("[data-tag]").count() == 0:
                     break
                 ood.locator("input").click()
                 ood.locator("input").press("Backspace")
                 wait_idle(page)
             page.keyboard.press("Escape")
-            _pick(page, ood, "photos/ood", re.compile(r"^photos/ood$"))
+            _pick(page, ood, "photos/ood", "photos/ood")
             main.get_by_role("button", name="Score", exact=True).click()
             scored = main.get_by_text(re.compile(r"^Scored \d+ images")).first
             scored.wait_for(timeout=240_000)
@@ -262,7 +265,7 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
             _go(page, "Browse images")
             _assert_preprocessing_line(page, "Browse images")
             assert f"{3 * PER_CLASS} images: photos/id ({2 * PER_CLASS}), photos/ood ({PER_CLASS})" in main.inner_text()
-            main.get_by_role("button", name="wrong predictions").click()
+            main.get_by_text("wrong predictions", exact=True).first.click()
             wait_idle(page)
             heading = main.get_by_role("heading", name=re.compile(rf"^\d+ of {3 * PER_CLASS} images")).first
             wrong = int(heading.inner_text().split()[0])
@@ -284,7 +287,7 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
             sent_name = Path(path_line.removeprefix("File: ").strip()).name
             assert re.fullmatch(r"(tab|bgl)_\d\d\.png", sent_name), path_line
             sent_class = "cat" if sent_name.startswith("tab") else "dog"
-            assert re.search(rf"True class {sent_class}\S*: the prediction is wrong", main.inner_text())
+            assert re.search(rf"True class (\d+ · )?{sent_class}: the prediction is wrong", main.inner_text())
 
         with step("screenshots of Browse images"):
             _shots(page, "browse")
@@ -295,7 +298,6 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
             _assert_preprocessing_line(page, "What if?")
             started = main.get_by_text("as the model saw it when it was scored").first.inner_text()
             assert sent_name in started and "photos/id" in started, started
-            assert main.get_by_role("radio", name="The image sent here").is_checked()
             wait_for_text(page, "Flagged as OOD by", timeout_s=240)
             assert main.get_by_text("strength 0.00").count() >= 1
             assert_no_exception(page)
