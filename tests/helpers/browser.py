@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -49,10 +49,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_app(cache_dir: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port, scoring into ``cache_dir``; yields its URL."""
+def served_app(cache_dir: Path, log_path: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port, scoring into ``cache_dir``, with ``env`` added
+    to its environment (e.g. ``GAIA_ALLOWED_ROOTS``); yields its URL."""
     port = _free_port()
-    env = {**os.environ, "GAIA_CACHE_DIR": str(cache_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "GAIA_CACHE_DIR": str(cache_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
     log = log_path.open("w")
     server = subprocess.Popen(
         [
