@@ -100,6 +100,8 @@ st.success(
     + ".",
     icon=":material/done_all:",
 )
+for title, why in result.unreadable_sets.items():  # left out: the readable sets are scored
+    st.warning(f"{escape_markdown(title)} was not scored: {escape_markdown(why)}", icon=":material/broken_image:")
 for title, s in sets.items():
     if s.skipped:
         first = s.skipped[0]

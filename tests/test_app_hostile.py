@@ -108,3 +108,27 @@ def test_a_folder_named_as_markdown_is_shown_literally_on_every_page(tmp_path, m
         for source in sources:
             assert not UNESCAPED_LINK.search(source), (page.title, source)
             assert "x_*y*" not in source, (page.title, source)  # no emphasis made of the name
+
+
+def test_an_ood_set_with_no_readable_file_is_reported_and_the_readable_sets_keep_their_results(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    broken = tmp_path / "all_broken"
+    broken.mkdir()
+    for k in range(3):
+        (broken / f"{k}.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    at = new_app()
+    at.session_state["max_per_set"] = 40
+    at.session_state["data_root"] = str(tmp_path)
+    at.text_area(key="extra_folders").set_value(str(broken))
+    at.run()
+    at = open_page(at, "app_pages/id_vs_ood.py")
+    at.multiselect(key="ood_sets").set_value(["letters", str(broken.resolve()), "noise"])
+    at.multiselect(key="methods").set_value(["gaia_z", "msp"])
+    at.run()
+    at.button(key="score_button").click()
+    at.run()
+    settle(at)
+    assert not at.exception and not at.main.error, [e.value for e in at.main.error]
+    success = shown(texts(at.success))
+    assert "Scored" in success and "letters (40)" in success and "noise (40)" in success
+    assert "all_broken was not scored" in shown(texts(at.warning))

@@ -137,3 +137,20 @@ def test_the_files_are_written_before_the_applicability_check(capsys, tmp_path, 
     code, out, err = run(capsys, *argv, *QUICK)
     assert_one_line_exit_2(code, err, "the check failed")
     assert "GAIA-Z (gaia_z)" in out and csv.is_file() and report.is_file()
+
+
+def test_an_ood_set_with_no_readable_file_is_left_out_and_the_readable_sets_are_scored(capsys, tmp_path):
+    broken = image_folder(tmp_path / "broken_ood", corrupt={0, 1, 2}, count=3)
+    report = tmp_path / "t.json"
+    argv = ["evaluate", "--ood", "noise", str(broken), "letters", "--methods", "gaia_z", "msp", "--json", str(report)]
+    code, out, err = run(capsys, *argv, *QUICK)
+    assert code == 0
+    assert "gaia: broken_ood was not scored: " in err and "could be read" in err
+    scored = json.loads(report.read_text())["datasets"]
+    assert "broken_ood" not in json.dumps(scored) and "noise" in json.dumps(scored) and "letters" in json.dumps(scored)
+
+
+def test_when_no_ood_set_can_be_read_the_run_says_so_in_one_line(capsys, tmp_path):
+    broken = image_folder(tmp_path / "broken_ood", corrupt={0, 1}, count=2)
+    code, _, err = run(capsys, "evaluate", "--ood", str(broken), "--methods", "msp", *QUICK)
+    assert_one_line_exit_2(code, err, "no OOD set could be read")

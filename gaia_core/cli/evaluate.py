@@ -275,10 +275,13 @@ def print_applicability_note(
 
 
 def report_skipped(result: BenchmarkResult) -> None:
-    """One line on stderr per set with unreadable files: how many, and the first few."""
+    """One line on stderr per set with unreadable files (how many, and the first few), and per OOD set
+    left out because none of its files could be read."""
     for scores in (result.id_scores, *result.ood_scores.values()):
         if scores.skipped:
             shown = ", ".join(s.path or s.sample_id for s in scores.skipped[:SKIPPED_SHOWN])
             extra = len(scores.skipped) - SKIPPED_SHOWN
             more = f" and {extra} more" if extra > 0 else ""
             say(f"gaia: skipped {len(scores.skipped)} unreadable file(s) in {scores.title}: {shown}{more}", err=True)
+    for title, why in result.unreadable_sets.items():
+        say(f"gaia: {title} was not scored: {why}", err=True)

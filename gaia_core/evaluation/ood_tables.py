@@ -14,9 +14,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from gaia_core.data.base import LabelMismatchError, ScoreDataset, UnreadableSample
+from gaia_core.data.base import EmptyDatasetError, LabelMismatchError, ScoreDataset, UnreadableSample
 from gaia_core.device import model_device
-from gaia_core.errors import AppSupportError, ConfigError
+from gaia_core.errors import AppSupportError, ConfigError, one_line
 from gaia_core.evaluation.metrics import METRIC_KEYS, METRICS, ood_metrics, threshold_at_tpr
 from gaia_core.evaluation.model_facts import remembered
 from gaia_core.evaluation.results import DatasetScores
@@ -80,6 +80,8 @@ class BenchmarkResult:
     groups: dict[str, list[str]]
     metrics: dict[str, dict[str, dict[str, float]]]
     id_scores_by_set: dict[str, DatasetScores] = field(default_factory=dict)
+    # OOD set title -> why none of its images could be read; such a set is left out of the rest.
+    unreadable_sets: dict[str, str] = field(default_factory=dict)
 
     @property
     def id_accuracy(self) -> float | None:
@@ -111,8 +113,12 @@ def evaluate_benchmark(
             compared with are scored with instead (`gaia_core.evaluation.paper.set_methods`).
         options: passed on to `evaluate_dataset` (batch_size, cache, keep_channels, ...).
 
+    An OOD set none of whose images can be read is left out and named in ``unreadable_sets``: the
+    readable sets' results are not lost to it.
+
     Raises:
         LabelMismatchError: the ID labels do not fit the model's classes.
+        EmptyDatasetError: the ID set, or every OOD set, has no readable image.
     """
     methods = list(methods)
     if options.get("cache") is not None and options.get("weights_id") is None:
@@ -126,15 +132,25 @@ def evaluate_benchmark(
     id_scores = run(id_dataset)
     ood_scores: dict[str, DatasetScores] = {}
     id_by_set: dict[str, DatasetScores] = {}
+    unreadable: dict[str, str] = {}
     for dataset in ood_datasets:
         if dataset.display_name in ood_scores:
             raise ConfigError(f"two OOD sets are called '{dataset.display_name}'")
         own = (set_methods or {}).get(dataset.name)
-        ood_scores[dataset.display_name] = run(dataset) if own is None else run(dataset, own)
+        try:
+            ood_scores[dataset.display_name] = run(dataset) if own is None else run(dataset, own)
+        except EmptyDatasetError as err:
+            unreadable[dataset.display_name] = one_line(err)
+            continue
         if own is not None:
             id_by_set[dataset.display_name] = run(id_dataset, own)
+    if not ood_scores and unreadable:
+        raise EmptyDatasetError(f"no OOD set could be read: {'; '.join(unreadable.values())}")
     titles = {d.name: d.display_name for d in ood_datasets}
-    named_groups = {group: [titles.get(n, n) for n in names] for group, names in (groups or {}).items()}
+    named_groups = {
+        group: [t for t in (titles.get(n, n) for n in names) if t not in unreadable]
+        for group, names in (groups or {}).items()
+    }
     metrics = {
         m.name: {
             title: ood_metrics(id_by_set.get(title, id_scores).scores(m.name), s.scores(m.name))
@@ -142,7 +158,8 @@ def evaluate_benchmark(
         }
         for m in methods
     }
-    return BenchmarkResult(id_scores, ood_scores, [m.name for m in methods], named_groups, metrics, id_by_set)
+    names = [m.name for m in methods]
+    return BenchmarkResult(id_scores, ood_scores, names, named_groups, metrics, id_by_set, unreadable)
 
 
 def thresholds_at_tpr(id_table: pd.DataFrame, methods: Sequence[str], tpr: float = 0.95) -> dict[str, float]:
