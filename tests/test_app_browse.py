@@ -86,6 +86,8 @@ def test_an_image_opened_in_browse_goes_to_inspect_and_what_if_with_the_scores_i
 
     at.button(key="browse_detail_send_inspect").click().run()
     assert at.title[0].value == "Inspect images"  # the button opened Inspect
+    # The sidebar's settings survive the switch (Streamlit resets widget state on a page switch).
+    assert at.number_input(key="max_per_set").value == 60
     at = open_page(at, "app_pages/inspect.py")
     assert_clean(at)
     assert f"Sent here: {row[ib.FILE]} (letters)" in texts(at.subheader)
@@ -94,6 +96,7 @@ def test_an_image_opened_in_browse_goes_to_inspect_and_what_if_with_the_scores_i
 
     at.button(key="inspect_sent_detail_send_what_if").click().run()
     assert at.title[0].value == "What if?"
+    assert at.number_input(key="max_per_set").value == 60
     at = open_page(at, "app_pages/what_if.py")
     assert_clean(at)
     assert at.radio(key="whatif_source").value == "The image sent here"

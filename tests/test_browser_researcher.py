@@ -301,6 +301,8 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
             wait_for_text(page, "Flagged as OOD by", timeout_s=240)
             assert main.get_by_text("strength 0.00").count() >= 1
             assert_no_exception(page)
+            # The sidebar's settings survive the button's page switch (Streamlit resets widget state there).
+            assert per_set.input_value() == "20"
 
         with step("screenshots of What if?"):
             _shots(page, "what_if")

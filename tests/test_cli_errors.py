@@ -144,6 +144,7 @@ def test_an_ood_set_with_no_readable_file_is_left_out_and_the_readable_sets_are_
     report = tmp_path / "t.json"
     argv = ["evaluate", "--ood", "noise", str(broken), "letters", "--methods", "gaia_z", "msp", "--json", str(report)]
     code, out, err = run(capsys, *argv, *QUICK)
+    assert "GAIA-Z (gaia_z)" in out
     assert code == 0
     assert "gaia: broken_ood was not scored: " in err and "could be read" in err
     scored = json.loads(report.read_text())["datasets"]

@@ -21,7 +21,7 @@ LABELS_RULE = (
 
 def _folder_picker() -> None:
     """The folders of images under the data root, to pick as sets (listed only while asked for)."""
-    if not st.toggle("Pick folders under the data root", key="sb_browse"):
+    if not st.toggle("Pick folders under the data root", key=kept("sb_browse")):
         return
     listing = folder_listing(defaults.data_root())
     if listing is None:
@@ -49,7 +49,7 @@ def data_section() -> None:
     with st.expander("Data folders", expanded=bool(refusals)):
         st.text_input(
             "Data root",
-            key="data_root",
+            key=kept("data_root"),
             help="Folder holding CIFAR, SVHN, ImageNet, ... (`python -m gaia_core datasets` says what goes where) "
             "and your own folders. Folders you may use: "
             + ", ".join(escape_markdown(str(r)) for r in allowed_roots())
@@ -58,7 +58,7 @@ def data_section() -> None:
         _folder_picker()
         st.text_area(
             "Extra image folders (one per line)",
-            key="extra_folders",
+            key=kept("extra_folders"),
             help="Any folder of images becomes a set you can pick as ID or OOD; a relative path starts at the data root.",
         )
         st.caption(LABELS_RULE)

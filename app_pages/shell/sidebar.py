@@ -25,7 +25,7 @@ from app_pages.shell.model_choice import (
     switch_to,
     with_stated_preprocessing,
 )
-from app_pages.shell.state import choose
+from app_pages.shell.state import choose, kept
 from app_pages.shell.typed_paths import checkpoint_file
 from gaia_core.app_support.checkpoint_store import StoredCheckpoint, store_checkpoint
 from gaia_core.data.input_config import describe
@@ -149,7 +149,7 @@ def _weights_widgets(name: str, spec: ModelSpec) -> None:
     elif source == "path":
         st.text_input(
             "Checkpoint path",
-            key="sb_ckpt_path",
+            key=kept("sb_ckpt_path"),
             help="Only files inside the allowed folders are read; a relative path starts at the data root.",
         )
     st.number_input(
@@ -157,7 +157,7 @@ def _weights_widgets(name: str, spec: ModelSpec) -> None:
         min_value=0,
         max_value=100_000,
         step=1,
-        key="sb_num_classes",
+        key=kept("sb_num_classes"),
     )
     if source in CHECKPOINT_SOURCES:
         preprocessing_widgets(name)
@@ -189,13 +189,13 @@ def model_section() -> None:
 def scoring_section() -> None:
     """Batch size, images per set, and the methods' settings."""
     st.subheader("Scoring")
-    st.number_input("Batch size", min_value=1, max_value=1024, step=16, key="batch_size")
+    st.number_input("Batch size", min_value=1, max_value=1024, step=16, key=kept("batch_size"))
     st.number_input(
         "Images per set (at most)",
         min_value=10,
         max_value=1_000_000,
         step=100,
-        key="max_per_set",
+        key=kept("max_per_set"),
         help="Large sets are sampled evenly down to this many images.",
     )
     with st.expander("Method settings"):

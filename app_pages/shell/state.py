@@ -14,6 +14,9 @@ from typing import Any
 import streamlit as st
 
 _KEPT: set[str] = set()  # keys are fixed strings in the pages' code, so one set serves every session
+# Kept choices carried over a `switch_page` (a plain session value: Streamlit resets every widget's state
+# when a run is cut short by a page switch, streamlit#8425, which would lose the sidebar's settings).
+_CARRIED = "_kept_over_switch"
 
 
 def kept(key: str) -> str:
@@ -23,10 +26,19 @@ def kept(key: str) -> str:
 
 
 def keep_choices() -> None:
-    """Re-assign every kept choice so it survives runs in which its widget is not drawn."""
+    """Re-assign every kept choice so it survives runs in which its widget is not drawn (and
+    restore those a `switch_page` carried over)."""
+    for key, value in st.session_state.pop(_CARRIED, {}).items():
+        st.session_state[key] = value
     for key in _KEPT:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+
+
+def switch_page(script: str) -> None:
+    """`st.switch_page` to ``script``, keeping every kept choice (the sidebar's settings among them)."""
+    st.session_state[_CARRIED] = {key: st.session_state[key] for key in _KEPT if key in st.session_state}
+    st.switch_page(script)
 
 
 def choose(key: str, options: Sequence, default: Any, keep: bool = True) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from app_pages.shell import state
 from app_pages.shell.error_frame import attempt
 from app_pages.shell.job_progress import job_runner
 from app_pages.shell.model_choice import LoadedModel
@@ -73,7 +74,7 @@ def send_buttons(scored: Scored, row: Mapping, key: str, targets: Sequence[str] 
             st.session_state[state_key] = SentImage(scored.request, str(row[tables.SET_COLUMN]), int(row["index"]))
             if target == "what_if":
                 st.session_state["whatif_source"] = WHAT_IF_SOURCE
-            st.switch_page(script)
+            state.switch_page(script)  # the sidebar's settings kept
 
 
 def received(target: str) -> SentImage | None:
