@@ -37,6 +37,7 @@ from gaia_core.data.transforms import denormalize
 from gaia_core.errors import AppSupportError
 from gaia_core.evaluation.metrics import METRICS
 from gaia_core.evaluation.ood_tables import BenchmarkResult, metrics_by_method, per_set, thresholds_at_tpr
+from gaia_core.evaluation.published import SOURCE
 from gaia_core.models import ModelSpec
 
 # plotly config of every chart of the report and of the app: the camera button saves a PNG.
@@ -57,6 +58,9 @@ class ReportOptions:
     tpr: float = 0.95
     # The methods' settings, one line under the metrics (`MethodSettings.describe`); "" = not said.
     settings: str = ""
+    # GAIA beside the published figures (`gaia_core.evaluation.published.published_table`, percent);
+    # None = no such section (only the paper's protocol has published figures to set beside).
+    published: pd.DataFrame | None = None
     # The method the galleries are ranked by when the report opens (each scored method is offered
     # in the page); None = GAIA-A when it was scored, else the first method.
     gallery_method: str | None = None
@@ -101,6 +105,12 @@ def model_source(
         preprocessing=describe(config or input_config_of(spec, own_weights=not checkpoint, crop=crop)),
         set_titles=dict(set_titles or {}),
     )
+
+
+def _published_html(table: pd.DataFrame) -> str:
+    """GAIA's figures beside the published ones: the table (empty cells where none is listed) and its source."""
+    cells = table.to_html(float_format=lambda v: f"{v:.2f}", na_rep="", border=0, classes="metrics")
+    return f"<h2>Beside the published figures</h2><p>Percent. Source: {html.escape(SOURCE)}.</p>{cells}"
 
 
 def gallery_method(result: BenchmarkResult, options: ReportOptions) -> str:
@@ -333,6 +343,7 @@ def report_html(
         "AUPR-Out (OOD positive).</p>",
         *([f"<p>Method settings: {html.escape(options.settings)}.</p>"] if options.settings else []),
         _metrics_html(result),
+        *([] if options.published is None else [_published_html(options.published)]),
         "<h2>Score distributions</h2>",
         *(_figure_html(f, f"histogram-{m}") for f, m in zip(figures, result.methods)),
         "<h2>ROC curves (all OOD sets together)</h2>",

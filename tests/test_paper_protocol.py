@@ -179,6 +179,49 @@ def test_paper_protocol_prints_the_published_figure_beside_ours(tmp_path, capsys
     assert rows["letters"][-1] == "12.50" and all(len(rows[r]) == 2 for r in ("natural", "Average"))
 
 
+def test_the_paper_protocols_html_report_carries_the_published_figures(tmp_path, capsys, monkeypatch):
+    from gaia_core.cli import main
+    from gaia_core.demo import DEMO_WEIGHTS
+    from gaia_core.evaluation.paper import PaperModel, PaperSetting
+    from gaia_core.evaluation.published import SOURCE, PublishedFigure
+
+    setting = PaperSetting("demo", (PaperModel("demo", DEMO_WEIGHTS.name, 10),))
+    monkeypatch.setattr("gaia_core.cli.evaluate.PAPER_SETTINGS", {"demo": setting})
+    monkeypatch.setattr(
+        "gaia_core.evaluation.published.PUBLISHED", (PublishedFigure("demo", "letters", "fpr95", 12.5),)
+    )
+    report = tmp_path / "paper.html"
+    argv = ["evaluate", "--paper", "demo", "--checkpoint-dir", str(DEMO_WEIGHTS.parent), "--methods", "gaia_z"]
+    assert (
+        main([*argv, "--limit", "20", "--batch-size", "20", "--no-progress", "--no-cache", "--html", str(report)]) == 0
+    )
+    capsys.readouterr()
+    text = report.read_text()
+    section = text[text.index("Beside the published figures") :]
+    assert SOURCE.split(",")[0] in section and "12.50" in section.split("</table>")[0]
+    # An ordinary run has no published figures to set beside.
+    plain = tmp_path / "plain.html"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--ood",
+                "letters",
+                "--methods",
+                "gaia_z",
+                "--limit",
+                "20",
+                "--no-progress",
+                "--no-cache",
+                "--html",
+                str(plain),
+            ]
+        )
+        == 0
+    )
+    assert "Beside the published figures" not in plain.read_text()
+
+
 def _paper_models(name):
     from gaia_core.evaluation.paper import PAPER_SETTINGS
 

@@ -29,7 +29,7 @@ from gaia_core.evaluation.benchmark import (
 from gaia_core.evaluation.cache import ScoreCache
 from gaia_core.evaluation.ood_tables import BenchmarkResult, format_report
 from gaia_core.evaluation.paper import PAPER_SETTINGS, SetLayers, authors_report, checkpoint_path, missing_files
-from gaia_core.evaluation.published import published_report
+from gaia_core.evaluation.published import published_report, published_table
 from gaia_core.evaluation.runs import record_run
 from gaia_core.evaluation.throughput import measure
 from gaia_core.models import weights_fingerprint
@@ -241,10 +241,12 @@ def evaluate(
             writers.write_json(
                 result, args.json, model=choice.name, checkpoint=choice.checkpoint, weights_id=weights_id
             )
+        names = {d.display_name: n for d, n in zip(ood_sets, ood_names)}  # OOD set title -> its dataset name
         if args.html:
             crop = input_transform(spec, preset, id_name).crop
+            beside = published_table(result, benchmark, names) if paper else None
             writers.write_html(
-                result, [id_set, *ood_sets], spec, args.html, choice.checkpoint or "", choice.pretrained, crop
+                result, [id_set, *ood_sets], spec, args.html, choice.checkpoint or "", choice.pretrained, crop, beside
             )
         print_applicability_note(model, id_set, scored.methods, request.cache, weights_id)
         if meter.images:
@@ -253,7 +255,7 @@ def evaluate(
             say()
             say(authors_report(result))
             say()
-            say(published_report(result, benchmark, {d.display_name: n for d, n in zip(ood_sets, ood_names)}))
+            say(published_report(result, benchmark, names))
     finally:
         distributed.shutdown()
 

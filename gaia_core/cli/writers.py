@@ -17,7 +17,7 @@ from gaia_core.evaluation.metrics import METRIC_KEYS, METRICS
 from gaia_core.evaluation.ood_tables import BenchmarkResult, metrics_table
 from gaia_core.evaluation.scoring import DatasetScores
 from gaia_core.models import ModelSpec
-from gaia_core.report import model_source, write_report
+from gaia_core.report import ReportOptions, model_source, write_report
 
 
 def write_csv(result: BenchmarkResult, path: str | Path) -> None:
@@ -74,15 +74,23 @@ def write_html(
     checkpoint: str = "",
     pretrained: bool = False,
     crop: str = "resize",
+    published: pd.DataFrame | None = None,
 ) -> None:
     """The self-contained HTML report (`gaia_core.report`) of the ID set and the OOD sets
     (``datasets``, in the result's order), images un-normalized with the spec's mean and std; its
     header names the model, the weights file ``checkpoint`` (or ``pretrained``), the preprocessing
-    (with the ``crop`` rule the sets were read with) and the sets' titles."""
+    (with the ``crop`` rule the sets were read with) and the sets' titles; ``published``: GAIA beside
+    the published figures (the paper's protocol)."""
     titled = dict(zip([result.id_scores.title, *result.ood_scores], datasets))
     titles = {s.title: set_title(s.name) for s in (result.id_scores, *result.ood_scores.values())}
     write_report(
-        result, titled, spec.mean, spec.std, path, source=model_source(spec, checkpoint, pretrained, titles, crop)
+        result,
+        titled,
+        spec.mean,
+        spec.std,
+        path,
+        ReportOptions(published=published),
+        source=model_source(spec, checkpoint, pretrained, titles, crop),
     )
 
 
