@@ -91,7 +91,7 @@ st.caption(
 )
 
 # --- filters -----------------------------------------------------------------------------------
-first = st.columns([3, 2, 2])
+first = st.columns([3, 3, 2])  # the segmented control needs room for "wrong predictions" at 1024 px
 state.choose("browse_sets", sets, [])
 picked_sets = first[0].multiselect("Sets", sets, key="browse_sets", placeholder="every set")
 state.choose("browse_correct", list(CORRECT), "all")
@@ -108,7 +108,7 @@ state.choose("browse_pred", pred_options, [])
 true_classes = second[0].multiselect("True class", true_options, key="browse_true", placeholder="every class")
 pred_classes = second[1].multiselect("Predicted class", pred_options, key="browse_pred", placeholder="every class")
 
-third = st.columns([2, 2, 3, 2])
+third = st.columns([2, 3, 3, 2])
 state.choose("browse_method", methods, "gaia_a" if "gaia_a" in methods else methods[0])
 method = third[0].selectbox("Score of", methods, key="browse_method", format_func=method_label)
 state.choose("browse_kind", list(SCORE_KINDS), "percentile")
@@ -136,7 +136,7 @@ filters = ib.BrowserFilters(
     name_contains=name_contains.strip(),
 )
 
-fourth = st.columns([3, 2, 2])
+fourth = st.columns([3, 3, 2])
 sort_columns = [FRAME_ORDER, *methods, *(ib.percentile_column(m) for m in methods)]
 sort_columns += [ib.FLAGGED, "confidence", ib.FILE, ib.TRUE, ib.PRED]
 labels = {m: method_label(m) for m in methods} | {

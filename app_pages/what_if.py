@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 
 from app_pages.shell import error_frame, model_choice, scoring_jobs, set_choices, state
-from app_pages.widgets import sent_image
+from app_pages.widgets import class_labels, sent_image
 from app_pages.widgets.formats import SCORE_FORMAT
-from gaia_core.app_support.samples import image_name, input_pixels
+from gaia_core.app_support.samples import image_name, input_pixels, row_name
+from gaia_core.app_support.tables import SET_COLUMN
 from gaia_core.charts.what_if import layer_profile_bars, percentile_curves, prediction_curve
-from gaia_core.data import naming
 from gaia_core.data.base import UnreadableSample
 from gaia_core.data.preprocessing import input_transform
 from gaia_core.errors import one_line
@@ -221,12 +221,15 @@ def id_pixels(model_key, id_title, count, _dataset, mean, std):
     """Up to ``count`` evenly spaced ID images as pixels (N, C, H, W) in [0, 1], with their names."""
     picks = np.unique(np.linspace(0, len(_dataset) - 1, min(count, len(_dataset))).astype(int))
     kept, names = [], []
+    class_name = class_labels.set_class_namer(loaded, _dataset)  # a folder's sub-folder names where it has them
     for i in picks:
         try:
-            kept.append(_dataset[int(i)].image.numpy())
+            sample = _dataset[int(i)]
         except UnreadableSample:
             continue
-        names.append(naming.item_name(_dataset, int(i), lambda c: model_choice.class_name(loaded, c)))
+        kept.append(sample.image.numpy())
+        row = {SET_COLUMN: id_title, "index": int(i), "path": sample.path, "label": sample.label}
+        names.append(row_name(row, {id_title: _dataset}, class_name))  # its file name, as in the galleries
     shape = (1, -1, 1, 1)
     return np.stack(kept) * np.reshape(std, shape) + np.reshape(mean, shape), names
 

@@ -3,6 +3,8 @@ read once per model (a checkpoint's sidecar or metadata may list them), never on
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from app_pages.shell.error_frame import attempt
@@ -37,3 +39,10 @@ def run_names(loaded: LoadedModel, scored: Scored | None) -> RunClassNames:
 def class_text(loaded: LoadedModel, scored: Scored | None, index: int) -> str:
     """A predicted class as the tables show it ("3", "7 · horse", "2 · cat" from a folder's names)."""
     return label_text(index, run_names(loaded, scored).model)
+
+
+def set_class_namer(loaded: LoadedModel, dataset) -> Callable[[int], str]:
+    """Index -> the class as a true label reads ("0 · cat"): the set's own sub-folder names where it
+    has them, else the model's own list."""
+    names = class_names_for(dataset=dataset) or model_class_names(loaded)
+    return lambda index: label_text(index, names)
