@@ -265,7 +265,7 @@ def test_a_researcher_walks_from_their_checkpoint_and_folders_to_what_if(browser
             _go(page, "Browse images")
             _assert_preprocessing_line(page, "Browse images")
             assert f"{3 * PER_CLASS} images: photos/id ({2 * PER_CLASS}), photos/ood ({PER_CLASS})" in main.inner_text()
-            main.get_by_text("wrong predictions", exact=True).first.click()
+            main.get_by_text("wrong", exact=True).first.click()
             wait_idle(page)
             heading = main.get_by_role("heading", name=re.compile(rf"^\d+ of {3 * PER_CLASS} images")).first
             wrong = int(heading.inner_text().split()[0])
