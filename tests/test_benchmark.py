@@ -1,12 +1,10 @@
 """One benchmark run (`run_benchmark`): fitted on the fit set, scored through the cache, the layers asked for."""
 
-import io
-
 import numpy as np
 import pytest
 import torch
 from conftest import randomize_norm_stats
-from PIL import Image
+from helpers.images import grey_png, pil_loader
 
 from gaia_core.data import EmptyDatasetError, demo_dataset, evenly_spaced, image_folder, image_transform
 from gaia_core.demo.model import build_demo_model
@@ -109,22 +107,10 @@ def test_needs_fit_names_react_only():
     assert all(needs_fit([name]) == create(name).needs_fit for name in ("react", "energy"))
 
 
-def _png(value: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (32, 32), value).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _pil_loader(data: bytes, name: str) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
 def test_readable_images_pass_over_unreadable_files(tmp_path):
     for i in range(5):
-        (tmp_path / f"{i}.png").write_bytes(_png(40 * i) if i != 1 else b"corrupt")
-    dataset = image_folder(tmp_path, image_transform(get_spec("demo")), loader=_pil_loader)
+        (tmp_path / f"{i}.png").write_bytes(grey_png(40 * i) if i != 1 else b"corrupt")
+    dataset = image_folder(tmp_path, image_transform(get_spec("demo")), loader=pil_loader)
     x = readable_images(dataset, 3)
     assert x.shape == (3, 1, 32, 32)
     torch.testing.assert_close(x, torch.stack([dataset[i].image for i in (0, 2, 3)]))
@@ -136,7 +122,7 @@ def test_a_fit_set_with_no_readable_file_is_an_error_naming_the_set(model, sets,
     folder.mkdir()
     for i in range(3):
         (folder / f"{i}.png").write_bytes(b"corrupt")
-    fit_set = image_folder(folder, image_transform(get_spec("demo")), loader=_pil_loader)
+    fit_set = image_folder(folder, image_transform(get_spec("demo")), loader=pil_loader)
     with pytest.raises(EmptyDatasetError, match="none of the 3 samples of 'broken' that ReAct is fitted on"):
         run_benchmark(request(model, sets, methods=("react",), fit_set=fit_set))
 

@@ -1,7 +1,6 @@
 """Hostile and careless inputs on the command line: one line on stderr and exit 2, names printed
 safely, and the files asked for written whatever a check after the scoring says."""
 
-import io
 import json
 import os
 import subprocess
@@ -10,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from helpers.images import grey_png
 
 from gaia_core.cli import main
 from gaia_core.errors import GaiaError
@@ -54,16 +53,10 @@ def factories(tmp_path, monkeypatch):
         del sys.modules[name]
 
 
-def _png(value: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (32, 32), value).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def image_folder(path: Path, corrupt: set[int] = frozenset(), count: int = 6) -> Path:
     path.mkdir()
     for i in range(count):
-        (path / f"{i}.png").write_bytes(b"corrupt" if i in corrupt else _png(30 * i + 10))
+        (path / f"{i}.png").write_bytes(b"corrupt" if i in corrupt else grey_png(30 * i + 10))
     return path
 
 

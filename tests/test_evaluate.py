@@ -1,12 +1,10 @@
 """Batch scoring: the per-sample table, channel statistics, caching, resuming, bad files, benchmarks."""
 
-import io
-
 import numpy as np
 import pytest
 import torch
 from conftest import randomize_norm_stats
-from PIL import Image
+from helpers.images import grey_png, pil_loader
 
 import gaia_core.evaluation.scoring as evaluate_module
 from gaia_core.data import (
@@ -176,24 +174,12 @@ def test_worker_processes_give_the_same_result(model, digits):
     assert inline.table.equals(workers.table)
 
 
-def _png(value: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (32, 32), value).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _pil_loader(data: bytes, name: str) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
 def test_unreadable_files_are_skipped_and_reported(model, tmp_path):
     for i in range(5):
-        (tmp_path / f"{i}.png").write_bytes(_png(40 * i))
+        (tmp_path / f"{i}.png").write_bytes(grey_png(40 * i))
     (tmp_path / "2.png").write_bytes(b"corrupt")
-    (tmp_path / "4.png").write_bytes(_png(1)[:40])
-    dataset = image_folder(tmp_path, image_transform(get_spec("demo")), loader=_pil_loader)
+    (tmp_path / "4.png").write_bytes(grey_png(1)[:40])
+    dataset = image_folder(tmp_path, image_transform(get_spec("demo")), loader=pil_loader)
     cache = ScoreCache(tmp_path / "cache")
     result = evaluate_dataset(model, dataset, [create("msp")], batch_size=2, cache=cache)
     assert list(result.table["sample_id"]) == ["0.png", "1.png", "3.png"]
@@ -204,7 +190,7 @@ def test_unreadable_files_are_skipped_and_reported(model, tmp_path):
 
 def test_a_set_with_no_readable_file_is_an_error(model, tmp_path):
     (tmp_path / "a.png").write_bytes(b"corrupt")
-    dataset = image_folder(tmp_path, image_transform(get_spec("demo")), loader=_pil_loader)
+    dataset = image_folder(tmp_path, image_transform(get_spec("demo")), loader=pil_loader)
     with pytest.raises(EmptyDatasetError, match="none of the 1 samples"):
         evaluate_dataset(model, dataset, [create("msp")])
 
