@@ -16,6 +16,7 @@ from helpers.app import (
     assert_refused_and_demo_kept,
     choose_cifar_weights,
     image_captions,
+    load_cifar_checkpoint,
     new_app,
     open_page,
     png_bytes,
@@ -165,17 +166,8 @@ def test_a_checkpoint_upload_that_would_run_code_is_refused_and_the_model_stays(
 def test_a_cifar_checkpoint_inside_the_allowed_folders_loads_and_missing_data_says_where_to_put_it(
     tmp_path, monkeypatch
 ):
-    from safetensors.torch import save_file
-
-    from gaia_core.models.cifar_resnet import cifar_resnet18
-
     monkeypatch.setenv("GAIA_ALLOWED_ROOTS", str(tmp_path))
-    save_file(cifar_resnet18(10).state_dict(), tmp_path / "r18.safetensors")
-    at = choose_cifar_weights("path")
-    at.text_input(key="sb_ckpt_path").set_value(str(tmp_path / "r18.safetensors"))
-    at.text_input(key="data_root").set_value(str(tmp_path))
-    at.button(key="sb_load").click()
-    at.run()
+    at = load_cifar_checkpoint(tmp_path)
     assert_clean(at)
     assert at.session_state["model_choice"].name == "cifar_resnet18"
     assert "In use: **cifar_resnet18 (r18.safetensors)" in texts(at.sidebar.caption)

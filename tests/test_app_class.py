@@ -18,8 +18,8 @@ import torch
 from helpers.app import (
     ROOT,
     assert_clean,
-    choose_cifar_weights,
     image_captions,
+    load_cifar_checkpoint,
     new_app,
     open_page,
     shown,
@@ -223,17 +223,8 @@ def test_the_overview_states_the_sparsity_hypothesis_with_the_verdict_of_the_set
 
 
 def test_the_overview_describes_another_loaded_model_without_the_demos_digit_tiles(tmp_path, monkeypatch):
-    from safetensors.torch import save_file
-
-    from gaia_core.models.cifar_resnet import cifar_resnet18
-
     monkeypatch.setenv("GAIA_ALLOWED_ROOTS", str(tmp_path))
-    save_file(cifar_resnet18(10).state_dict(), tmp_path / "r18.safetensors")
-    at = choose_cifar_weights("path")
-    at.text_input(key="sb_ckpt_path").set_value(str(tmp_path / "r18.safetensors"))
-    at.text_input(key="data_root").set_value(str(tmp_path))
-    at.button(key="sb_load").click()
-    at.run()
+    at = load_cifar_checkpoint(tmp_path)
     at = open_page(at, "app_pages/overview.py")
     assert not at.exception and not at.error
     page = texts(at.markdown)

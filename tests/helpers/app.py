@@ -120,6 +120,22 @@ def choose_cifar_weights(source: str) -> AppTest:
     return at
 
 
+def load_cifar_checkpoint(folder) -> AppTest:
+    """A session that loaded a random-weight CIFAR ResNet-18 (10 classes) from ``folder``/r18.safetensors,
+    with ``folder`` as its data root (the caller makes ``folder`` an allowed root)."""
+    from safetensors.torch import save_file
+
+    from gaia_core.models.cifar_resnet import cifar_resnet18
+
+    save_file(cifar_resnet18(10).state_dict(), folder / "r18.safetensors")
+    at = choose_cifar_weights("path")
+    at.text_input(key="sb_ckpt_path").set_value(str(folder / "r18.safetensors"))
+    at.text_input(key="data_root").set_value(str(folder))
+    at.button(key="sb_load").click()
+    at.run()
+    return at
+
+
 def assert_refused_and_demo_kept(at: AppTest, message: str) -> None:
     """Press Load model: ``message`` is told in the sidebar, the demo stays in use, the page runs."""
     at.button(key="sb_load").click()
